@@ -1,0 +1,170 @@
+"""Routes of the HTTP API. Handlers translate HTTP to engine calls and back; no logic lives here."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Body, FastAPI, Query, Response, status
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
+
+from shelfwise import __version__
+from shelfwise.api.errors import install_error_handlers
+from shelfwise.api.middleware import BodyLimitMiddleware, TelemetryMiddleware
+from shelfwise.api.telemetry import Telemetry
+from shelfwise.domain import Filters, Product, RecommendationKind, Recommendations, SearchResult
+from shelfwise.engine import Engine
+from shelfwise.quality.quarantine import IngestReport, QuarantinedRow
+from shelfwise.training.artifacts import Manifest
+
+JsonRows = list[dict[str, Any]] | dict[str, Any]
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    model_version: str | None
+
+
+class ProductPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[Product]
+
+
+def _as_rows(payload: JsonRows, key: str) -> list[dict[str, Any]]:
+    """Accept a list of rows, one row, or {"<key>": [rows]}."""
+    if isinstance(payload, dict):
+        nested = payload.get(key)
+        return list(nested) if isinstance(nested, list) else [payload]
+    return payload
+
+
+def _filters(
+    category: str | None,
+    brand: list[str] | None,
+    price_min: float | None,
+    price_max: float | None,
+    available: bool | None,
+) -> Filters:
+    return Filters(
+        category=category, brands=brand or [], price_min=price_min, price_max=price_max, available=available
+    )
+
+
+def create_app(engine: Engine) -> FastAPI:
+    telemetry = Telemetry()
+    app = FastAPI(
+        title="shelfwise",
+        version=__version__,
+        summary="Search and recommendations for online shops, behind a data-quality gate.",
+    )
+    app.state.engine = engine
+    app.state.telemetry = telemetry
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=engine.settings.max_request_bytes)
+    app.add_middleware(TelemetryMiddleware, telemetry=telemetry)
+
+    def count_report(report: IngestReport) -> IngestReport:
+        telemetry.rows_quarantined.labels(report.source).inc(report.quarantined)
+        if report.source == "events":
+            telemetry.events_ingested.inc(report.accepted)
+        return report
+
+    @app.get("/healthz", response_model=Health, tags=["operations"])
+    def healthz() -> Health:
+        manifest = engine.manifest
+        return Health(status="ok", version=__version__, model_version=manifest.version if manifest else None)
+
+    @app.get("/metrics", response_class=PlainTextResponse, tags=["operations"])
+    def metrics() -> Response:
+        telemetry.products.set(engine.store.count_products())
+        return Response(telemetry.render(), media_type="text/plain; version=0.0.4")
+
+    @app.post("/v1/products", response_model=IngestReport, tags=["catalog"])
+    def post_products(payload: Annotated[JsonRows, Body()]) -> IngestReport:
+        """Upsert products by product_id. Bad rows are quarantined with their reasons, never dropped."""
+        return count_report(engine.ingest_products(_as_rows(payload, "products")))
+
+    @app.get("/v1/products", response_model=ProductPage, tags=["catalog"])
+    def list_products(
+        offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    ) -> ProductPage:
+        items = engine.store.products(offset=offset, limit=limit)
+        return ProductPage(total=engine.store.count_products(), offset=offset, limit=limit, items=items)
+
+    @app.get("/v1/products/{product_id}", response_model=Product, tags=["catalog"])
+    def get_product(product_id: str) -> Product:
+        return engine.get_product(product_id)
+
+    @app.delete("/v1/products/{product_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["catalog"])
+    def delete_product(product_id: str) -> Response:
+        engine.delete_product(product_id)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    @app.post("/v1/events", response_model=IngestReport, tags=["events"])
+    def post_events(payload: Annotated[JsonRows, Body()]) -> IngestReport:
+        """Record a batch of events; each changes the next response for its user or session."""
+        return count_report(engine.ingest_events(_as_rows(payload, "events")))
+
+    @app.get("/v1/search", response_model=SearchResult, tags=["search"])
+    def search(
+        q: Annotated[
+            str, Query(max_length=10_000, description="The query; empty browses the filtered catalog.")
+        ] = "",
+        category: Annotated[
+            str | None, Query(description="Category path prefix, e.g. `Home > Bedding`.")
+        ] = None,
+        brand: Annotated[list[str] | None, Query()] = None,
+        price_min: Annotated[float | None, Query(ge=0)] = None,
+        price_max: Annotated[float | None, Query(ge=0)] = None,
+        available: bool | None = None,
+        page: Annotated[int, Query(ge=1, le=1000)] = 1,
+        page_size: Annotated[int, Query(ge=1, le=100)] = 10,
+        user_id: str | None = None,
+    ) -> SearchResult:
+        filters = _filters(category, brand, price_min, price_max, available)
+        return engine.search(q, user_id=user_id, filters=filters, page=page, page_size=page_size)
+
+    @app.get("/v1/recommendations/{kind}", response_model=Recommendations, tags=["recommendations"])
+    def recommend(
+        kind: RecommendationKind,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        product_id: str | None = None,
+        n: Annotated[int, Query(ge=1, le=200)] = 10,
+        category: str | None = None,
+        brand: Annotated[list[str] | None, Query()] = None,
+        price_min: Annotated[float | None, Query(ge=0)] = None,
+        price_max: Annotated[float | None, Query(ge=0)] = None,
+        available: bool | None = None,
+    ) -> Recommendations:
+        filters = _filters(category, brand, price_min, price_max, available)
+        return engine.recommend(
+            kind, user_id=user_id, session_id=session_id, product_id=product_id, n=n, filters=filters
+        )
+
+    @app.post("/v1/train", response_model=Manifest, tags=["models"])
+    def train() -> Manifest:
+        """Train a new version from the store and serve it as soon as it is complete."""
+        return engine.train()
+
+    @app.get("/v1/quarantine", response_model=list[QuarantinedRow], tags=["quality"])
+    def quarantine(
+        source: Annotated[str | None, Query(pattern="^(products|events)$")] = None,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[QuarantinedRow]:
+        return engine.store.quarantined(source=source, offset=offset, limit=limit)
+
+    @app.get("/v1/stats", tags=["operations"])
+    def stats() -> dict[str, Any]:
+        return engine.stats()
+
+    @app.delete("/v1/users/{user_id}", tags=["privacy"])
+    def forget_user(user_id: str) -> dict[str, Any]:
+        """Delete a user's events and profile everywhere the engine keeps them."""
+        return {"user_id": user_id, "events_deleted": engine.forget_user(user_id)}
+
+    return app

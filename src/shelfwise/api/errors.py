@@ -1,0 +1,66 @@
+"""Every error leaves the API as JSON that says what was wrong: {"error": {"code", "message", "details"}}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shelfwise.engine.errors import InvalidRequestError, NotFoundError, NotTrainedError
+from shelfwise.io.readers import UnreadableFileError
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse(status_code=status, content={"error": body})
+
+
+def _describe(errors: list[Any]) -> list[str]:
+    described = []
+    for error in errors:
+        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        described.append(
+            f"{location}: {error.get('msg', 'invalid')}" if location else error.get("msg", "invalid")
+        )
+    return described
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = _describe(list(error.errors()))
+        return error_response(422, "invalid_request", "; ".join(problems), problems)
+
+    @app.exception_handler(ValidationError)
+    async def _invalid_model(_: Request, error: ValidationError) -> JSONResponse:
+        problems = _describe(list(error.errors()))
+        return error_response(422, "invalid_request", "; ".join(problems), problems)
+
+    @app.exception_handler(InvalidRequestError)
+    async def _invalid(_: Request, error: InvalidRequestError) -> JSONResponse:
+        return error_response(422, "invalid_request", str(error))
+
+    @app.exception_handler(UnreadableFileError)
+    async def _unreadable(_: Request, error: UnreadableFileError) -> JSONResponse:
+        return error_response(422, "unreadable_input", str(error))
+
+    @app.exception_handler(NotFoundError)
+    async def _not_found(_: Request, error: NotFoundError) -> JSONResponse:
+        return error_response(404, "not_found", str(error.args[0] if error.args else error))
+
+    @app.exception_handler(NotTrainedError)
+    async def _not_trained(_: Request, error: NotTrainedError) -> JSONResponse:
+        return error_response(409, "not_trained", str(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+            error.status_code, "error"
+        )
+        return error_response(error.status_code, code, str(error.detail))

@@ -1,0 +1,55 @@
+"""Steps shared by several commands (ingest, train, demo, serve), each with its spinner and its printout."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from pathlib import Path
+
+from shelfwise.cli import render
+from shelfwise.cli.context import stderr_console, stdout_console, warn
+from shelfwise.engine import Engine
+from shelfwise.quality.quarantine import IngestReport
+from shelfwise.training.artifacts import Manifest
+
+QUARANTINE_PREVIEW_ROWS = 10
+
+
+def ingest_with_status(engine: Engine, source: str, file: Path) -> tuple[IngestReport, float]:
+    ingest = engine.ingest_products if source == "products" else engine.ingest_events
+    started = time.perf_counter()
+    with stderr_console().status(f"Ingesting {source} from {file}…"):
+        report = ingest(file)
+    return report, time.perf_counter() - started
+
+
+def print_ingest_report(report: IngestReport, seconds: float) -> None:
+    console = stdout_console()
+    console.print(render.ingest_table(report, seconds))
+    if report.quarantined:
+        shown = report.quarantined_rows[:QUARANTINE_PREVIEW_ROWS]
+        title = f"First {len(shown)} of {report.quarantined:,} quarantined rows"
+        console.print(render.quarantine_table(shown, title))
+        console.print("See them all with `shelfwise quality quarantine list`.")
+
+
+def train_with_status(engine: Engine, force: bool = False) -> tuple[Manifest, float]:
+    started = time.perf_counter()
+    with stderr_console().status("Training search and recommendation models…"):
+        if "force" in inspect.signature(engine.train).parameters:
+            manifest = engine.train(force=force)  # type: ignore[call-arg,unused-ignore]
+        else:
+            if force:
+                warn("this engine has no training quality gate yet, so --force changes nothing")
+            manifest = engine.train()
+    return manifest, time.perf_counter() - started
+
+
+def run_server(engine: Engine, host: str, port: int) -> None:
+    from shelfwise.api.server import serve as serve_api
+
+    stderr_console().print(f"Serving on http://{host}:{port} (Ctrl+C stops).", soft_wrap=True)
+    try:
+        serve_api(engine, host=host, port=port)
+    finally:
+        engine.close()

@@ -1,0 +1,30 @@
+"""What a search returns."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from shelfwise.domain.explanation import Explanation
+from shelfwise.domain.products import Product
+
+
+class Hit(BaseModel):
+    product: Product
+    score: float
+    matched_fields: list[str] = Field(default_factory=list)
+    explanation: Explanation = Field(default_factory=Explanation)
+
+
+class FacetValue(BaseModel):
+    value: str
+    count: int
+
+
+class SearchResult(BaseModel):
+    query: str
+    total: int = Field(description="How many products match the query and filters.")
+    page: int
+    page_size: int
+    hits: list[Hit]
+    facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
+    request_id: str

@@ -1,0 +1,1 @@
+"""Metrics and protocols: graded NDCG for search, leave-one-out full ranking for recommendations."""

@@ -1,0 +1,105 @@
+"""Public data sets for benchmarks and tests, read from a shared folder that is never part of the repository.
+
+The folder is `$SHELFWISE_DATA`, else `../shared/data` next to the repository. Each loader returns polars
+DataFrames with ids as text, whatever their spelling in the source files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+
+DATA_ENV = "SHELFWISE_DATA"
+
+HOMEDEPOT = "homedepot-search"
+AMAZON_BEAUTY = "amazon-beauty"
+MOVIELENS_100K = "movielens-100k"
+
+
+class DatasetMissing(FileNotFoundError):
+    """A data set (or one of its files) is not where shelfwise looks for it."""
+
+
+def repository_root(start: Path | None = None) -> Path | None:
+    """The nearest folder above `start` (default: this file) holding pyproject.toml, or None."""
+    here = (start or Path(__file__)).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return None
+
+
+def shared_data_dir() -> Path:
+    """$SHELFWISE_DATA, else `<repository root>/../shared/data`, else `./../shared/data`."""
+    configured = os.environ.get(DATA_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    root = repository_root()
+    base = root if root is not None else Path.cwd()
+    return (base / ".." / "shared" / "data").resolve()
+
+
+def require_dataset(name: str, *files: str) -> Path:
+    """The folder of data set `name`, checked to hold `files`; DatasetMissing says where it looked."""
+    folder = shared_data_dir() / name
+    if not folder.is_dir():
+        raise DatasetMissing(
+            f"data set {name!r} not found at {folder}; set {DATA_ENV} to the folder that holds {name}/"
+        )
+    for file in files:
+        if not (folder / file).is_file():
+            raise DatasetMissing(f"data set {name!r} at {folder} has no {file}")
+    return folder
+
+
+def load_homedepot() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(products: product_id, title), (qrels: query, product_id, gain in 0..2) of Home Depot search."""
+    folder = require_dataset(HOMEDEPOT, "products.csv", "qrels.csv")
+    products = pl.read_csv(folder / "products.csv", schema_overrides={"product_id": pl.Utf8})
+    qrels = pl.read_csv(
+        folder / "qrels.csv", schema_overrides={"query": pl.Utf8, "product_id": pl.Utf8, "gain": pl.Float64}
+    )
+    return products.select("product_id", "title"), qrels.select("query", "product_id", "gain")
+
+
+def load_amazon_beauty() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(interactions: user_id, item_id, position), (items: item_id, asin, title, s3rec_attribute_ids).
+
+    `position` is each user's chronological order (the source has no timestamps)."""
+    folder = require_dataset(AMAZON_BEAUTY, "interactions.csv", "items.csv")
+    interactions = pl.read_csv(
+        folder / "interactions.csv",
+        schema_overrides={"user_id": pl.Utf8, "item_id": pl.Utf8, "position": pl.Int64},
+    )
+    items = pl.read_csv(
+        folder / "items.csv",
+        schema_overrides={
+            "item_id": pl.Utf8,
+            "asin": pl.Utf8,
+            "title": pl.Utf8,
+            "s3rec_attribute_ids": pl.Utf8,
+        },
+    )
+    return interactions, items
+
+
+def load_movielens_100k() -> pl.DataFrame:
+    """Interactions: user_id, item_id (text), rating (float), timestamp (epoch seconds, int64)."""
+    folder = require_dataset(MOVIELENS_100K, "ml-100k.inter")
+    frame = read_recbole_atomic(folder / "ml-100k.inter")
+    return frame.select(
+        pl.col("user_id").cast(pl.Utf8),
+        pl.col("item_id").cast(pl.Utf8),
+        pl.col("rating").cast(pl.Float64),
+        pl.col("timestamp").cast(pl.Float64).cast(pl.Int64),
+    )
+
+
+def read_recbole_atomic(path: Path) -> pl.DataFrame:
+    """A RecBole atomic file: tab-separated, headers typed as `name:type`; the `:type` suffixes are dropped.
+
+    Every column is read as text first, so ids keep leading zeros; callers cast what they need."""
+    frame = pl.read_csv(path, separator="\t", infer_schema=False, quote_char=None)
+    return frame.rename({name: name.split(":", 1)[0] for name in frame.columns})

@@ -1,0 +1,1 @@
+"""Recommendations: candidate scorers over items, and the recommendation kinds a shop page needs."""

@@ -1,0 +1,131 @@
+"""Popularity scorers: all-time counts, and time-decayed counts for the "trending" kind.
+
+Both ignore the user's history, which makes them the floor every personalised model must beat and the
+fallback for users with no history at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar, Self
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from shelfwise.recommend.base import load_model, save_model
+from shelfwise.recommend.interactions import Interactions
+
+SECONDS_PER_DAY = 86_400.0
+
+
+def top_positions(scores: np.ndarray, n: int, mask: np.ndarray | None = None) -> np.ndarray:
+    """Positions of the `n` highest positive scores (where `mask` is true), best first; ties by position.
+
+    Items scoring zero are left out, so fewer than `n` positions come back when few items have evidence.
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    if mask is not None and mask.shape != scores.shape:
+        raise ValueError(f"mask has shape {mask.shape}, expected {scores.shape} (one entry per item)")
+    eligible = scores > 0 if mask is None else (scores > 0) & mask.astype(bool)
+    candidates = np.flatnonzero(eligible)
+    # A stable sort on the negated scores keeps the lower position first among equal scores.
+    order = np.argsort(-scores[candidates], kind="stable")
+    return candidates[order[:n]].astype(np.int64)
+
+
+class PopularityConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    use_weights: bool = Field(
+        default=True, description="Sum interaction weights (a purchase outweighs a view) instead of counts."
+    )
+
+
+class TrendingPopularityConfig(PopularityConfig):
+    half_life_days: float = Field(default=7.0, gt=0, description="Age at which an interaction counts half.")
+    now: float | None = Field(
+        default=None, description="Reference time in epoch seconds; default the latest time in the data."
+    )
+
+
+class Popularity:
+    """Scores every item by how often it was interacted with, whatever the user's history."""
+
+    name: str = "popularity"
+    config_type: ClassVar[type[PopularityConfig]] = PopularityConfig
+
+    def __init__(self, config: PopularityConfig | None = None) -> None:
+        self.config = config if config is not None else self.config_type()
+        self._scores: np.ndarray | None = None
+
+    def _interaction_weights(self, data: Interactions) -> np.ndarray:
+        return data.weights if self.config.use_weights else np.ones(len(data), np.float32)
+
+    def fit(self, data: Interactions) -> Self:
+        weights = self._interaction_weights(data).astype(np.float64)
+        self._scores = np.bincount(data.item_idx, weights=weights, minlength=data.n_items).astype(np.float32)
+        return self
+
+    @property
+    def item_scores(self) -> np.ndarray:
+        if self._scores is None:
+            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit() or load() first")
+        return self._scores
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_scores)
+
+    def score(self, history: np.ndarray) -> np.ndarray:
+        return self.item_scores.copy()
+
+    def score_batch(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        return np.tile(self.item_scores, (len(histories), 1))
+
+    def top(self, n: int, mask: np.ndarray | None = None) -> np.ndarray:
+        """The `n` most popular item positions (within `mask`), best first."""
+        return top_positions(self.item_scores, n, mask)
+
+    def top_in(self, positions_mask: np.ndarray, n: int = 10) -> np.ndarray:
+        """The `n` most popular positions among those the mask allows, e.g. one category's items."""
+        return self.top(n, positions_mask)
+
+    def save(self, directory: Path) -> None:
+        save_model(directory, self.name, self.config, {"scores": self.item_scores})
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        config, arrays = load_model(directory, cls.name, cls.config_type)
+        model = cls(config)
+        model._scores = arrays["scores"].astype(np.float32)
+        return model
+
+
+class TrendingPopularity(Popularity):
+    """Popularity where an interaction's weight halves every `half_life_days` before `now`."""
+
+    name: str = "trending"
+    config_type: ClassVar[type[PopularityConfig]] = TrendingPopularityConfig
+
+    def __init__(self, config: TrendingPopularityConfig | None = None) -> None:
+        super().__init__(config)
+
+    @property
+    def trending_config(self) -> TrendingPopularityConfig:
+        assert isinstance(self.config, TrendingPopularityConfig)
+        return self.config
+
+    def fit(self, data: Interactions) -> Self:
+        config = self.trending_config
+        if len(data) == 0:
+            self._scores = np.zeros(data.n_items, np.float32)
+            return self
+        now = float(data.times.max()) if config.now is None else config.now
+        # Interactions stamped after `now` count as fresh rather than more than fully.
+        age_days = np.maximum(now - data.times, 0.0) / SECONDS_PER_DAY
+        decay = np.exp2(-age_days / config.half_life_days)
+        weights = self._interaction_weights(data).astype(np.float64) * decay
+        self._scores = np.bincount(data.item_idx, weights=weights, minlength=data.n_items).astype(np.float32)
+        return self

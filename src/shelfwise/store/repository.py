@@ -1,0 +1,319 @@
+"""The store: products, events, users and quarantined rows behind one SQLAlchemy code path.
+
+The same code serves SQLite (the embedded default) and PostgreSQL; the URL decides. Writes are batched
+executemany statements inside one transaction, which is what makes bulk ingestion fast on SQLite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import create_engine, delete, event, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.pool import StaticPool
+
+from shelfwise.domain import Event, EventType, Product
+from shelfwise.quality.quarantine import QuarantinedRow
+from shelfwise.store import tables
+
+_BATCH = 5_000
+
+
+def _naive_utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.replace(tzinfo=UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _chunks(rows: Sequence[dict[str, Any]], size: int = _BATCH) -> Iterator[Sequence[dict[str, Any]]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+class Store:
+    """Repositories over the relational schema. Create with `Store.open(url)`."""
+
+    def __init__(self, engine: SqlEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        tables.metadata.create_all(engine)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        if url.startswith("sqlite"):
+            return cls(_sqlite_engine(url))
+        return cls(create_engine(url, pool_pre_ping=True, future=True))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # products -------------------------------------------------------------------------------------
+
+    def upsert_products(self, products: Sequence[Product]) -> int:
+        """Insert or replace by product_id; within one call the last occurrence of an id wins."""
+        latest = {p.product_id: p for p in products}
+        now = _now()
+        rows = [_product_row(p, now) for p in latest.values()]
+        insert_ = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        with self.engine.begin() as conn:
+            for chunk in _chunks(rows):
+                statement = insert_(tables.products)
+                updates = {
+                    c.name: statement.excluded[c.name]
+                    for c in tables.products.columns
+                    if c.name != "product_id"
+                }
+                conn.execute(
+                    statement.on_conflict_do_update(index_elements=["product_id"], set_=updates), chunk
+                )
+        return len(rows)
+
+    def delete_product(self, product_id: str) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(delete(tables.products).where(tables.products.c.product_id == product_id))
+        return bool(result.rowcount)
+
+    def get_product(self, product_id: str) -> Product | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(select(tables.products).where(tables.products.c.product_id == product_id))
+                .mappings()
+                .first()
+            )
+        return None if row is None else _product_from_row(row)
+
+    def products(self, *, offset: int = 0, limit: int | None = None) -> list[Product]:
+        query = select(tables.products).order_by(tables.products.c.product_id).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [_product_from_row(row) for row in conn.execute(query).mappings()]
+
+    def last_product_change(self) -> datetime | None:
+        """When products were last written (naive UTC), to tell whether a trained index is stale."""
+        with self.engine.connect() as conn:
+            value = conn.execute(select(func.max(tables.products.c.ingested_at))).scalar_one()
+        return value if isinstance(value, datetime) or value is None else datetime.fromisoformat(str(value))
+
+    def count_products(self) -> int:
+        return self._count(tables.products)
+
+    # events ---------------------------------------------------------------------------------------
+
+    def add_events(self, events: Sequence[Event]) -> int:
+        """Append events and keep the users table's first/last seen and counts up to date."""
+        if not events:
+            return 0
+        rows = [_event_row(e) for e in events]
+        with self.engine.begin() as conn:
+            for chunk in _chunks(rows):
+                conn.execute(insert(tables.events), chunk)
+            self._touch_users(conn, rows)
+        return len(rows)
+
+    def _touch_users(self, conn: Any, rows: Sequence[dict[str, Any]]) -> None:
+        seen: dict[str, list[Any]] = {}
+        for row in rows:
+            user = row["user_id"]
+            if user is None:
+                continue
+            stats = seen.setdefault(user, [row["timestamp"], row["timestamp"], 0])
+            stats[0] = min(stats[0], row["timestamp"])
+            stats[1] = max(stats[1], row["timestamp"])
+            stats[2] += 1
+        if not seen:
+            return
+        insert_ = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        user_rows = [
+            {"user_id": u, "first_seen": s[0], "last_seen": s[1], "event_count": s[2]}
+            for u, s in seen.items()
+        ]
+        for chunk in _chunks(user_rows):
+            statement = insert_(tables.users)
+            current = tables.users.c
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["user_id"],
+                    set_={
+                        "first_seen": func.min(current.first_seen, statement.excluded.first_seen)
+                        if self.dialect == "sqlite"
+                        else func.least(current.first_seen, statement.excluded.first_seen),
+                        "last_seen": func.max(current.last_seen, statement.excluded.last_seen)
+                        if self.dialect == "sqlite"
+                        else func.greatest(current.last_seen, statement.excluded.last_seen),
+                        "event_count": current.event_count + statement.excluded.event_count,
+                    },
+                ),
+                chunk,
+            )
+
+    def history(
+        self, *, user_id: str | None = None, session_id: str | None = None, limit: int = 200
+    ) -> list[Event]:
+        """The latest events of a user (or an anonymous session), oldest first."""
+        column = tables.events.c.user_id if user_id is not None else tables.events.c.session_id
+        key = user_id if user_id is not None else session_id
+        query = (
+            select(tables.events)
+            .where(column == key)
+            .order_by(tables.events.c.timestamp.desc(), tables.events.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(query).mappings())
+        return [_event_from_row(row) for row in reversed(rows)]
+
+    def events_frame(self) -> pl.DataFrame:
+        """Every event as a frame, for training and evaluation."""
+        columns = [c for c in tables.events.columns if c.name != "id"]
+        query = select(*columns).order_by(tables.events.c.timestamp, tables.events.c.id)
+        schema: dict[str, pl.DataType | type[pl.DataType]] = {
+            "user_id": pl.Utf8,
+            "session_id": pl.Utf8,
+            "event_type": pl.Utf8,
+            "product_id": pl.Utf8,
+            "query": pl.Utf8,
+            "timestamp": pl.Datetime("us"),
+            "quantity": pl.Int64,
+            "price": pl.Float64,
+            "request_id": pl.Utf8,
+        }
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
+    def count_events(self) -> int:
+        return self._count(tables.events)
+
+    def count_users(self) -> int:
+        return self._count(tables.users)
+
+    def forget_user(self, user_id: str) -> int:
+        """Delete every event and the profile of a user; returns the number of events removed."""
+        with self.engine.begin() as conn:
+            removed = conn.execute(delete(tables.events).where(tables.events.c.user_id == user_id)).rowcount
+            conn.execute(delete(tables.users).where(tables.users.c.user_id == user_id))
+        return int(removed or 0)
+
+    # quarantine -----------------------------------------------------------------------------------
+
+    def add_quarantined(self, rows: Sequence[QuarantinedRow]) -> int:
+        now = _now()
+        records = [
+            {
+                "source": r.source,
+                "file": r.file,
+                "line": r.line,
+                "raw": r.raw,
+                "reasons": r.reasons,
+                "created_at": now,
+            }
+            for r in rows
+        ]
+        if records:
+            with self.engine.begin() as conn:
+                for chunk in _chunks(records):
+                    conn.execute(insert(tables.quarantine), chunk)
+        return len(records)
+
+    def quarantined(
+        self, *, source: str | None = None, offset: int = 0, limit: int = 100
+    ) -> list[QuarantinedRow]:
+        query = select(tables.quarantine).order_by(tables.quarantine.c.id).offset(offset).limit(limit)
+        if source is not None:
+            query = query.where(tables.quarantine.c.source == source)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            QuarantinedRow(
+                source=r["source"], file=r["file"], line=r["line"], raw=r["raw"], reasons=r["reasons"]
+            )
+            for r in rows
+        ]
+
+    def count_quarantined(self, source: str | None = None) -> int:
+        query = select(func.count()).select_from(tables.quarantine)
+        if source is not None:
+            query = query.where(tables.quarantine.c.source == source)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def _count(self, table: Any) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def _sqlite_engine(url: str) -> SqlEngine:
+    in_memory = url in ("sqlite://", "sqlite:///:memory:")
+    if not in_memory:
+        database = url.split("///", 1)[-1]
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        future=True,
+        connect_args={"check_same_thread": False},
+        # One shared connection keeps an in-memory database alive across calls.
+        **({"poolclass": StaticPool} if in_memory else {}),
+    )
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL lets the API read while an import writes; NORMAL sync is safe with WAL and much faster.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    return engine
+
+
+def _product_row(product: Product, now: datetime) -> dict[str, Any]:
+    row = product.model_dump()
+    row["created_at"] = _naive_utc(product.created_at)
+    row["updated_at"] = _naive_utc(product.updated_at)
+    row["ingested_at"] = now
+    return row
+
+
+def _product_from_row(row: Any) -> Product:
+    values = {key: row[key] for key in Product.model_fields}
+    values["created_at"] = _aware(values["created_at"])
+    values["updated_at"] = _aware(values["updated_at"])
+    return Product.model_construct(**values)
+
+
+def _event_row(event_: Event) -> dict[str, Any]:
+    return {
+        "user_id": event_.user_id,
+        "session_id": event_.session_id,
+        "event_type": event_.event_type.value,
+        "product_id": event_.product_id,
+        "query": event_.query,
+        "timestamp": _naive_utc(event_.timestamp),
+        "quantity": event_.quantity,
+        "price": event_.price,
+        "request_id": event_.request_id,
+    }
+
+
+def _event_from_row(row: Any) -> Event:
+    values = {key: row[key] for key in Event.model_fields}
+    values["event_type"] = EventType(values["event_type"])
+    values["timestamp"] = _aware(values["timestamp"])
+    return Event.model_construct(**values)

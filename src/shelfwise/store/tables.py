@@ -1,0 +1,85 @@
+"""The relational schema, one definition for SQLite and PostgreSQL.
+
+Timestamps are stored as naive UTC: SQLite has no time zones, and one convention for both backends keeps
+a single code path.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+products = Table(
+    "products",
+    metadata,
+    Column("product_id", String(256), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("description", Text),
+    Column("category", Text),
+    Column("brand", Text),
+    Column("price", Float),
+    Column("currency", String(16)),
+    Column("attributes", JSON, nullable=False),
+    Column("image_url", Text),
+    Column("available", Boolean, nullable=False),
+    Column("created_at", DateTime),
+    Column("updated_at", DateTime),
+    Column("ingested_at", DateTime, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("user_id", String(256)),
+    Column("session_id", String(256)),
+    Column("event_type", String(16), nullable=False),
+    Column("product_id", String(256)),
+    Column("query", Text),
+    Column("timestamp", DateTime, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("price", Float),
+    Column("request_id", String(64)),
+    Index("ix_events_user_time", "user_id", "timestamp"),
+    Index("ix_events_session_time", "session_id", "timestamp"),
+    Index("ix_events_product", "product_id"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", String(256), primary_key=True),
+    Column("first_seen", DateTime, nullable=False),
+    Column("last_seen", DateTime, nullable=False),
+    Column("event_count", Integer, nullable=False),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("source", String(16), nullable=False),
+    Column("file", Text, nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("raw", JSON, nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_quarantine_source", "source"),
+)

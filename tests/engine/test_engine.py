@@ -1,0 +1,163 @@
+"""The engine end to end: ingest with quarantine, train, search, every recommendation kind, real time."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from conftest import catalog_rows, event_rows
+from shelfwise.domain import Event, EventType, Filters, RecommendationKind
+from shelfwise.engine import Engine, InvalidRequestError, NotFoundError, NotTrainedError
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    opened = Engine.open(tmp_path / "data")
+    opened.ingest_products(catalog_rows())
+    opened.ingest_events(event_rows())
+    opened.train()
+    return opened
+
+
+def _write_csv(path: Path, rows: list[dict[str, object]]) -> Path:
+    with path.open("w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_open_by_url_uses_that_database(tmp_path: Path, postgres_url: str) -> None:
+    engine = Engine.open(postgres_url, settings=None)
+    assert engine.store.dialect == "postgresql"
+    engine.close()
+
+
+def test_bad_rows_are_quarantined_and_good_ones_kept(tmp_path: Path) -> None:
+    rows = [
+        *catalog_rows(),
+        {"product_id": "", "title": "No id"},
+        {"product_id": "x", "title": "T", "price": "abc"},
+    ]
+    path = _write_csv(tmp_path / "catalog.csv", rows)
+    engine = Engine.open(tmp_path / "data")
+
+    report = engine.ingest_products(path)
+
+    assert (report.accepted, report.quarantined, report.total) == (10, 2, 12)
+    lines = sorted(row.line for row in report.quarantined_rows)
+    assert lines == [12, 13]  # header is line 1
+    assert engine.store.count_products() == 10
+    kept = engine.store.quarantined(source="products")
+    assert any("price" in reason for row in kept for reason in row.reasons)
+    assert all(row.file == str(path) for row in kept)
+
+
+def test_search_finds_by_title_with_filters_and_facets(engine: Engine) -> None:
+    result = engine.search("sofa")
+    assert [hit.product.product_id for hit in result.hits][:2] in (["p3", "p4"], ["p4", "p3"])
+    assert result.total == 2
+    assert all(hit.explanation.reasons for hit in result.hits)
+
+    cheap = engine.search("table", filters=Filters(price_max=300))
+    assert [hit.product.product_id for hit in cheap.hits] == ["p2"]
+    brand_counts = {facet.value: facet.count for facet in engine.search("table").facets["brand"]}
+    assert brand_counts == {"Woodcraft": 2}
+
+
+def test_inverted_price_range_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="price_min"):
+        Filters(price_min=100, price_max=10)
+
+
+def test_new_products_are_searchable_without_retraining(engine: Engine) -> None:
+    engine.ingest_products([{"product_id": "p11", "title": "Bamboo chopping board"}])
+    assert [hit.product.product_id for hit in engine.search("chopping board").hits] == ["p11"]
+    engine.delete_product("p11")
+    assert engine.search("chopping board").hits == []
+
+
+def test_for_you_follows_the_users_history(engine: Engine) -> None:
+    engine.record(Event(user_id="newcomer", event_type=EventType.VIEW, product_id="p8"))
+    recs = engine.recommend("for-you", user_id="newcomer", n=3)
+    ids = [item.product.product_id for item in recs.items]
+    assert ids[0] in {"p9", "p10"}
+    assert "p8" not in ids
+    assert "Smartphone X" in recs.items[0].explanation.summary()
+
+
+def test_an_event_changes_the_very_next_response(engine: Engine) -> None:
+    engine.record(Event(user_id="rt", event_type=EventType.VIEW, product_id="p5"))
+    before = [i.product.product_id for i in engine.recommend("for-you", user_id="rt", n=2).items]
+    engine.record(Event(user_id="rt", event_type=EventType.VIEW, product_id="p8"))
+    after = [i.product.product_id for i in engine.recommend("for-you", user_id="rt", n=2).items]
+    assert before != after
+    assert after[0] in {"p9", "p10"}
+    recent = [i.product.product_id for i in engine.recommend("recently-viewed", user_id="rt").items]
+    assert recent == ["p8", "p5"]
+
+
+def test_bought_products_are_not_recommended_back(engine: Engine) -> None:
+    engine.record(Event(user_id="buyer", event_type=EventType.VIEW, product_id="p8"))
+    engine.record(Event(user_id="buyer", event_type=EventType.PURCHASE, product_id="p9"))
+    for kind in ("for-you", "trending"):
+        ids = [i.product.product_id for i in engine.recommend(kind, user_id="buyer", n=10).items]
+        assert "p9" not in ids, kind
+
+
+def test_unknown_user_gets_trending_with_a_reason(engine: Engine) -> None:
+    recs = engine.recommend(RecommendationKind.FOR_YOU, user_id="stranger", n=5)
+    assert len(recs.items) == 5
+    assert "no history" in recs.items[0].explanation.summary()
+
+
+def test_similar_and_bought_together(engine: Engine) -> None:
+    similar = [i.product.product_id for i in engine.recommend("similar", product_id="p8", n=2).items]
+    assert set(similar) <= {"p9", "p10"} and similar
+    together = engine.recommend("bought-together", product_id="p8", n=3)
+    assert together.items[0].product.product_id == "p9"
+    assert together.items[0].explanation.reasons[0].signal == "co-purchase"
+
+
+def test_similar_falls_back_to_text_for_items_without_events(engine: Engine) -> None:
+    engine.ingest_products(
+        [{"product_id": "p12", "title": "Green velvet armchair", "category": "Furniture > Sofas"}]
+    )
+    recs = engine.recommend("similar", product_id="p12", n=3)
+    assert recs.items[0].product.product_id == "p3"
+    assert recs.items[0].explanation.reasons[0].signal == "text-similarity"
+
+
+def test_trending_respects_category_filters(engine: Engine) -> None:
+    recs = engine.recommend("trending", n=10, filters=Filters(category="Kitchen"))
+    assert recs.items
+    assert all((i.product.category or "").startswith("Kitchen") for i in recs.items)
+
+
+def test_request_errors(engine: Engine, tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="nope"):
+        engine.recommend("similar", product_id="nope")
+    with pytest.raises(InvalidRequestError, match="between 1 and 200"):
+        engine.recommend("trending", n=500)
+    with pytest.raises(InvalidRequestError, match="unknown recommendation kind"):
+        engine.recommend("everything")
+    with pytest.raises(InvalidRequestError, match="product_id"):
+        engine.recommend("similar")
+    with pytest.raises(NotTrainedError):
+        Engine.open(tmp_path / "empty").recommend("trending")
+
+
+def test_a_reopened_engine_serves_the_trained_version(engine: Engine) -> None:
+    version = engine.manifest.version if engine.manifest else None
+    reopened = Engine(engine.settings)
+    assert reopened.manifest is not None and reopened.manifest.version == version
+    assert reopened.search("sofa").total == 2
+
+
+def test_forget_user_everywhere(engine: Engine) -> None:
+    engine.record(Event(user_id="gone", event_type=EventType.VIEW, product_id="p1"))
+    assert engine.recommend("recently-viewed", user_id="gone").items
+    assert engine.forget_user("gone") == 1
+    assert engine.recommend("recently-viewed", user_id="gone").items == []

@@ -216,6 +216,25 @@ def homedepot_search() -> Section:
     ]
     name, ndcg = HOMEDEPOT_BM25_REFERENCE
     section.tables.append(MarkdownTable(header, [ours, [name, fmt(ndcg, 3), "–", "–", "–", "–"]]))
+    if figures.get("ablation"):
+        section.tables.append(
+            MarkdownTable(
+                ["configuration (same held-out queries)", *header[1:]],
+                [
+                    [
+                        row["name"],
+                        fmt(row["ndcg_at_10"]),
+                        fmt(row["recall_at_100"]),
+                        fmt(row["mrr_at_10"]),
+                        fmt(row["latency_p50_ms"], 2),
+                        fmt(row["latency_p99_ms"], 2),
+                    ]
+                    for row in figures["ablation"]
+                ],
+            )
+        )
+    if figures.get("protocol"):
+        section.notes.append(figures["protocol"])
     section.notes.append(
         "Graded NDCG with gain 2^g − 1 over every judged product; latency is one in-process "
         f"`engine.search` call per query (page size 100). Indexing took {figures['ingest_seconds']:.1f} s "
@@ -389,9 +408,24 @@ def latency_row(name: str, alone: dict[str, Any], loaded: dict[str, Any]) -> lis
     ]
 
 
+def sequential_section(name: str) -> Callable[[], Section]:
+    """A section defined in bench/sequential_sections.py, imported when run (it imports this module)."""
+
+    def run() -> Section:
+        import sequential_sections
+
+        section: Section = getattr(sequential_sections, name)()
+        return section
+
+    return run
+
+
 BENCHMARKS: dict[str, Callable[[], Section]] = {
     "homedepot": homedepot_search,
     "amazon-beauty": amazon_beauty_recs,
+    "sequential-beauty": sequential_section("sequential_beauty"),
+    "sessions": sequential_section("sessions_yoochoose"),
+    "realtime-recs": sequential_section("realtime_recs"),
     "movielens": movielens_recs,
     "ingest": ingest_throughput,
     "api": api_latency,

@@ -48,6 +48,16 @@ class Settings(BaseSettings):
     recent_events_per_user: int = Field(default=200, ge=1, le=10_000)
     trending_half_life_days: float = Field(default=7.0, gt=0)
     artifacts_to_keep: int = Field(default=5, ge=1)
+    admin_api_key: str | None = Field(
+        default=None,
+        min_length=8,
+        description="Key for the admin pages and write endpoints; unset disables the admin pages.",
+    )
+    public_api_key: str | None = Field(
+        default=None,
+        min_length=8,
+        description="Key the read endpoints and event posting require; unset leaves them open.",
+    )
 
     @field_validator("data_dir", mode="after")
     @classmethod

@@ -116,8 +116,9 @@ def test_pages_continue_each_other_without_duplicates(pipeline: SearchPipeline) 
 
 
 def test_explanations_name_the_fields_and_the_query_words(pipeline: SearchPipeline) -> None:
+    bm25_only = pipeline.variant(semantic=False, spelling=False)
     hit = next(
-        h for h in pipeline.search("nordwood chairs", page_size=20).hits if h.product.title.startswith("Oak")
+        h for h in bm25_only.search("nordwood chairs", page_size=20).hits if h.product.title.startswith("Oak")
     )
     assert set(hit.matched_fields) == {"title", "brand", "category"}
     details = {reason.detail.split(" ")[0]: reason for reason in hit.explanation.reasons}
@@ -126,6 +127,17 @@ def test_explanations_name_the_fields_and_the_query_words(pipeline: SearchPipeli
         reason.signal == "bm25" and (reason.contribution or 0) > 0 for reason in hit.explanation.reasons
     )
     assert sum(r.contribution or 0 for r in hit.explanation.reasons) == pytest.approx(hit.score, rel=1e-5)
+
+
+def test_hybrid_explanations_add_meaning_similarity_to_the_bm25_terms(pipeline: SearchPipeline) -> None:
+    hit = next(
+        h for h in pipeline.search("nordwood chairs", page_size=20).hits if h.product.title.startswith("Oak")
+    )
+    signals = {reason.signal for reason in hit.explanation.reasons}
+    assert {"bm25", "semantic"} <= signals
+    lexical = sum(r.contribution or 0 for r in hit.explanation.reasons if r.signal == "bm25")
+    position = [p.product_id for p in pipeline.catalog.products].index(hit.product.product_id)
+    assert lexical == pytest.approx(float(pipeline.lexical.scores("nordwood chairs")[position]), rel=1e-5)
 
 
 def test_empty_query_browses_the_filtered_catalog_by_title(pipeline: SearchPipeline) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Body, FastAPI, Query, Response, status
+from fastapi import Body, FastAPI, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
@@ -14,10 +14,17 @@ from shelfwise.api.middleware import BodyLimitMiddleware, TelemetryMiddleware
 from shelfwise.api.telemetry import Telemetry
 from shelfwise.domain import Filters, Product, RecommendationKind, Recommendations, SearchResult
 from shelfwise.engine import Engine
+from shelfwise.engine.errors import InvalidRequestError, NotFoundError
 from shelfwise.quality.quarantine import IngestReport, QuarantinedRow
+from shelfwise.quality.report import QualityReport
+from shelfwise.search.rules import Rule
 from shelfwise.training.artifacts import Manifest
+from shelfwise.web import mount_web
 
 JsonRows = list[dict[str, Any]] | dict[str, Any]
+SEARCH_PARAMETERS = frozenset(
+    {"q", "category", "brand", "price_min", "price_max", "available", "page", "page_size", "user_id"}
+)
 
 
 class Health(BaseModel):
@@ -110,6 +117,7 @@ def create_app(engine: Engine) -> FastAPI:
 
     @app.get("/v1/search", response_model=SearchResult, tags=["search"])
     def search(
+        request: Request,
         q: Annotated[
             str, Query(max_length=10_000, description="The query; empty browses the filtered catalog.")
         ] = "",
@@ -124,8 +132,36 @@ def create_app(engine: Engine) -> FastAPI:
         page_size: Annotated[int, Query(ge=1, le=100)] = 10,
         user_id: str | None = None,
     ) -> SearchResult:
+        unknown = sorted(set(request.query_params) - SEARCH_PARAMETERS)
+        if unknown:
+            raise InvalidRequestError(
+                f"unknown search parameter(s) {unknown}; expected some of {sorted(SEARCH_PARAMETERS)}"
+            )
         filters = _filters(category, brand, price_min, price_max, available)
         return engine.search(q, user_id=user_id, filters=filters, page=page, page_size=page_size)
+
+    @app.get("/v1/suggest", response_model=list[str], tags=["search"])
+    def suggest(
+        q: Annotated[str, Query(max_length=200, description="What the shopper has typed so far.")] = "",
+        n: Annotated[int, Query(ge=1, le=20)] = 8,
+    ) -> list[str]:
+        """Autocomplete: popular past queries, then product titles, that start with `q`."""
+        return engine.suggest(q, n)
+
+    @app.get("/v1/rules", response_model=list[Rule], tags=["merchandising"])
+    def list_rules() -> list[Rule]:
+        """The merchandising rules in force: boost, bury, pin or filter by query or category."""
+        return engine.list_rules()
+
+    @app.post("/v1/rules", response_model=Rule, status_code=status.HTTP_201_CREATED, tags=["merchandising"])
+    def add_rule(rule: Rule) -> Rule:
+        """Add (or replace, by rule_id) a rule; the next search uses it."""
+        return engine.add_rule(rule)
+
+    @app.delete("/v1/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["merchandising"])
+    def delete_rule(rule_id: str) -> Response:
+        engine.delete_rule(rule_id)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @app.get("/v1/recommendations/{kind}", response_model=Recommendations, tags=["recommendations"])
     def recommend(
@@ -146,9 +182,24 @@ def create_app(engine: Engine) -> FastAPI:
         )
 
     @app.post("/v1/train", response_model=Manifest, tags=["models"])
-    def train() -> Manifest:
-        """Train a new version from the store and serve it as soon as it is complete."""
-        return engine.train()
+    def train(
+        force: Annotated[bool, Query(description="Train even when blocking quality checks fail.")] = False,
+    ) -> Manifest:
+        """Train a new version from the store and serve it as soon as it is complete. The data-quality
+        gate runs first and refuses (422, naming each blocking check) unless `force=true`."""
+        return engine.train(force=force)
+
+    @app.get("/v1/quality", response_model=QualityReport, tags=["quality"])
+    def quality(
+        rows: Annotated[int, Query(ge=0, le=10_000, description="How many flagged rows to include.")] = 100,
+    ) -> QualityReport:
+        """The latest data-quality report: tiers, checks, dataset warnings and the data behind the plots."""
+        report = engine.quality_report()
+        if report is None:
+            raise NotFoundError(
+                "no quality report yet: train (POST /v1/train) or run `shelfwise quality check`"
+            )
+        return report.model_copy(update={"rows": report.rows[:rows]})
 
     @app.get("/v1/quarantine", response_model=list[QuarantinedRow], tags=["quality"])
     def quarantine(
@@ -167,4 +218,5 @@ def create_app(engine: Engine) -> FastAPI:
         """Delete a user's events and profile everywhere the engine keeps them."""
         return {"user_id": user_id, "events_deleted": engine.forget_user(user_id)}
 
+    mount_web(app, engine)
     return app

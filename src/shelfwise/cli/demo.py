@@ -7,6 +7,7 @@ second run starts serving in seconds.
 from __future__ import annotations
 
 import json
+import secrets
 import shlex
 import shutil
 import time
@@ -43,6 +44,8 @@ def demo_command(
 ) -> None:
     """Generate a demo shop into the data directory, ingest it, train, and serve it."""
     settings = current_settings()
+    # The admin pages need a key; the demo makes one up for this run unless one is configured.
+    settings = settings.with_overrides(admin_api_key=settings.admin_api_key or secrets.token_urlsafe(12))
     products_path, events_path = demo_files(settings.data_dir / DEMO_SHOP_DIR, products=products, users=users)
     engine = open_engine(settings)
     try:
@@ -102,6 +105,7 @@ def print_examples(engine: Engine, host: str, port: int) -> None:
     query = example_query(product.title, product.brand) if product else "shoes"
     lines = [
         f"The shop is at {base} (API docs: {base}/docs).",
+        f"Admin pages: {base}/admin (admin API key: {engine.settings.admin_api_key}).",
         "Try:",
         f"  curl {shlex.quote(f'{base}/v1/search?' + urlencode({'q': query, 'page_size': 5}))}",
     ]

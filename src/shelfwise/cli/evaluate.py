@@ -20,13 +20,24 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from shelfwise.cli.context import CliError, current_settings, engine_command, stderr_console, stdout_console
 from shelfwise.domain import Filters, SearchResult
 from shelfwise.engine import Engine
-from shelfwise.evaluation.recs_eval import evaluate_recs, render_recs_evaluation
+from shelfwise.evaluation.recs_eval import default_models, evaluate_recs, render_recs_evaluation
+from shelfwise.evaluation.search_ablation import (
+    ABLATIONS,
+    AblationRow,
+    positive_queries,
+    render_ablation,
+    run_ablation,
+    split_qrels,
+)
 from shelfwise.evaluation.search_eval import (
     SearchEvaluation,
     evaluate_search,
     judgements,
     render_search_evaluation,
 )
+from shelfwise.recommend.sequential import SequentialConfig
+from shelfwise.search.learning import train_ranker_from_judgements
+from shelfwise.search.ranker import RankerConfig
 from shelfwise.settings import Settings
 
 evaluate_app = typer.Typer(
@@ -101,11 +112,26 @@ def evaluate_search_command(
     qrels: Annotated[Path, typer.Option(help="Judgements: query, product_id, gain.")],
     as_json: JsonFlag = False,
     limit_queries: Annotated[int | None, typer.Option(min=1, help="Only the first N queries.")] = None,
+    held_out: Annotated[
+        float,
+        typer.Option(
+            min=0.05, max=0.95, help="Share of queries held out from ranker training; figures are on these."
+        ),
+    ] = 0.5,
+    ablation: Annotated[bool, typer.Option(help="Also score each part switched off in turn.")] = True,
 ) -> None:
-    """Index PRODUCTS in a throwaway store, train, and score every judged query: NDCG@10, Recall@100, MRR."""
+    """Index PRODUCTS in a throwaway store, train, and score the judged queries: NDCG@10, Recall@100, MRR.
+
+    When there are enough judged queries, the learned ranker trains on a split of them and every figure
+    is measured on the held-out queries only."""
     judged = first_queries(read_csv(qrels, "qrels", ("query", "product_id")), limit_queries)
     with tempfile.TemporaryDirectory(prefix="shelfwise-eval-") as scratch:
-        figures, evaluation = score_search(Path(scratch), products, judged)
+        figures, evaluation, rows = score_search(Path(scratch), products, judged, held_out, ablation)
+    console = stderr_console()
+    console.print(figures["protocol"], soft_wrap=True)
+    if rows:
+        table = render_ablation(rows, title="Ablation (same held-out queries)")
+        (stdout_console() if not as_json else console).print(table)
     if as_json:
         typer.echo(json.dumps(figures))
     else:
@@ -113,11 +139,18 @@ def evaluate_search_command(
 
 
 def score_search(
-    scratch: Path, products: Path, judged: pl.DataFrame
-) -> tuple[dict[str, Any], SearchEvaluation]:
-    """Ingest and train in a throwaway engine under `scratch`, then run every judged query through it."""
-    searched = sum(1 for gains in judgements(judged).values() if any(g > 0 for g in gains.values()))
+    scratch: Path, products: Path, judged: pl.DataFrame, held_out_share: float = 0.5, ablation: bool = True
+) -> tuple[dict[str, Any], SearchEvaluation, list[AblationRow]]:
+    """Ingest and train in a throwaway engine under `scratch`; when the store has no events to train the
+    ranker, train it on a query split of the judgements; score the held-out queries."""
     console = stderr_console()
+    judgements(judged)  # names a missing column or a null before anything is indexed
+    train_part, test_part = split_qrels(judged, held_out_share)
+    min_queries = RankerConfig().min_queries
+    splitting = positive_queries(train_part) >= 2 * min_queries and positive_queries(test_part) > 0
+    if not splitting:
+        train_part, test_part = judged.head(0), judged
+    searched = positive_queries(test_part)
     with closing(Engine(scratch_settings(scratch))) as engine:
         started = time.perf_counter()
         with console.status(f"Ingesting {products}…"):
@@ -131,17 +164,40 @@ def score_search(
         with console.status(f"Training on {report.accepted:,} products…"):
             engine.train()
         train_seconds = time.perf_counter() - started
+        pipeline = engine.search_pipeline()
+        ranker_seconds = 0.0
+        if splitting and pipeline.ranker is None and pipeline.config.ranker.enabled:
+            started = time.perf_counter()
+            with console.status(f"Training the ranker on {positive_queries(train_part):,} judged queries…"):
+                train_ranker_from_judgements(pipeline, judgements(train_part))
+            ranker_seconds = time.perf_counter() - started
         with progress_bar() as progress:
-            task = progress.add_task("Searching judged queries", total=searched)
-            evaluation = evaluate_search(EngineSearcher(engine, progress, task), judged)
+            task = progress.add_task("Searching held-out queries", total=searched)
+            evaluation = evaluate_search(EngineSearcher(engine, progress, task), test_part)
+        rows: list[AblationRow] = []
+        if ablation:
+            with progress_bar() as progress:
+                task = progress.add_task("Ablation", total=searched * len(ABLATIONS))
+                rows = run_ablation(pipeline, test_part, evaluation, lambda: progress.advance(task))
+    protocol = (
+        f"Figures on {searched:,} held-out queries ({held_out_share:.0%} of the judged queries, split by a "
+        f"hash of the query); the learned ranker trained on the other {positive_queries(train_part):,} only."
+        if splitting
+        else "Every judged query is scored; too few to hold some out for training a ranker, so none is used."
+    )
     figures = {
         **evaluation.model_dump(exclude={"per_query"}),
         "products": report.accepted,
         "products_quarantined": report.quarantined,
         "ingest_seconds": round(ingest_seconds, 3),
         "train_seconds": round(train_seconds, 3),
+        "ranker_train_seconds": round(ranker_seconds, 3),
+        "train_queries": positive_queries(train_part) if splitting else 0,
+        "protocol": protocol,
+        "components": pipeline.components,
+        "ablation": [row.model_dump() for row in rows],
     }
-    return figures, evaluation
+    return figures, evaluation, rows
 
 
 @evaluate_app.command("recs")
@@ -152,12 +208,29 @@ def evaluate_recs_command(
         Path | None, typer.Option(help="The full item catalog (item_id, …): all are ranked.")
     ] = None,
     as_json: JsonFlag = False,
+    sequential: Annotated[
+        bool,
+        typer.Option(
+            "--sequential",
+            help="Also train the sequential transformer (minutes); the default row becomes its blend.",
+        ),
+    ] = False,
+    sequential_seconds: Annotated[
+        float, typer.Option(min=1, help="The transformer's training budget in CPU seconds.")
+    ] = 540.0,
 ) -> None:
     """Leave-one-out with full ranking: HR@10 and NDCG@10 of the default recommender next to the baselines."""
     frame = read_csv(interactions, "interactions", ("user_id", "item_id"))
     catalog = read_csv(items, "items", ("item_id",)) if items is not None else None
-    with stderr_console().status("Fitting and ranking: default, popularity, item-kNN, ALS…"):
-        evaluation = evaluate_recs(frame, catalog)
+    if sequential:
+        # The transformer shows its own progress bar; a spinner around it would fight over the terminal.
+        models = default_models(
+            sequential=True, sequential_config=SequentialConfig(max_seconds=sequential_seconds)
+        )
+        evaluation = evaluate_recs(frame, catalog, models=models)
+    else:
+        with stderr_console().status("Fitting and ranking: default, popularity, item-kNN, ALS…"):
+            evaluation = evaluate_recs(frame, catalog)
     if as_json:
         figures = {
             **evaluation.dataset.model_dump(),

@@ -21,6 +21,7 @@ from shelfwise.cli.context import (
 )
 from shelfwise.cli.demo import demo_command
 from shelfwise.cli.evaluate import evaluate_app
+from shelfwise.cli.quality import quality_app
 from shelfwise.cli.steps import ingest_with_status, print_ingest_report, run_server, train_with_status
 from shelfwise.domain import Filters, RecommendationKind
 from shelfwise.engine import Engine
@@ -34,12 +35,9 @@ app = typer.Typer(
 ingest_app = typer.Typer(
     help="Load products or events from CSV, TSV, JSON lines or Parquet.", no_args_is_help=True
 )
-quality_app = typer.Typer(help="Look at what the quality gate held back.", no_args_is_help=True)
-quarantine_app = typer.Typer(help="Rows quarantined at ingestion, with their reasons.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(evaluate_app, name="evaluate")
 app.add_typer(quality_app, name="quality")
-quality_app.add_typer(quarantine_app, name="quarantine")
 app.command("demo")(demo_command)
 
 
@@ -166,26 +164,6 @@ def recommend(
         typer.echo(result.model_dump_json(indent=2))
     else:
         stdout_console().print(render.recommendations_table(result))
-
-
-# quality --------------------------------------------------------------------------------------------
-
-
-@quarantine_app.command("list")
-@engine_command
-def quarantine_list(
-    source: Annotated[str | None, typer.Option(help="products or events (default both).")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 50,
-    offset: Annotated[int, typer.Option(min=0)] = 0,
-) -> None:
-    """Rows the quality gate quarantined, oldest first."""
-    if source not in (None, "products", "events"):
-        raise typer.BadParameter(f"expected products or events, got {source!r}", param_hint="--source")
-    with closing(open_engine()) as engine:
-        rows = engine.store.quarantined(source=source, offset=offset, limit=limit)
-        total = engine.store.count_quarantined(source)
-    title = f"{len(rows)} of {total:,} quarantined rows" + (f" ({source})" if source else "")
-    stdout_console().print(render.quarantine_table(rows, title))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ class RecommendationKind(StrEnum):
     BOUGHT_TOGETHER = "bought-together"
     TRENDING = "trending"
     RECENTLY_VIEWED = "recently-viewed"
+    BUY_AGAIN = "buy-again"
+    NEW_ARRIVALS = "new-arrivals"
 
 
 class Recommendation(BaseModel):

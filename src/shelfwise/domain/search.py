@@ -28,3 +28,7 @@ class SearchResult(BaseModel):
     hits: list[Hit]
     facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
     request_id: str
+    corrected_query: str | None = Field(
+        default=None, description="The query as searched after spelling correction, when it was corrected."
+    )
+    did_you_mean: str | None = Field(default=None, description="A spelling the catalog knows better.")

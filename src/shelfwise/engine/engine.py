@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any
 
 from shelfwise.domain import (
     Event,
@@ -20,15 +20,23 @@ from shelfwise.domain import (
 )
 from shelfwise.engine.errors import InvalidRequestError, NotFoundError, NotTrainedError
 from shelfwise.io.readers import RawRow
-from shelfwise.quality.quarantine import GateResult, IngestReport, gate_events, gate_file, gate_products
+from shelfwise.quality.config import QualityConfig
+from shelfwise.quality.gate import GatedFile, gate_event_file, gate_events, gate_product_file, gate_products
+from shelfwise.quality.quarantine import IngestReport
+from shelfwise.quality.report import REPORT_FILE, QualityReport
+from shelfwise.quality.retry import catalog_ids
 from shelfwise.recommend.kinds import RecommendationModels, RecommendRequest
+from shelfwise.search.learning import embedding_cache_dir
+from shelfwise.search.personal import build_profile
 from shelfwise.search.pipeline import SearchPipeline
+from shelfwise.search.rules import Rule, RuleStore
 from shelfwise.settings import Settings
 from shelfwise.store import OnlineState, Store, open_online_state
 from shelfwise.training.artifacts import ArtifactRegistry, Manifest
-from shelfwise.training.trainer import TrainingConfig, load_bundle, train_bundle
+from shelfwise.training.trainer import EMBEDDINGS_DIR, TrainingConfig, load_bundle, train_bundle
 
 MAX_RECOMMENDATIONS = 200
+MAX_SUGGESTIONS = 20
 API_SOURCE = "<api>"
 
 Rows = str | Path | Iterable[Mapping[str, Any]]
@@ -44,8 +52,10 @@ class Engine:
         self.online: OnlineState = open_online_state(settings.online_url, settings.recent_events_per_user)
         self.registry = ArtifactRegistry(settings.artifacts_dir, keep=settings.artifacts_to_keep)
         self._lock = threading.RLock()
+        self.rules = RuleStore(settings.data_dir)
         self._search: SearchPipeline | None = None
         self._search_stale = True
+        self._catalog_ids: set[str] | None = None
         self._recommender: RecommendationModels | None = None
         self._manifest: Manifest | None = None
         self._load_current()
@@ -68,22 +78,53 @@ class Engine:
     # ingestion ------------------------------------------------------------------------------------
 
     def ingest_products(self, source: Rows) -> IngestReport:
-        """Upsert products by product_id; rows that fail the gate are quarantined with their reasons."""
-        result = _gate(source, "products")
-        self.store.upsert_products(result.accepted)
+        """Upsert products by product_id after the quality gate: safe repairs are applied and recorded,
+        rows that fail are quarantined with every reason."""
+        result = _gate_products(source, self.quality_config)
+        self.store_gated(result)
         self.store.add_quarantined(result.quarantined)
-        with self._lock:
-            self._search_stale = True
-        return result.report()
+        return result.ingest_report()
 
     def ingest_events(self, source: Rows) -> IngestReport:
-        """Append events; rows that fail the gate are quarantined with their reasons."""
-        result = _gate(source, "events")
-        self.store.add_events(result.accepted)
+        """Append events after the quality gate. Events naming products not in the catalog, or dated in
+        the future or before the shop opened, are quarantined; bot traffic and duplicates are stored but
+        kept out of training (training re-runs those checks over everything stored)."""
+        result = _gate_events(source, self.quality_config, self.catalog_ids())
+        self.store_gated(result)
         self.store.add_quarantined(result.quarantined)
-        for event in result.accepted:
+        return result.ingest_report()
+
+    def store_gated(self, result: GatedFile) -> None:
+        """Store the rows a gate pass let through (accepted, repaired, excluded) and make them visible:
+        products to the next search, events to the next request of their user or session."""
+        if result.kind == "products":
+            self.store.upsert_products(result.stored)
+            self._catalog_changed()
+            return
+        self.store.add_events(result.stored)
+        for event in result.stored:
             self.online.push(event.actor, event)
-        return result.report()
+
+    def catalog_ids(self) -> set[str]:
+        """Every product id, cached until the catalog changes: events are joined against it on each ingest."""
+        with self._lock:
+            if self._catalog_ids is None:
+                self._catalog_ids = catalog_ids(self.store)
+            return self._catalog_ids
+
+    def _catalog_changed(self) -> None:
+        with self._lock:
+            self._search_stale = True
+            self._catalog_ids = None
+
+    @property
+    def quality_config(self) -> QualityConfig:
+        return QualityConfig()
+
+    def quality_report(self) -> QualityReport | None:
+        """The latest quality report: of the last training run, or of `shelfwise quality check`."""
+        path = self.settings.data_dir / REPORT_FILE
+        return QualityReport.load(path) if path.exists() else None
 
     def record(self, event: Event) -> Event:
         """One real-time event: stored, and visible to the very next request of its user or session."""
@@ -93,15 +134,13 @@ class Engine:
 
     def upsert_product(self, product: Product) -> Product:
         self.store.upsert_products([product])
-        with self._lock:
-            self._search_stale = True
+        self._catalog_changed()
         return product
 
     def delete_product(self, product_id: str) -> None:
         if not self.store.delete_product(product_id):
             raise NotFoundError(f"no product with product_id {product_id!r}")
-        with self._lock:
-            self._search_stale = True
+        self._catalog_changed()
 
     def get_product(self, product_id: str) -> Product:
         product = self.store.get_product(product_id)
@@ -117,9 +156,18 @@ class Engine:
 
     # training -------------------------------------------------------------------------------------
 
-    def train(self, config: TrainingConfig | None = None) -> Manifest:
+    def train(self, config: TrainingConfig | None = None, *, force: bool = False) -> Manifest:
+        """Train a new version. The quality gate's tiers run first: when a blocking check fails this
+        raises TrainingBlockedError naming each one, unless `force`, which the manifest records."""
         config = config or TrainingConfig(trending_half_life_days=self.settings.trending_half_life_days)
-        manifest = train_bundle(self.store, self.registry, config)
+        manifest = train_bundle(
+            self.store,
+            self.registry,
+            config,
+            force=force,
+            quality=self.quality_config,
+            report_path=self.settings.data_dir / REPORT_FILE,
+        )
         self._load_current()
         return manifest
 
@@ -149,8 +197,12 @@ class Engine:
     def search_pipeline(self) -> SearchPipeline:
         with self._lock:
             if self._search is None or self._search_stale:
-                config = self._search.config if self._search is not None else None
-                self._search = SearchPipeline(config).fit(self.store.products())
+                previous = self._search
+                config = previous.config if previous is not None else None
+                cache = embedding_cache_dir(self.settings.data_dir / EMBEDDINGS_DIR)
+                self._search = SearchPipeline(config).fit(self.store.products(), embedding_cache=cache)
+                if previous is not None:
+                    self._search.attach_ranker(previous.ranker)  # its features do not depend on the catalog
                 self._search_stale = False
             return self._search
 
@@ -163,15 +215,38 @@ class Engine:
         page: int = 1,
         page_size: int = 10,
     ) -> SearchResult:
-        del (
-            user_id
-        )  # personalisation arrives with the AI search work; accepted now so callers need not change
+        pipeline = self.search_pipeline()
+        profile = None
+        if user_id:
+            profile = build_profile(user_id, self.history(user_id=user_id), pipeline.product)
         try:
-            return self.search_pipeline().search(
-                query, filters=filters, page=page, page_size=page_size, request_id=_request_id()
+            return pipeline.search(
+                query,
+                filters=filters,
+                page=page,
+                page_size=page_size,
+                request_id=_request_id(),
+                profile=profile,
+                rules=self.rules.load(),
             )
         except ValueError as error:
             raise InvalidRequestError(str(error)) from error
+
+    def suggest(self, prefix: str, n: int = 8) -> list[str]:
+        """Autocomplete: popular past queries, then product titles, starting with `prefix`."""
+        if not 1 <= n <= MAX_SUGGESTIONS:
+            raise InvalidRequestError(f"n must be between 1 and {MAX_SUGGESTIONS}, got {n}")
+        return self.search_pipeline().suggest(prefix, n)
+
+    def list_rules(self) -> list[Rule]:
+        return self.rules.load().rules
+
+    def add_rule(self, rule: Rule) -> Rule:
+        return self.rules.add(rule)
+
+    def delete_rule(self, rule_id: str) -> None:
+        if not self.rules.delete(rule_id):
+            raise NotFoundError(f"no merchandising rule with rule_id {rule_id!r}")
 
     def history(self, *, user_id: str | None = None, session_id: str | None = None) -> list[Event]:
         """The actor's latest events, oldest first, from the online state (seeded from the store once)."""
@@ -249,22 +324,23 @@ def _request_id() -> str:
     return uuid.uuid4().hex
 
 
-@overload
-def _gate(source: Rows, kind: Literal["products"]) -> GateResult[Product]: ...
-@overload
-def _gate(source: Rows, kind: Literal["events"]) -> GateResult[Event]: ...
-def _gate(source: Rows, kind: Literal["products", "events"]) -> GateResult[Any]:
+def _api_rows(source: Iterable[Mapping[str, Any]]) -> list[RawRow]:
+    return [RawRow(line=i, data=dict(row), error=None) for i, row in enumerate(source, start=1)]
+
+
+def _gate_products(source: Rows, config: QualityConfig) -> GatedFile:
     if isinstance(source, str | Path):
-        return gate_file(Path(source), kind)
-    rows = [RawRow(line=i, data=dict(row), error=None) for i, row in enumerate(source, start=1)]
-    if kind == "events":
-        # An event sent live without a timestamp happened now; files must say when theirs happened.
-        now = datetime.now(UTC).isoformat()
-        for row in rows:
-            if row.data is not None and not row.data.get("timestamp"):
-                row.data["timestamp"] = now
-    if kind == "products":
-        products, quarantined = gate_products(rows, API_SOURCE)
-        return GateResult(kind, API_SOURCE, products, quarantined, len(rows))
-    events, quarantined = gate_events(rows, API_SOURCE)
-    return GateResult(kind, API_SOURCE, events, quarantined, len(rows))
+        return gate_product_file(Path(source), config)
+    return gate_products(_api_rows(source), API_SOURCE, config)
+
+
+def _gate_events(source: Rows, config: QualityConfig, catalog_ids: set[str]) -> GatedFile:
+    if isinstance(source, str | Path):
+        return gate_event_file(Path(source), config, catalog_ids)
+    rows = _api_rows(source)
+    # An event sent live without a timestamp happened now; files must say when theirs happened.
+    now = datetime.now(UTC).isoformat()
+    for row in rows:
+        if row.data is not None and not row.data.get("timestamp"):
+            row.data["timestamp"] = now
+    return gate_events(rows, API_SOURCE, config, catalog_ids)

@@ -21,10 +21,12 @@ from rich.table import Table
 from shelfwise.evaluation.protocols import LeaveOneOutMetrics, LeaveOneOutSplit, evaluate_split, leave_one_out
 from shelfwise.recommend.als import ALS
 from shelfwise.recommend.base import ItemScorer
+from shelfwise.recommend.blend import BlendConfig, SequentialBlend
 from shelfwise.recommend.cooccurrence import CoOccurrence
 from shelfwise.recommend.interactions import Interactions, Vocabulary
 from shelfwise.recommend.itemknn import ItemKNN
 from shelfwise.recommend.popularity import Popularity
+from shelfwise.recommend.sequential import SequentialConfig, SequentialRecommender
 
 ORDER_COLUMNS = ("position", "timestamp")
 PROTOCOL = (
@@ -74,9 +76,28 @@ class RecsEvaluation(BaseModel):
         raise KeyError(f"no model named {name!r}; evaluated: {[r.name for r in self.rows]}")
 
 
-def default_models() -> dict[str, ModelCandidates]:
-    """The engine's default recommender next to the baselines, each in its default configuration."""
-    return {"default": CoOccurrence(), "popularity": Popularity(), "item-knn": ItemKNN(), "als": ALS()}
+def default_models(
+    sequential: bool = False, sequential_config: SequentialConfig | None = None
+) -> dict[str, ModelCandidates]:
+    """The engine's default recommender next to the baselines, each in its default configuration.
+
+    With `sequential` the transformer is trained (minutes on real data) and the default row is its blend
+    with co-occurrence, reusing the two fitted models listed before it; without, co-occurrence is the default.
+    """
+    if not sequential:
+        return {"default": CoOccurrence(), "popularity": Popularity(), "item-knn": ItemKNN(), "als": ALS()}
+    transformer, cooccurrence = SequentialRecommender(sequential_config), CoOccurrence()
+    return {
+        "sasrec": transformer,
+        "co-occurrence": cooccurrence,
+        # In evaluation the protocol's validation targets always choose the share, however few.
+        "default": SequentialBlend(
+            transformer, cooccurrence, BlendConfig(min_validation_cases=1), fit_components=False
+        ),
+        "popularity": Popularity(),
+        "item-knn": ItemKNN(),
+        "als": ALS(),
+    }
 
 
 def _require_columns(frame: pl.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -109,7 +130,11 @@ def _fit_and_validate(
     scorer: ItemScorer, split: LeaveOneOutSplit, batch: int
 ) -> tuple[LeaveOneOutMetrics, float, float]:
     started = time.perf_counter()
-    scorer.fit(split.train)
+    if getattr(scorer, "accepts_validation", False):
+        # Early stopping and blend weights read the validation targets; test targets choose nothing.
+        scorer.fit(split.train, validation=(split.valid_histories, split.valid_targets))  # type: ignore[call-arg]
+    else:
+        scorer.fit(split.train)
     fitted = time.perf_counter()
     valid = evaluate_split(scorer, split, on="valid", batch=batch)
     return valid, fitted - started, time.perf_counter() - fitted

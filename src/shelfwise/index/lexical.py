@@ -138,6 +138,10 @@ class _Scored:
     postings: list[_Posting]
 
 
+ScoredQuery = _Scored
+Posting = _Posting
+
+
 class LexicalIndex:
     def __init__(self, config: LexicalIndexConfig | None = None) -> None:
         self.config = config or LexicalIndexConfig()
@@ -200,6 +204,14 @@ class LexicalIndex:
         """The fused score of every document (0 where nothing matched or the mask excludes it)."""
         scored = self._score(query, mask)
         return np.where(scored.matched, scored.fused, np.float32(0))
+
+    def scored(self, query: str, mask: np.ndarray | None = None) -> ScoredQuery:
+        """Every document's fused score, which matched, and the postings behind them (for features)."""
+        return self._score(query, mask)
+
+    def matches_for(self, positions: np.ndarray, scored: ScoredQuery) -> list[list[FieldMatch]]:
+        """Per-field explanations of the given documents under an already scored query."""
+        return self._field_matches(positions, scored.postings)
 
     def total_matches(self, query: str, mask: np.ndarray | None = None) -> int:
         return int(np.count_nonzero(self._score(query, mask).matched))

@@ -93,7 +93,9 @@ class IngestReport(BaseModel):
     def summary(self) -> str:
         line = f"{self.source} from {self.file}: {self.total} rows, {self.accepted} accepted"
         extra = "".join(
-            f" ({count} {name})" for name, count in (("repaired", self.repaired), ("excluded", self.excluded)) if count
+            f" ({count} {name})"
+            for name, count in (("repaired", self.repaired), ("excluded", self.excluded))
+            if count
         )
         return f"{line}{extra}, {self.quarantined} quarantined"
 

@@ -30,9 +30,19 @@ from shelfwise.domain import (
 )
 from shelfwise.domain.events import EVENT_WEIGHTS
 from shelfwise.index.catalog import CatalogArrays
+from shelfwise.recommend.blend import BlendConfig, SequentialBlend
 from shelfwise.recommend.cooccurrence import CoOccurrence, CoOccurrenceConfig, CoPurchase, CoPurchaseConfig
+from shelfwise.recommend.diversity import cap_per_category
 from shelfwise.recommend.interactions import Interactions, Vocabulary
-from shelfwise.recommend.popularity import TrendingPopularity, TrendingPopularityConfig, top_positions
+from shelfwise.recommend.popularity import (
+    Popularity,
+    PopularityConfig,
+    TrendingPopularity,
+    TrendingPopularityConfig,
+    top_positions,
+)
+from shelfwise.recommend.repurchase import RepurchaseConfig, RepurchaseIntervals
+from shelfwise.recommend.sequential import SequentialConfig, SequentialRecommender
 
 ITEM_EVENTS = [t.value for t in EventType if t is not EventType.SEARCH]
 BASKET_EVENTS = [EventType.PURCHASE.value, EventType.ADD_TO_CART.value]
@@ -52,6 +62,25 @@ class RecommendationConfig(BaseModel):
     copurchase: CoPurchaseConfig = Field(default_factory=CoPurchaseConfig)
     trending: TrendingPopularityConfig = Field(default_factory=TrendingPopularityConfig)
     recent_history: int = Field(default=50, ge=1, description="Latest item events a for-you request reads.")
+    sequential: SequentialConfig = Field(
+        default_factory=lambda: SequentialConfig(max_seconds=150.0),
+        description="The for-you transformer; max_seconds caps its training (CPU seconds).",
+    )
+    sequential_enabled: bool = Field(default=True, description="Train the transformer when data allows.")
+    sequential_min_actors: int = Field(
+        default=50, ge=2, description="Fewest users or sessions with 2+ item events to train the transformer."
+    )
+    sequential_min_events: int = Field(
+        default=1000, ge=2, description="Fewest item events to train the transformer; else co-occurrence."
+    )
+    blend: BlendConfig = Field(default_factory=BlendConfig)
+    repurchase: RepurchaseConfig = Field(default_factory=RepurchaseConfig)
+    max_per_category: int | None = Field(
+        default=4, ge=1, description="Most items of one category on a for-you, trending or new-arrivals page."
+    )
+    new_arrival_max_events: int = Field(
+        default=5, ge=0, description="Products with at most this many item events count as new arrivals."
+    )
 
 
 @dataclass
@@ -101,15 +130,41 @@ class RecommendationModels:
         self.cooccurrence = CoOccurrence(self.config.cooccurrence)
         self.copurchase = CoPurchase(self.config.copurchase)
         self.trending = TrendingPopularity(self.config.trending)
+        self.event_counts = Popularity(PopularityConfig(use_weights=False))
+        self.repurchase = RepurchaseIntervals(self.config.repurchase)
+        self.sequential: SequentialBlend | None = None
 
-    def fit(self, products: Sequence[Product], events: pl.DataFrame) -> Self:
+    def fit(
+        self,
+        products: Sequence[Product],
+        events: pl.DataFrame,
+        item_text_embeddings: np.ndarray | None = None,
+    ) -> Self:
+        """`item_text_embeddings`, one row per product in `products` order, inform the transformer."""
         self.catalog = CatalogArrays.of(products)
         self.items = Vocabulary.of(self.catalog.product_ids)
         item_events = interactions_of(events, self.items, ITEM_EVENTS)
         self.cooccurrence.fit(item_events)
         self.trending.fit(item_events)
+        self.event_counts.fit(item_events)
         self.copurchase.fit(interactions_of(events, self.items, BASKET_EVENTS))
+        self.repurchase.fit(interactions_of(events, self.items, [EventType.PURCHASE.value]))
+        self.sequential = None
+        if self.sequential_trainable(item_events):
+            transformer = SequentialRecommender(self.config.sequential).fit(
+                item_events, item_text_embeddings=item_text_embeddings
+            )
+            blend = SequentialBlend(transformer, self.cooccurrence, self.config.blend, fit_components=False)
+            # The share of co-occurrence is tuned on the items the transformer held out for early stopping.
+            self.sequential = blend.fit(item_events, validation=transformer.validation)
         return self
+
+    def sequential_trainable(self, item_events: Interactions) -> bool:
+        """Below these minimums a transformer learns noise: for-you then stays on co-occurrence."""
+        if not self.config.sequential_enabled or len(item_events) < self.config.sequential_min_events:
+            return False
+        lengths = np.bincount(item_events.user_idx, minlength=item_events.n_users)
+        return int((lengths >= 2).sum()) >= self.config.sequential_min_actors
 
     # persistence ----------------------------------------------------------------------------------
 
@@ -122,6 +177,13 @@ class RecommendationModels:
         self.cooccurrence.save(directory / "cooccurrence")
         self.copurchase.save(directory / "copurchase")
         self.trending.save(directory / "trending")
+        self.event_counts.save(directory / "event_counts")
+        self.repurchase.save(directory / "repurchase")
+        if self.sequential is not None:
+            self.sequential.sequential.save(directory / "sequential")
+            (directory / "sequential" / "blend.json").write_text(
+                self.sequential.config.model_dump_json(indent=2)
+            )
 
     @classmethod
     def load(cls, directory: Path) -> RecommendationModels:
@@ -133,6 +195,18 @@ class RecommendationModels:
         models.cooccurrence = CoOccurrence.load(directory / "cooccurrence")
         models.copurchase = CoPurchase.load(directory / "copurchase")
         models.trending = TrendingPopularity.load(directory / "trending")
+        # Bundles trained before these components existed still load; their kinds fall back.
+        if (directory / "event_counts").is_dir():
+            models.event_counts = Popularity.load(directory / "event_counts")
+        if (directory / "repurchase").is_dir():
+            models.repurchase = RepurchaseIntervals.load(directory / "repurchase")
+        if (directory / "sequential").is_dir():
+            transformer = SequentialRecommender.load(directory / "sequential")
+            blend_path = directory / "sequential" / "blend.json"
+            tuned = BlendConfig.model_validate_json(blend_path.read_text()) if blend_path.is_file() else None
+            models.sequential = SequentialBlend(
+                transformer, models.cooccurrence, tuned or models.config.blend, fit_components=False
+            )
         return models
 
     # serving --------------------------------------------------------------------------------------
@@ -150,17 +224,29 @@ class RecommendationModels:
             RecommendationKind.BOUGHT_TOGETHER: self._bought_together,
             RecommendationKind.TRENDING: self._trending,
             RecommendationKind.RECENTLY_VIEWED: self._recently_viewed,
+            RecommendationKind.BUY_AGAIN: self._buy_again,
+            RecommendationKind.NEW_ARRIVALS: self._new_arrivals,
         }
-        # Ask for more than n: some candidates drop out when resolved against the live catalog.
-        wanted = request.n * 2 + 10
+        # Ask for more than n: some candidates drop out when resolved against the live catalog, and the
+        # category cap defers some.
+        wanted = request.n * 3 + 10
         candidates = handlers[request.kind](request, self.catalog.mask(filters), wanted, text_neighbours)
-        return self._resolve(candidates, request.n, filters, resolve)
+        diversified = request.kind in DIVERSIFIED_KINDS
+        cap = self.config.max_per_category if diversified else None
+        return self._resolve(candidates, request.n, filters, resolve, cap)
 
     def _resolve(
-        self, candidates: list[_Candidate], n: int, filters: Filters, resolve: Resolver
+        self,
+        candidates: list[_Candidate],
+        n: int,
+        filters: Filters,
+        resolve: Resolver,
+        max_per_category: int | None = None,
     ) -> list[Recommendation]:
         results: list[Recommendation] = []
         seen: set[str] = set()
+        # Without a cap the first n resolved are the page; with one, collect more and let the cap choose.
+        enough = n if max_per_category is None else n * 3
         for candidate in candidates:
             if candidate.product_id in seen:
                 continue
@@ -173,9 +259,9 @@ class RecommendationModels:
                     product=product, score=candidate.score, explanation=Explanation(reasons=candidate.reasons)
                 )
             )
-            if len(results) == n:
+            if len(results) == enough:
                 break
-        return results
+        return cap_per_category(results, lambda r: r.product.category, max_per_category, n)
 
     def _title(self, index: int) -> str:
         return self.catalog.products[index].title
@@ -200,7 +286,8 @@ class RecommendationModels:
         if not history:
             return self._trending(request, mask, wanted, None, reason="Popular right now: no history yet")
         indices = np.array([i for _, i in history], dtype=np.int64)
-        scores = self.cooccurrence.score(indices)
+        # The transformer reads the order of the latest items; co-occurrence adds pairs over the whole log.
+        scores = self.sequential.score(indices) if self.sequential else self.cooccurrence.score(indices)
         # Items just seen belong to recently-viewed; bought ones are not sold twice.
         allowed = mask & ~self._exclusions(request.history)
         allowed[indices] = False
@@ -229,6 +316,13 @@ class RecommendationModels:
                     signal="co-occurrence",
                     detail=f"Because you {VERBS.get(event.event_type, 'viewed')} “{self._title(index)}”",
                     contribution=contribution,
+                )
+            elif self.sequential is not None:
+                event, index = recent[-1]
+                reason = Reason(
+                    signal="sequential",
+                    detail=f"Often comes next after what you {VERBS.get(event.event_type, 'viewed')} lately",
+                    contribution=float(scores[item]),
                 )
             else:
                 reason = Reason(
@@ -337,6 +431,93 @@ class RecommendationModels:
                 )
             )
         return candidates[: wanted * 4]
+
+    def _buy_again(
+        self, request: RecommendRequest, mask: np.ndarray, wanted: int, _: TextNeighbours | None
+    ) -> list[_Candidate]:
+        """Consumables the shopper bought, most due for a repurchase first (by each item's interval)."""
+        last_bought: dict[int, float] = {}
+        for event in request.history:
+            index = self.items.get(event.product_id or "")
+            if event.event_type is EventType.PURCHASE and index is not None and mask[index]:
+                last_bought[index] = event.timestamp.timestamp()
+        due = self.repurchase.due(last_bought, datetime.now(UTC).timestamp())
+        return [
+            _Candidate(
+                self.items.ids[d.item],
+                d.score,
+                [
+                    Reason(
+                        signal="repurchase",
+                        detail=f"You bought this {d.elapsed_days:.0f} days ago; "
+                        f"shoppers buy it again about every {d.interval_days:.0f} days",
+                        contribution=d.score,
+                    )
+                ],
+            )
+            for d in due[:wanted]
+        ]
+
+    def _new_arrivals(
+        self, request: RecommendRequest, mask: np.ndarray, wanted: int, _: TextNeighbours | None
+    ) -> list[_Candidate]:
+        """Products with few or no events yet: cold-start exposure, ordered for this shopper when possible.
+
+        The transformer scores them through their text-informed vectors when it exists and the shopper has a
+        history; otherwise the newest products (by created_at, else the latest ingested) come first."""
+        fresh = mask & (self.event_counts.item_scores <= self.config.new_arrival_max_events)
+        fresh &= ~self._exclusions(request.history)
+        history = [i for e in request.history if (i := self.items.get(e.product_id or "")) is not None][
+            -self.config.recent_history :
+        ]
+        if self.sequential is not None and history:
+            scores = self.sequential.sequential.score(np.array(history, dtype=np.int64)).astype(np.float64)
+            scores = scores - scores.min() + 1.0  # top_positions keeps positive scores only
+            detail = "New in the shop, picked for what you viewed lately"
+        else:
+            scores = self._newness()
+            detail = "New in the shop"
+        scores[history] = 0.0
+        chosen = top_positions(scores, wanted, fresh)
+        candidates = [
+            _Candidate(
+                self.items.ids[item],
+                float(scores[item]),
+                [Reason(signal="new-arrival", detail=detail, contribution=float(scores[item]))],
+            )
+            for item in chosen
+        ]
+        if len(chosen) < wanted:
+            # A shop where every product already has events still has newest products to show.
+            newest = self._newness()
+            newest[history] = 0.0
+            others = mask & ~fresh & ~self._exclusions(request.history)
+            for item in top_positions(newest, wanted - len(chosen), others):
+                reason = Reason(
+                    signal="new-arrival", detail="Among the newest in the shop", contribution=None
+                )
+                candidates.append(_Candidate(self.items.ids[item], 0.0, [reason]))
+        return candidates
+
+    def _newness(self) -> np.ndarray:
+        """Higher for newer products: created_at when known, the catalog position (ingest order) after it."""
+        n = len(self.catalog.products)
+        position = np.arange(1, n + 1, dtype=np.float64) / max(n, 1)
+        created = np.array(
+            [p.created_at.timestamp() if p.created_at else np.nan for p in self.catalog.products],
+            dtype=np.float64,
+        )
+        if np.isnan(created).all():
+            return position
+        known = ~np.isnan(created)
+        ranked = np.zeros(n)
+        ranked[known] = np.argsort(np.argsort(created[known])) + 1.0
+        return ranked + position  # known dates dominate; unknown ones order by position
+
+
+DIVERSIFIED_KINDS = frozenset(
+    {RecommendationKind.FOR_YOU, RecommendationKind.TRENDING, RecommendationKind.NEW_ARRIVALS}
+)
 
 
 def _ago(now: datetime, moment: datetime) -> str:

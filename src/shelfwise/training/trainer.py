@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
+import polars as pl
 from pydantic import BaseModel, Field
 
 from shelfwise.engine.errors import InvalidRequestError
+from shelfwise.quality.config import QualityConfig
+from shelfwise.quality.gate import StoreAssessment, assess_store
+from shelfwise.quality.tiers import TierVerdict, blocked, refusal_message
 from shelfwise.recommend.kinds import RecommendationConfig, RecommendationModels
+from shelfwise.search.learning import embedding_cache_dir, fit_search
 from shelfwise.search.pipeline import SearchConfig, SearchPipeline
 from shelfwise.store import Store
 from shelfwise.training.artifacts import ArtifactRegistry, DataWindow, Manifest
 
 SEARCH_DIR = "search"
 RECOMMEND_DIR = "recommend"
+EMBEDDINGS_DIR = "embeddings"  # under the data directory: kept across versions so unchanged texts are reused
 
 
 class TrainingConfig(BaseModel):
@@ -31,26 +39,63 @@ class TrainingConfig(BaseModel):
         return self.recommend.model_copy(update={"trending": trending})
 
 
-def train_bundle(store: Store, registry: ArtifactRegistry, config: TrainingConfig) -> Manifest:
+class TrainingBlockedError(InvalidRequestError):
+    """Training refused because blocking quality checks failed; `verdicts` says which."""
+
+    def __init__(self, verdicts: Sequence[TierVerdict]) -> None:
+        super().__init__(refusal_message(verdicts))
+        self.verdicts = list(verdicts)
+
+
+def train_bundle(
+    store: Store,
+    registry: ArtifactRegistry,
+    config: TrainingConfig,
+    *,
+    force: bool = False,
+    quality: QualityConfig | None = None,
+    report_path: Path | None = None,
+) -> Manifest:
+    """Fit and commit a version. The quality gate runs first over what is stored: blocking checks refuse
+    training unless `force`; bot traffic, duplicate and unjoinable events are left out of the fit."""
     products = store.products()
     if not products:
         raise InvalidRequestError(
             "no products to train on: ingest a catalog first (shelfwise ingest products FILE)"
         )
     events = store.events_frame()
+    started = time.perf_counter()
+    quarantined = {source: store.count_quarantined(source) for source in ("products", "events")}
+    assessment = assess_store(products, events, quarantined, quality)
+    if report_path is not None:
+        assessment.report.save(report_path)
+    if blocked(assessment.report.tiers) and not force:
+        raise TrainingBlockedError(assessment.report.tiers)
+    events = events.filter(pl.Series(~assessment.excluded_events))
+    quality_seconds = time.perf_counter() - started
     version = registry.new_version_id()
     staging = registry.staging(version)
-    timings: dict[str, float] = {}
+    timings: dict[str, float] = {"quality_gate_seconds": quality_seconds}
 
     started = time.perf_counter()
-    search = SearchPipeline(config.search).fit(products)
+    search = fit_search(
+        products, events, config.search, embedding_cache_dir(registry.root.parent / EMBEDDINGS_DIR)
+    )
     search.save(staging / SEARCH_DIR)
     timings["search_fit_seconds"] = time.perf_counter() - started
 
     started = time.perf_counter()
     recommend_config = config.recommendation_config()
-    RecommendationModels(recommend_config).fit(products, events).save(staging / RECOMMEND_DIR)
+    # The search encoder's product vectors (catalog order) give the transformer's items their text.
+    text = (
+        search.vectors.vectors
+        if search.vectors is not None and len(search.vectors) == len(products)
+        else None
+    )
+    recommender = RecommendationModels(recommend_config).fit(products, events, item_text_embeddings=text)
+    recommender.save(staging / RECOMMEND_DIR)
     timings["recommend_fit_seconds"] = time.perf_counter() - started
+    timings["sequential_trained"] = float(recommender.sequential is not None)
 
     timestamps = events.get_column("timestamp")
     manifest = Manifest(
@@ -64,13 +109,34 @@ def train_bundle(store: Store, registry: ArtifactRegistry, config: TrainingConfi
             last_event=timestamps.max() if len(events) else None,
         ),
         components={
-            SEARCH_DIR: config.search.model_dump(mode="json"),
+            SEARCH_DIR: {**config.search.model_dump(mode="json"), "fitted": search.components},
             RECOMMEND_DIR: recommend_config.model_dump(mode="json"),
         },
         metrics={key: round(value, 3) for key, value in timings.items()},
+        forced=force and blocked(assessment.report.tiers),
+        notes=_quality_notes(assessment, force),
     )
+    manifest.components["quality"] = {
+        "tiers": {verdict.tier: verdict.status for verdict in assessment.report.tiers},
+        "excluded_events": assessment.excluded_counts,
+        "warnings": [warning.check for warning in assessment.report.warnings],
+    }
     registry.commit(staging, manifest)
     return manifest
+
+
+def _quality_notes(assessment: StoreAssessment, force: bool) -> list[str]:
+    notes = []
+    tiers = assessment.report.tiers
+    if force and blocked(tiers):
+        failed = [f"{t.tier}: {', '.join(t.blocking_checks)}" for t in tiers if t.status == "blocked"]
+        notes.append("forced over blocking quality checks — " + "; ".join(failed))
+    for verdict in tiers:
+        notes.append(f"tier {verdict.tier}: {verdict.status} ({verdict.message})")
+    dropped = {name: count for name, count in assessment.excluded_counts.items() if count}
+    if dropped:
+        notes.append("events left out of training: " + ", ".join(f"{k} {v}" for k, v in dropped.items()))
+    return notes
 
 
 def load_bundle(

@@ -1,0 +1,134 @@
+"""Honest evaluation of the hybrid search: a query split for the learned ranker, and an ablation.
+
+Judged queries are split by a hash of their text: the ranker trains on one part (with its own validation
+slice for early stopping) and every figure is measured on the held-out part only, for the default
+configuration and for each ablation row, so the rows compare like with like.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+
+import polars as pl
+from pydantic import BaseModel, Field
+from rich.table import Table
+
+from shelfwise.domain import Filters, SearchResult
+from shelfwise.evaluation.search_eval import SearchEvaluation, evaluate_search, judgements
+from shelfwise.search.pipeline import SearchPipeline
+
+ABLATIONS: tuple[tuple[str, dict[str, bool]], ...] = (
+    ("BM25 (fielded)", {"semantic": False, "spelling": False, "ranker": False}),
+    ("dense only (MiniLM)", {"lexical": False, "spelling": False, "ranker": False}),
+    ("BM25 + dense, RRF", {"spelling": False, "ranker": False}),
+    ("+ spelling correction", {"ranker": False}),
+    ("+ learned ranker (LightGBM)", {}),
+)
+
+
+class AblationRow(BaseModel):
+    name: str
+    ndcg_at_10: float
+    recall_at_100: float
+    mrr_at_10: float
+    latency_p50_ms: float
+    latency_p99_ms: float
+
+
+class QuerySplit(BaseModel):
+    train_queries: int
+    held_out_queries: int
+    held_out_share: float
+    note: str = Field(description="How the figures were obtained, printed with them.")
+
+
+def is_held_out(query: str, share: float) -> bool:
+    """Stable across runs and machines: a hash of the text, not a random draw."""
+    digest = hashlib.blake2b(query.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < share
+
+
+def split_qrels(qrels: pl.DataFrame, share: float) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(training judgements, held-out judgements), split by query."""
+    held = (
+        qrels.get_column("query")
+        .cast(pl.Utf8)
+        .map_elements(lambda q: is_held_out(q, share), return_dtype=pl.Boolean)
+    )
+    return qrels.filter(~held), qrels.filter(held)
+
+
+class PipelineSearcher:
+    def __init__(self, pipeline: SearchPipeline, advance: Callable[[], None] | None = None) -> None:
+        self.pipeline = pipeline
+        self.advance = advance
+
+    def search(
+        self, query: str, filters: Filters | None = None, page: int = 1, page_size: int = 10
+    ) -> SearchResult:
+        result = self.pipeline.search(query, filters=filters, page=page, page_size=page_size)
+        if self.advance is not None:
+            self.advance()
+        return result
+
+
+def run_ablation(
+    pipeline: SearchPipeline,
+    held_out: pl.DataFrame,
+    default: SearchEvaluation | None = None,
+    advance: Callable[[], None] | None = None,
+) -> list[AblationRow]:
+    """Each configuration over the held-out judgements; rows whose part is missing are left out."""
+    rows: list[AblationRow] = []
+    for name, switches in ABLATIONS:
+        if not switches and pipeline.ranker is None:
+            continue
+        if "lexical" in switches and pipeline.vectors is None:
+            continue
+        if switches == {"ranker": False} and pipeline.speller is None:
+            continue
+        if not switches and default is not None:
+            evaluation = default
+        else:
+            variant = pipeline.variant(**switches)
+            if "lexical" in switches:
+                # Dense alone: its own top 100, no similarity floor (that floor guards BM25's matches).
+                fusion = variant.config.fusion.model_copy(
+                    update={"dense_min_similarity": -1.0, "dense_relative": 0.0}
+                )
+                variant.config = variant.config.model_copy(update={"fusion": fusion})
+            evaluation = evaluate_search(PipelineSearcher(variant, advance), held_out)
+        rows.append(
+            AblationRow(
+                name=name,
+                **evaluation.model_dump(
+                    include={"ndcg_at_10", "recall_at_100", "mrr_at_10", "latency_p50_ms", "latency_p99_ms"}
+                ),
+            )
+        )
+    return rows
+
+
+def searched_queries(judged: Mapping[str, Mapping[str, float]]) -> int:
+    return sum(1 for gains in judged.values() if any(g > 0 for g in gains.values()))
+
+
+def positive_queries(qrels: pl.DataFrame) -> int:
+    return 0 if qrels.is_empty() else searched_queries(judgements(qrels))
+
+
+def render_ablation(rows: list[AblationRow], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("configuration", "NDCG@10", "Recall@100", "MRR@10", "p50 ms", "p99 ms"):
+        table.add_column(column, justify="left" if column == "configuration" else "right")
+    for row in rows:
+        table.add_row(
+            row.name,
+            f"{row.ndcg_at_10:.4f}",
+            f"{row.recall_at_100:.4f}",
+            f"{row.mrr_at_10:.4f}",
+            f"{row.latency_p50_ms:.2f}",
+            f"{row.latency_p99_ms:.2f}",
+        )
+    return table

@@ -1,0 +1,54 @@
+"""Thresholds of the quality gate, one pydantic model so a shop can tune them in its settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class QualityConfig(BaseModel):
+    # text hygiene
+    min_title_words: int = Field(default=2, ge=1)
+    all_caps_min_letters: int = Field(default=6, ge=1, description="Shorter all-caps titles (USB, TV) pass.")
+    stuffing_repeats: int = Field(default=3, ge=2, description="A title word this many times is stuffing.")
+    stuffing_separators: int = Field(default=6, ge=2, description="This many comma/pipe terms is a list.")
+    # prices
+    outlier_mad: float = Field(default=5.0, gt=0, description="Robust z-score on log price to flag.")
+    outlier_min_group: int = Field(default=8, ge=3)
+    # duplicates and categories
+    text_encoder: Literal["tfidf", "minilm"] = Field(
+        default="tfidf", description="Vectors for near-duplicates and category checks; minilm needs weights."
+    )
+    near_duplicate_cosine: float = Field(default=0.8, gt=0, le=1)
+    category_depth: int = Field(
+        default=2, ge=1, description="Category levels compared by the mismatch check."
+    )
+    category_min_group: int = Field(default=5, ge=2)
+    category_margin: float = Field(
+        default=0.1, ge=0, description="How much closer the other category must be."
+    )
+    category_min_similarity: float = Field(default=0.2, ge=0, le=1)
+    # events
+    clock_skew_seconds: float = Field(default=300.0, ge=0)
+    shop_opened: datetime | None = Field(default=None, description="Events before this are refused.")
+    earliest_timestamp: datetime = Field(default=datetime(2000, 1, 1))
+    duplicate_window_seconds: float = Field(default=5.0, ge=0)
+    bot_max_events_per_minute: int = Field(default=60, ge=1)
+    bot_regular_min_events: int = Field(default=30, ge=3)
+    bot_regular_max_cv: float = Field(default=0.05, ge=0, description="Gap spread below this is a metronome.")
+    bot_max_products_per_session: int = Field(default=200, ge=1)
+    truncated_day_ratio: float = Field(default=0.3, gt=0, lt=1)
+    stale_days: float = Field(default=30.0, gt=0)
+    # dataset shares that block training
+    max_quarantine_share: float = Field(default=0.3, gt=0, le=1)
+    max_duplicate_share: float = Field(default=0.2, gt=0, le=1)
+    max_unknown_product_share: float = Field(default=0.2, gt=0, le=1)
+    max_bot_share: float = Field(default=0.2, gt=0, le=1)
+    min_coverage: float = Field(default=0.5, ge=0, le=1)
+    # tier minimums (Amazon Personalize: 1,000 interactions and 25 users with 2 or more)
+    min_products_semantic: int = Field(default=50, ge=1)
+    min_interactions: int = Field(default=1000, ge=0)
+    min_repeat_users: int = Field(default=25, ge=0)
+    min_co_purchase_pairs: int = Field(default=50, ge=0)

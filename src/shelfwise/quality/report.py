@@ -1,0 +1,189 @@
+"""The quality report: one JSON document (the contract scripts rely on) and its terminal summary.
+
+`rows` lists every input row whose outcome is not a plain accept; `checks` counts rows per check;
+`tiers` gives the verdicts; `warnings` holds the dataset-level findings (shares, minimums, trends).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+from rich.console import Group
+from rich.table import Table
+
+from shelfwise.quality.checks import CHECKS
+from shelfwise.quality.flags import DatasetWarning
+from shelfwise.quality.tiers import TierVerdict
+
+Outcome = Literal["accepted", "repaired", "quarantined", "excluded"]
+FileKind = Literal["products", "events"]
+REPORT_FILE = "quality-report.json"
+
+
+class RepairRecord(BaseModel):
+    check: str
+    field: str
+    before: str
+    after: str
+
+
+class RowResult(BaseModel):
+    """One input row that was not a plain accept. `accepted` here means accepted with warnings."""
+
+    file: FileKind
+    line: int
+    product_id: str | None = None
+    user_id: str | None = None
+    outcome: Outcome
+    checks: list[str]
+    details: dict[str, str] = Field(default_factory=dict, description="What each check found on this row.")
+    repairs: list[RepairRecord] = Field(default_factory=list)
+
+
+class FileSummary(BaseModel):
+    file: str
+    rows: int
+    accepted: int
+    repaired: int
+    excluded: int
+    quarantined: int
+
+    @model_validator(mode="after")
+    def _adds_up(self) -> FileSummary:
+        parts = self.accepted + self.repaired + self.excluded + self.quarantined
+        if parts != self.rows:
+            raise ValueError(
+                f"{self.file}: accepted {self.accepted} + repaired {self.repaired} "
+                f"+ excluded {self.excluded} + quarantined {self.quarantined} = {parts}, "
+                f"not the {self.rows} rows read"
+            )
+        return self
+
+
+class CheckCount(BaseModel):
+    name: str
+    severity: str
+    effect: str
+    rows: int
+    description: str
+
+
+class WarningItem(BaseModel):
+    check: str
+    severity: str
+    message: str
+    value: float | None = None
+    threshold: float | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, warning: DatasetWarning) -> WarningItem:
+        spec = CHECKS[warning.check]
+        return cls(
+            check=warning.check,
+            severity=spec.severity.value,
+            message=warning.message,
+            value=warning.value,
+            threshold=warning.threshold,
+            data=warning.data,
+        )
+
+
+class QualityReport(BaseModel):
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    source: Literal["files", "store"] = "files"
+    products: FileSummary | None = None
+    events: FileSummary | None = None
+    checks: dict[str, int] = Field(default_factory=dict, description="Rows each row check fired on.")
+    check_details: list[CheckCount] = Field(default_factory=list)
+    tiers: list[TierVerdict] = Field(default_factory=list)
+    warnings: list[WarningItem] = Field(default_factory=list)
+    rows: list[RowResult] = Field(default_factory=list)
+    figures: dict[str, Any] = Field(default_factory=dict, description="Data behind the HTML report's plots.")
+
+    @property
+    def blocked(self) -> bool:
+        return any(tier.status == "blocked" for tier in self.tiers)
+
+    def save(self, path: Path | str) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(path.suffix + ".tmp")
+        temporary.write_text(self.model_dump_json(indent=1))
+        temporary.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: Path | str) -> QualityReport:
+        return cls.model_validate_json(Path(path).read_text())
+
+
+def check_counts(counts: dict[str, int]) -> list[CheckCount]:
+    return [
+        CheckCount(
+            name=name,
+            severity=CHECKS[name].severity.value,
+            effect=CHECKS[name].effect.value,
+            rows=count,
+            description=CHECKS[name].description,
+        )
+        for name, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        if count
+    ]
+
+
+_STATUS_STYLE = {"unlocked": "green", "not_unlocked": "yellow", "blocked": "bold red"}
+_SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
+
+
+def terminal_summary(report: QualityReport, max_rows: int = 10) -> Group:
+    """Rich tables: outcomes per file, checks that fired, dataset warnings, tiers, the first rows."""
+    outcomes = Table(title="Rows by outcome")
+    for name in ("file", "rows", "accepted", "repaired", "excluded", "quarantined"):
+        outcomes.add_column(name, justify="left" if name == "file" else "right")
+    for summary in (report.products, report.events):
+        if summary is not None:
+            outcomes.add_row(
+                summary.file,
+                *(
+                    f"{value:,}"
+                    for value in (
+                        summary.rows,
+                        summary.accepted,
+                        summary.repaired,
+                        summary.excluded,
+                        summary.quarantined,
+                    )
+                ),
+            )
+    checks = Table(title="Checks that fired")
+    for name in ("check", "severity", "effect", "rows"):
+        checks.add_column(name, justify="right" if name == "rows" else "left")
+    for item in report.check_details:
+        style = _SEVERITY_STYLE.get(item.severity, "")
+        checks.add_row(item.name, f"[{style}]{item.severity}[/]", item.effect, f"{item.rows:,}")
+    warnings = Table(title="Dataset warnings")
+    warnings.add_column("check")
+    warnings.add_column("severity")
+    warnings.add_column("finding", overflow="fold")
+    for warning in report.warnings:
+        style = _SEVERITY_STYLE.get(warning.severity, "")
+        warnings.add_row(warning.check, f"[{style}]{warning.severity}[/]", warning.message)
+    tiers = Table(title="Feature tiers")
+    tiers.add_column("tier")
+    tiers.add_column("status")
+    tiers.add_column("why", overflow="fold")
+    for tier in report.tiers:
+        tiers.add_row(tier.tier, f"[{_STATUS_STYLE[tier.status]}]{tier.status}[/]", tier.message)
+    rows = Table(
+        title=f"First {min(max_rows, len(report.rows))} of {len(report.rows):,} rows not plainly accepted"
+    )
+    for name in ("file", "line", "id", "outcome", "checks"):
+        rows.add_column(name, overflow="fold")
+    for row in report.rows[:max_rows]:
+        ident = row.product_id or row.user_id or ""
+        rows.add_row(row.file, str(row.line), ident, row.outcome, ", ".join(row.checks))
+    return Group(outcomes, tiers, checks, warnings, rows)

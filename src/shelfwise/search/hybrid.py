@@ -1,0 +1,303 @@
+"""Hybrid retrieval: BM25 and dense candidates under the same filter mask, fused, with ranking features.
+
+Both retrievers score every product that passes the filters, so a filtered page is as full as the matches
+allow. Candidates are the union of the lexical top `lexical_depth` and the dense top `dense_depth`; they are
+ordered by weighted reciprocal rank fusion, or by the learned ranker when one is trained, which reads the
+features computed here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from shelfwise.index.catalog import CatalogArrays
+from shelfwise.index.lexical import FIELD_NAMES, LexicalIndex, ScoredQuery
+from shelfwise.index.vector import VectorIndex, top_k
+
+MISSING_RANK = 1000.0
+INTENT_DEPTH = 20
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "bm25",
+    "bm25_vs_best",
+    "bm25_rank",
+    "cosine",
+    "cosine_vs_best",
+    "dense_rank",
+    "rrf",
+    "coverage",
+    "title_coverage",
+    "all_terms_in_title",
+    *(f"bm25_{name}" for name in FIELD_NAMES),
+    "query_terms",
+    "query_chars",
+    "title_terms",
+    "phrase_in_title",
+    "category_intent",
+    "popularity",
+    "log_price",
+    "available",
+    "spelling_corrected",
+    "idf_title_coverage",
+    "head_term_in_title",
+    "head_term_in_title_tail",
+    "bigram_matches",
+    "first_match_position",
+    "trigram_similarity",
+)
+TAIL_TERMS = 4
+
+
+class FusionConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lexical_depth: int = Field(default=300, ge=1, description="Lexical candidates per query.")
+    dense_depth: int = Field(default=100, ge=0, description="Dense candidates per query; 0 turns dense off.")
+    rrf_k: float = Field(default=60.0, gt=0)
+    lexical_weight: float = Field(default=1.0, ge=0)
+    dense_weight: float = Field(default=0.7, ge=0)
+    dense_min_similarity: float = Field(
+        default=0.45, ge=-1, le=1, description="Dense-only candidates need at least this cosine similarity..."
+    )
+    dense_relative: float = Field(
+        default=0.75, ge=0, le=1, description="...and this share of the best candidate's similarity."
+    )
+
+
+@dataclass(frozen=True)
+class QueryContext:
+    """What retrieval needs to know about a query beyond its text."""
+
+    text: str
+    terms: list[str]  # distinct analysed terms
+    vector: np.ndarray | None  # normalised query embedding, None without a dense index
+    corrected: bool = False
+
+
+@dataclass
+class Candidates:
+    positions: np.ndarray  # int64
+    rrf: np.ndarray  # float32
+    features: np.ndarray  # float32 (n, len(FEATURE_NAMES))
+    cosine: np.ndarray  # float32, NaN without a dense index
+    scored: ScoredQuery
+    total: int  # products matching lexically or retrieved densely, under the mask
+    matching: np.ndarray  # positions of those products, for facets
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+
+@dataclass(frozen=True)
+class ProductStats:
+    """Per-product columns the features read, computed once per fitted catalog."""
+
+    title_terms: np.ndarray  # float32
+    titles_lower: list[str]
+    title_tokens: list[list[str]]  # analysed title terms, in order
+    popularity: np.ndarray  # float32 log1p(weighted events)
+    log_price: np.ndarray  # float32, NaN where unknown
+
+    @classmethod
+    def of(cls, catalog: CatalogArrays, lexical: LexicalIndex, popularity: np.ndarray | None) -> ProductStats:
+        titles = [p.title for p in catalog.products]
+        n = len(titles)
+        pop = np.zeros(n, dtype=np.float32) if popularity is None else np.log1p(popularity).astype(np.float32)
+        with np.errstate(invalid="ignore"):
+            log_price = np.log1p(catalog.prices).astype(np.float32)
+        tokens = [lexical.analyzer.analyze(t) for t in titles]
+        return cls(
+            title_terms=np.array([len(t) for t in tokens], dtype=np.float32),
+            titles_lower=[t.lower() for t in titles],
+            title_tokens=tokens,
+            popularity=pop,
+            log_price=log_price,
+        )
+
+
+def gather_candidates(
+    query: QueryContext,
+    mask: np.ndarray,
+    lexical: LexicalIndex,
+    vectors: VectorIndex | None,
+    catalog: CatalogArrays,
+    stats: ProductStats,
+    config: FusionConfig,
+    depth: int = 0,
+) -> Candidates:
+    """The fused candidate list (at least `depth` long when that many products qualify), RRF order."""
+    scored = lexical.scored(query.text, mask)
+    lexical_candidates = np.flatnonzero(scored.matched)
+    lexical_top = top_k(
+        lexical_candidates, scored.fused[lexical_candidates], max(config.lexical_depth, depth)
+    ).positions
+    n = len(catalog)
+    lexical_rank = np.full(n, np.inf, dtype=np.float32)
+    lexical_rank[lexical_top] = np.arange(1, len(lexical_top) + 1)
+    cosine_all: np.ndarray | None = None
+    dense_top = np.zeros(0, dtype=np.int64)
+    if vectors is not None and query.vector is not None and config.dense_depth > 0:
+        cosine_all = vectors.similarities(query.vector)
+        allowed = np.flatnonzero(mask)
+        dense = top_k(allowed, cosine_all[allowed], max(config.dense_depth, depth))
+        if len(dense.scores):
+            # A product that shares no word with the query must at least be close in meaning to it.
+            floor = max(config.dense_min_similarity, config.dense_relative * float(dense.scores[0]))
+            dense_top = dense.positions[(dense.scores >= floor) | scored.matched[dense.positions]]
+    dense_rank = np.full(n, np.inf, dtype=np.float32)
+    dense_rank[dense_top] = np.arange(1, len(dense_top) + 1)
+    positions = np.union1d(lexical_top, dense_top).astype(np.int64)
+    rrf = config.lexical_weight / (config.rrf_k + lexical_rank[positions]) + config.dense_weight / (
+        config.rrf_k + dense_rank[positions]
+    )
+    order = np.lexsort((positions, -rrf))
+    positions, rrf = positions[order], rrf[order].astype(np.float32)
+    cosine = (
+        cosine_all[positions].astype(np.float32)
+        if cosine_all is not None
+        else np.full(len(positions), np.nan, dtype=np.float32)
+    )
+    features = _features(
+        query, positions, scored, cosine, lexical_rank[positions], dense_rank[positions], rrf, catalog, stats
+    )
+    matching = np.union1d(lexical_candidates, dense_top).astype(np.int64)
+    return Candidates(positions, rrf, features, cosine, scored, len(matching), matching)
+
+
+def _features(
+    query: QueryContext,
+    positions: np.ndarray,
+    scored: ScoredQuery,
+    cosine: np.ndarray,
+    lexical_rank: np.ndarray,
+    dense_rank: np.ndarray,
+    rrf: np.ndarray,
+    catalog: CatalogArrays,
+    stats: ProductStats,
+) -> np.ndarray:
+    count = len(positions)
+    slot = np.full(len(catalog), -1, dtype=np.int64)
+    slot[positions] = np.arange(count)
+    per_field = np.zeros((count, len(FIELD_NAMES)), dtype=np.float32)
+    field_index = {name: i for i, name in enumerate(FIELD_NAMES)}
+    any_terms: dict[str, set[int]] = {}
+    title_terms: dict[str, set[int]] = {}
+    for posting in scored.postings:
+        rows = slot[posting.documents]
+        hit = rows >= 0
+        rows_hit = rows[hit]
+        per_field[rows_hit, field_index[posting.field]] += posting.weight * posting.scores[hit]
+        any_terms.setdefault(posting.word, set()).update(rows_hit.tolist())
+        if posting.field == "title":
+            title_terms.setdefault(posting.word, set()).update(rows_hit.tolist())
+    n_terms = max(1, len(query.terms))
+    coverage = np.zeros(count, dtype=np.float32)
+    for rows_set in any_terms.values():
+        coverage[list(rows_set)] += 1
+    title_coverage = np.zeros(count, dtype=np.float32)
+    for rows_set in title_terms.values():
+        title_coverage[list(rows_set)] += 1
+    coverage /= n_terms
+    title_coverage /= n_terms
+    bm25 = per_field.sum(axis=1)
+    best_bm25 = float(bm25.max()) if count else 0.0
+    best_cosine = float(np.nanmax(cosine)) if count and not np.all(np.isnan(cosine)) else np.nan
+    phrase = query.text.lower()
+    phrase_in_title = np.array([phrase in stats.titles_lower[int(p)] for p in positions], dtype=np.float32)
+    features = np.column_stack(
+        [
+            bm25,
+            bm25 - best_bm25,
+            np.log1p(np.minimum(lexical_rank, MISSING_RANK)),
+            cosine,
+            cosine - best_cosine,
+            np.log1p(np.minimum(dense_rank, MISSING_RANK)),
+            rrf,
+            coverage,
+            title_coverage,
+            (title_coverage >= 1.0).astype(np.float32),
+            per_field,
+            np.full(count, len(query.terms), dtype=np.float32),
+            np.full(count, len(query.text), dtype=np.float32),
+            stats.title_terms[positions],
+            phrase_in_title,
+            _category_intent(positions, lexical_rank, catalog),
+            stats.popularity[positions],
+            stats.log_price[positions],
+            catalog.available[positions].astype(np.float32),
+            np.full(count, float(query.corrected), dtype=np.float32),
+            _idf_title_coverage(query, scored, slot, count, len(catalog)),
+            *_title_structure(query, positions, stats),
+        ]
+    ).astype(np.float32)
+    return features
+
+
+def _idf_title_coverage(
+    query: QueryContext, scored: ScoredQuery, slot: np.ndarray, count: int, n_documents: int
+) -> np.ndarray:
+    """Share of the query's information (sum of idf) that the title matches: rare words weigh more."""
+    total = np.zeros(count, dtype=np.float32)
+    idf_sum = 0.0
+    seen: set[str] = set()
+    for posting in scored.postings:
+        if posting.field != "title":
+            continue
+        idf = float(np.log((n_documents + 1) / (len(posting.documents) + 0.5)))
+        seen.add(posting.word)
+        idf_sum += idf
+        rows = slot[posting.documents]
+        total[rows[rows >= 0]] += idf
+    # A query word the titles never use carries as much information as the rarest one could.
+    idf_sum += (len(query.terms) - len(seen)) * float(np.log(n_documents + 1)) if query.terms else 0.0
+    return total / idf_sum if idf_sum > 0 else total
+
+
+def _trigrams(text: str) -> set[str]:
+    padded = f"  {text} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def _title_structure(query: QueryContext, positions: np.ndarray, stats: ProductStats) -> list[np.ndarray]:
+    """Word order and form: the query's last term (its head noun, mostly) in the title and near its end,
+    adjacent query pairs adjacent in the title, where the first match falls, character-trigram overlap."""
+    count = len(positions)
+    head_in = np.zeros(count, dtype=np.float32)
+    head_tail = np.zeros(count, dtype=np.float32)
+    bigrams = np.zeros(count, dtype=np.float32)
+    first = np.full(count, 1.0, dtype=np.float32)
+    trigram = np.zeros(count, dtype=np.float32)
+    terms = query.terms
+    head = terms[-1] if terms else None
+    wanted_pairs = set(itertools.pairwise(terms))
+    query_grams = _trigrams(query.text.lower())
+    term_set = set(terms)
+    for row, position in enumerate(positions.tolist()):
+        tokens = stats.title_tokens[position]
+        if head is not None and head in tokens:
+            head_in[row] = 1.0
+            head_tail[row] = float(head in tokens[-TAIL_TERMS:])
+        if wanted_pairs and len(tokens) > 1:
+            bigrams[row] = len(wanted_pairs & set(itertools.pairwise(tokens))) / len(wanted_pairs)
+        for index, token in enumerate(tokens):
+            if token in term_set:
+                first[row] = index / max(1, len(tokens))
+                break
+        title_grams = _trigrams(stats.titles_lower[position])
+        union = len(query_grams | title_grams)
+        trigram[row] = len(query_grams & title_grams) / union if union else 0.0
+    return [head_in, head_tail, bigrams, first, trigram]
+
+
+def _category_intent(positions: np.ndarray, lexical_rank: np.ndarray, catalog: CatalogArrays) -> np.ndarray:
+    """Share of the top lexical hits in each candidate's category: the query's likely category."""
+    codes = catalog.categories.codes[positions]
+    top = codes[(lexical_rank <= INTENT_DEPTH) & (codes >= 0)]
+    if not len(top):
+        return np.zeros(len(positions), dtype=np.float32)
+    counts = np.bincount(top, minlength=len(catalog.categories.values)).astype(np.float32) / len(top)
+    return np.where(codes >= 0, counts[np.maximum(codes, 0)], 0).astype(np.float32)

@@ -1,0 +1,162 @@
+"""Fitting the search pipeline from the store, and training its learned ranker.
+
+The ranker learns from graded judgements (query, product, gain) when a shop has them, or else from what
+shoppers did after each search: the click, add-to-cart and purchase events that followed a search event in
+the same session or user within `ATTRIBUTION_WINDOW`, labelled by how strong they are and weighted against
+the position each product had (LightGBM's unbiased lambdarank).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from shelfwise.domain import Product
+from shelfwise.domain.events import EVENT_WEIGHTS, EventType
+from shelfwise.search.pipeline import SearchConfig, SearchPipeline
+from shelfwise.search.ranker import LearnedRanker, RankingGroup
+
+logger = logging.getLogger(__name__)
+
+EMBEDDING_CACHE_ENV = "SHELFWISE_EMBEDDING_CACHE"
+ATTRIBUTION_WINDOW = timedelta(minutes=30)
+EVENT_LABELS = {EventType.CLICK.value: 1, EventType.ADD_TO_CART.value: 2, EventType.PURCHASE.value: 3}
+GAIN_STEPS = 2  # judged gains 0..2 in steps of 1/3 become integer labels 0..4 for lambdarank
+
+
+def embedding_cache_dir(default: Path) -> Path:
+    """Where product embeddings are cached: $SHELFWISE_EMBEDDING_CACHE, else `default`."""
+    configured = os.environ.get(EMBEDDING_CACHE_ENV)
+    return Path(configured) if configured else default
+
+
+def popularity_of(products: Sequence[Product], events: pl.DataFrame) -> np.ndarray:
+    """Weighted event count per product (views 1 ... purchases 5), in product order."""
+    counts = np.zeros(len(products), dtype=np.float32)
+    if events.is_empty():
+        return counts
+    weights = {kind.value: weight for kind, weight in EVENT_WEIGHTS.items()}
+    grouped = (
+        events.filter(pl.col("product_id").is_not_null())
+        .with_columns(pl.col("event_type").replace_strict(weights, default=0.0).alias("w"))
+        .group_by("product_id")
+        .agg(pl.col("w").sum())
+    )
+    position = {p.product_id: i for i, p in enumerate(products)}
+    for product_id, weight in grouped.iter_rows():
+        if product_id in position:
+            counts[position[product_id]] = weight
+    return counts
+
+
+def fit_search(
+    products: Sequence[Product],
+    events: pl.DataFrame,
+    config: SearchConfig,
+    embedding_cache: Path | None = None,
+) -> SearchPipeline:
+    """Indexes, spelling, autocomplete; and a ranker from search events when there are enough."""
+    queries = (
+        events.filter(pl.col("event_type") == EventType.SEARCH.value)
+        .get_column("query")
+        .drop_nulls()
+        .to_list()
+        if not events.is_empty()
+        else []
+    )
+    pipeline = SearchPipeline(config).fit(
+        products, popularity=popularity_of(products, events), embedding_cache=embedding_cache, queries=queries
+    )
+    if config.ranker.enabled and not events.is_empty():
+        groups = event_groups(pipeline, events)
+        if len(groups) >= config.ranker.min_queries:
+            train, validation = split_groups(groups)
+            try:
+                pipeline.attach_ranker(LearnedRanker(config.ranker).fit(train, validation, source="events"))
+            except ValueError as error:
+                logger.info("no learned ranker: %s", error)
+    return pipeline
+
+
+def split_groups(groups: Sequence[RankingGroup], share: float = 0.2) -> tuple[list[RankingGroup], ...]:
+    cut = max(1, int(len(groups) * (1 - share)))
+    return list(groups[:cut]), list(groups[cut:])
+
+
+def query_groups(pipeline: SearchPipeline, labelled: Mapping[str, Mapping[str, int]]) -> list[RankingGroup]:
+    """One group per query: its candidates' features (as the pipeline ranks them) and labels."""
+    groups: list[RankingGroup] = []
+    mask = np.ones(len(pipeline.catalog), dtype=bool)
+    ranker, pipeline.ranker = pipeline.ranker, None  # features of the unranked candidates
+    pipeline.prime_query_vectors(list(labelled))
+    try:
+        for query, labels in labelled.items():
+            positions, _, candidates, _, _ = pipeline.rank(query, mask, 0)
+            head = min(len(positions), pipeline.config.ranker.rerank_depth)
+            if head < 2:
+                continue
+            ids = pipeline.catalog.product_ids
+            label = np.array([labels.get(ids[int(p)], 0) for p in positions[:head]], dtype=np.int32)
+            groups.append(
+                RankingGroup(
+                    features=candidates.features[:head],
+                    labels=label,
+                    positions=np.arange(head, dtype=np.int32),
+                )
+            )
+    finally:
+        pipeline.ranker = ranker
+    return groups
+
+
+def judgement_labels(judged: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, int]]:
+    return {
+        query: {pid: round(gain * GAIN_STEPS) for pid, gain in gains.items()}
+        for query, gains in judged.items()
+    }
+
+
+def train_ranker_from_judgements(
+    pipeline: SearchPipeline, judged: Mapping[str, Mapping[str, float]], validation_share: float = 0.2
+) -> LearnedRanker:
+    """Fit the ranker on judged queries (the caller keeps evaluation queries out) and attach it."""
+    groups = query_groups(pipeline, judgement_labels(judged))
+    train, validation = split_groups(groups, validation_share)
+    ranker = LearnedRanker(pipeline.config.ranker).fit(train, validation, source="judgements")
+    pipeline.attach_ranker(ranker)
+    return ranker
+
+
+def event_groups(pipeline: SearchPipeline, events: pl.DataFrame) -> list[RankingGroup]:
+    """Searches followed by a click, add-to-cart or purchase of the same actor within the window."""
+    labelled: dict[str, dict[str, int]] = {}
+    counts: dict[str, int] = {}
+    frame = events.with_columns(
+        pl.coalesce(pl.col("user_id").map_elements(lambda u: f"user:{u}", return_dtype=pl.Utf8), "session_id")
+        .fill_null("")
+        .alias("actor")
+    ).sort(["actor", "timestamp"])
+    current: tuple[str, str, object] | None = None
+    for actor, kind, product_id, query, timestamp in frame.select(
+        "actor", "event_type", "product_id", "query", "timestamp"
+    ).iter_rows():
+        if kind == EventType.SEARCH.value and query:
+            current = (actor, str(query), timestamp)
+            continue
+        if current is None or current[0] != actor or kind not in EVENT_LABELS or product_id is None:
+            continue
+        if timestamp - current[2] > ATTRIBUTION_WINDOW:
+            current = None
+            continue
+        labels = labelled.setdefault(current[1], {})
+        labels[product_id] = max(labels.get(product_id, 0), EVENT_LABELS[kind])
+        counts[current[1]] = counts.get(current[1], 0) + 1
+    # Each query costs an encoding and a retrieval: the most acted-on queries teach the most.
+    kept = sorted(counts, key=lambda q: (-counts[q], q))[: pipeline.config.ranker.max_training_queries]
+    return query_groups(pipeline, {query: labelled[query] for query in sorted(kept)})

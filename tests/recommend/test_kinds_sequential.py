@@ -1,0 +1,161 @@
+"""The recommendation kinds with the transformer: for-you, buy-again, new-arrivals, the category cap."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from shelfwise.domain import Event, EventType, Product, RecommendationKind
+from shelfwise.recommend.diversity import cap_per_category, catalog_coverage, intra_list_diversity
+from shelfwise.recommend.kinds import RecommendationConfig, RecommendationModels, RecommendRequest
+from shelfwise.recommend.sequential import SequentialConfig
+
+NOW = datetime.now(UTC)
+CATEGORIES = ["Phones", "Cases", "Pans", "Spatulas"]
+TINY = SequentialConfig(
+    hidden=16,
+    layers=1,
+    dropout=0.1,
+    learning_rate=5e-3,
+    max_epochs=15,
+    patience=15,
+    batch_size=64,
+    max_length=8,
+    show_progress=False,
+)
+
+
+def products(n: int = 40, fresh: int = 4) -> list[Product]:
+    """`n` products over four categories; the last `fresh` were created most recently."""
+    created = [NOW - timedelta(days=100 - i) for i in range(n)]
+    return [
+        Product(product_id=f"p{i}", title=f"Product {i}", category=CATEGORIES[i % 4], created_at=created[i])
+        for i in range(n)
+    ]
+
+
+def event(user: int, kind: str, product: int, moment: datetime) -> dict[str, object]:
+    return {
+        "user_id": f"u{user}",
+        "session_id": f"s{user}",
+        "event_type": kind,
+        "product_id": f"p{product}",
+        "timestamp": moment,
+    }
+
+
+def event_frame(users: int = 120, seed: int = 0) -> pl.DataFrame:
+    """Journeys 'A then A + 1' over products 0..29; product 0 (a consumable) is rebought every ~10 days."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for user in range(users):
+        start = NOW - timedelta(days=60, hours=user)
+        first = int(rng.integers(15)) * 2
+        for step, product in enumerate([int(rng.integers(30)), first, first + 1]):
+            rows.append(event(user, "view", product, start + timedelta(minutes=step)))
+        if user % 3 == 0:
+            rows.append(event(user, "purchase", 0, start - timedelta(days=30)))
+            rows.append(event(user, "purchase", 0, start - timedelta(days=20)))
+        if user % 2:
+            rows.append(event(user, "purchase", 20, start - timedelta(days=40)))
+    return pl.DataFrame(rows).with_columns(pl.col("timestamp").cast(pl.Datetime("us")))
+
+
+def resolver(catalog: list[Product]):  # type: ignore[no-untyped-def]
+    by_id = {p.product_id: p for p in catalog}
+    return by_id.get
+
+
+@pytest.fixture(scope="module")
+def fitted() -> RecommendationModels:
+    config = RecommendationConfig(sequential=TINY, sequential_min_events=100, sequential_min_actors=20)
+    return RecommendationModels(config).fit(products(), event_frame())
+
+
+def history(user: str, *items: tuple[str, int, datetime]) -> list[Event]:
+    return [
+        Event(user_id=user, event_type=EventType(kind), product_id=f"p{p}", timestamp=moment)
+        for kind, p, moment in items
+    ]
+
+
+def test_for_you_uses_the_transformer_and_follows_the_latest_item(fitted: RecommendationModels) -> None:
+    assert fitted.sequential is not None
+    catalog = products()
+    request = RecommendRequest(RecommendationKind.FOR_YOU, history("x", ("view", 8, NOW)), n=3)
+    first = fitted.recommend(request, resolver(catalog))
+    assert first and first[0].product.product_id == "p9"
+    # Real time: one more event changes the very next response, with no refit.
+    request.history += history("x", ("view", 14, NOW))
+    second = fitted.recommend(request, resolver(catalog))
+    assert second[0].product.product_id == "p15"
+    assert all(r.explanation.reasons for r in second)
+
+
+def test_the_transformer_round_trips_and_small_data_falls_back(
+    fitted: RecommendationModels, tmp_path: Path
+) -> None:
+    fitted.save(tmp_path / "recommend")
+    loaded = RecommendationModels.load(tmp_path / "recommend")
+    assert loaded.sequential is not None
+    history_items = np.array([3, 8])
+    assert fitted.sequential is not None
+    np.testing.assert_allclose(
+        loaded.sequential.score(history_items), fitted.sequential.score(history_items), rtol=1e-5
+    )
+    small = RecommendationModels(RecommendationConfig(sequential=TINY)).fit(products(), event_frame(users=10))
+    assert small.sequential is None  # below the default minimums: co-occurrence serves for-you
+    request = RecommendRequest(RecommendationKind.FOR_YOU, history("x", ("view", 8, NOW)), n=3)
+    assert small.recommend(request, resolver(products()))
+
+
+def test_buy_again_offers_consumables_when_due(fitted: RecommendationModels) -> None:
+    assert fitted.repurchase.interval_days[0] == pytest.approx(10.0)
+    assert np.isnan(fitted.repurchase.interval_days[20])  # bought once per shopper: not a consumable
+    bought = history("x", ("purchase", 0, NOW - timedelta(days=9)), ("purchase", 20, NOW - timedelta(days=9)))
+    items = fitted.recommend(
+        RecommendRequest(RecommendationKind.BUY_AGAIN, bought, n=5), resolver(products())
+    )
+    assert [r.product.product_id for r in items] == ["p0"]
+    assert "every 10 days" in items[0].explanation.reasons[0].detail
+    just_bought = history("x", ("purchase", 0, NOW - timedelta(days=1)))
+    later = fitted.recommend(
+        RecommendRequest(RecommendationKind.BUY_AGAIN, just_bought), resolver(products())
+    )
+    assert later[0].score < items[0].score
+
+
+def test_new_arrivals_expose_products_without_events(fitted: RecommendationModels) -> None:
+    catalog = products()
+    anonymous = fitted.recommend(RecommendRequest(RecommendationKind.NEW_ARRIVALS, n=4), resolver(catalog))
+    ids = [r.product.product_id for r in anonymous]
+    # Products 30..39 have no events; the newest (highest created_at) come first.
+    assert ids == ["p39", "p38", "p37", "p36"]
+    personal = fitted.recommend(
+        RecommendRequest(RecommendationKind.NEW_ARRIVALS, history("x", ("view", 8, NOW)), n=10),
+        resolver(catalog),
+    )
+    assert {r.product.product_id for r in personal} <= {f"p{i}" for i in range(30, 40)}
+
+
+def test_pages_are_capped_per_category(fitted: RecommendationModels) -> None:
+    catalog = products()
+    page = fitted.recommend(RecommendRequest(RecommendationKind.TRENDING, n=8), resolver(catalog))
+    categories = [r.product.category for r in page]
+    assert len(page) == 8 and max(categories.count(c) for c in set(categories)) <= 4
+    assert intra_list_diversity(categories) > 0.5
+
+
+def test_diversity_helpers() -> None:
+    ranked = ["a1", "a2", "a3", "b1", "a4", "c1"]
+    assert cap_per_category(ranked, lambda x: x[0], 2, 4) == ["a1", "a2", "b1", "c1"]
+    assert cap_per_category(ranked, lambda x: x[0], 1, 5) == ["a1", "b1", "c1", "a2", "a3"]
+    assert cap_per_category(ranked, lambda x: x[0], None, 3) == ["a1", "a2", "a3"]
+    assert intra_list_diversity(["x", "x"]) == 0.0 and intra_list_diversity(["x", "y", "z"]) == 1.0
+    assert catalog_coverage([["a", "b"], ["b", "c"]], 6) == 0.5
+    with pytest.raises(ValueError, match="catalog_size"):
+        catalog_coverage([], 0)

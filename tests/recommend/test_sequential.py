@@ -1,0 +1,172 @@
+"""The sequential transformer and its blend learn order from small generated sequences, and persist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from shelfwise.recommend.blend import BlendConfig, SequentialBlend
+from shelfwise.recommend.cooccurrence import CoOccurrence
+from shelfwise.recommend.interactions import Interactions, Vocabulary
+from shelfwise.recommend.sequential import SequentialConfig, SequentialRecommender
+
+N_ITEMS = 40
+FAST = SequentialConfig(
+    hidden=32,
+    layers=1,
+    dropout=0.1,
+    max_epochs=25,
+    patience=25,
+    batch_size=64,
+    max_length=8,
+    show_progress=False,
+)
+
+
+def best_unseen(scores: np.ndarray, histories: list[np.ndarray]) -> np.ndarray:
+    """The top item of each row among the items not in that row's history (as evaluation ranks)."""
+    masked = scores.copy()
+    for row, history in enumerate(histories):
+        masked[row, history] = -np.inf
+    return masked.argmax(axis=1)
+
+
+def interactions(sequences: list[list[int]], n_items: int = N_ITEMS) -> Interactions:
+    rows = [
+        {"user_id": f"u{u}", "product_id": str(item), "timestamp": float(k)}
+        for u, sequence in enumerate(sequences)
+        for k, item in enumerate(sequence)
+    ]
+    return Interactions.from_frame(pl.DataFrame(rows), items=Vocabulary.of([str(i) for i in range(n_items)]))
+
+
+def followed_sequences(users: int = 240, seed: int = 0) -> list[list[int]]:
+    """Random items, then A then B where B = A + 1 for an even A below 30: 'A is followed by B'."""
+    rng = np.random.default_rng(seed)
+    sequences = []
+    for _ in range(users):
+        noise = [int(i) for i in rng.choice(np.arange(30, N_ITEMS), size=2, replace=False)]
+        first = int(rng.integers(15)) * 2
+        sequences.append([*noise, first, first + 1])
+    return sequences
+
+
+@pytest.fixture(scope="module")
+def fitted() -> SequentialRecommender:
+    return SequentialRecommender(FAST).fit(interactions(followed_sequences()))
+
+
+def test_learns_what_follows_what(fitted: SequentialRecommender) -> None:
+    histories = [np.array([31, first]) for first in range(0, 30, 2)]
+    best = best_unseen(fitted.score_batch(histories), histories)
+    correct = np.mean(best == np.arange(1, 30, 2))
+    assert correct >= 0.8, f"only {correct:.0%} of 'A is followed by B' learned"
+    assert fitted.history and all(np.isfinite(epoch["loss"]) for epoch in fitted.history)
+    assert fitted.history[-1]["loss"] < fitted.history[0]["loss"]
+
+
+def test_the_last_item_matters_most(fitted: SequentialRecommender) -> None:
+    histories = [np.array([4, 10]), np.array([10, 4])]
+    forward, backward = best_unseen(fitted.score_batch(histories), histories)
+    assert (forward, backward) == (11, 5)
+
+
+def test_save_and_load_give_the_same_scores(fitted: SequentialRecommender, tmp_path: Path) -> None:
+    fitted.save(tmp_path / "sasrec")
+    loaded = SequentialRecommender.load(tmp_path / "sasrec")
+    histories = [np.array([2]), np.array([33, 8, 9]), np.array([], dtype=np.int64)]
+    np.testing.assert_allclose(loaded.score_batch(histories), fitted.score_batch(histories), rtol=1e-5)
+    assert loaded.config == fitted.config and loaded.n_items == N_ITEMS
+    with pytest.raises(ValueError, match="co-occurrence"):
+        CoOccurrence.load(tmp_path / "sasrec")
+
+
+def test_long_histories_are_truncated_and_bad_items_refused(fitted: SequentialRecommender) -> None:
+    long = np.tile(np.arange(30, N_ITEMS), 500)  # thousands of events
+    history = np.concatenate([long, [6]])
+    scores = fitted.score(history)
+    assert scores.shape == (N_ITEMS,) and scores.dtype == np.float32
+    assert best_unseen(scores[None, :], [history])[0] == 7
+    with pytest.raises(ValueError, match=r"outside the model's 0\.\.39"):
+        fitted.score(np.array([N_ITEMS]))
+    with pytest.raises(RuntimeError, match="not fitted"):
+        SequentialRecommender().score(np.array([1]))
+
+
+def test_training_is_deterministic() -> None:
+    data = interactions(followed_sequences(users=80))
+    config = FAST.model_copy(update={"max_epochs": 3})
+    first = SequentialRecommender(config).fit(data).score(np.array([2, 4]))
+    second = SequentialRecommender(config).fit(data).score(np.array([2, 4]))
+    np.testing.assert_array_equal(first, second)
+
+
+def test_text_embeddings_give_unseen_items_a_meaningful_vector() -> None:
+    # Items 30..39 are never interacted with; 30 has the same text as 1, the partner of 0.
+    rng = np.random.default_rng(1)
+    text = rng.normal(size=(N_ITEMS, 16)).astype(np.float32)
+    text[30] = text[1]
+    sequences = [s for s in followed_sequences() if all(i < 30 for i in s[-2:])]
+    data = interactions([s[-2:] for s in sequences])
+    model = SequentialRecommender(FAST).fit(data, item_text_embeddings=text)
+    scores = model.score(np.array([0]))
+    unseen = np.arange(30, N_ITEMS)
+    assert unseen[scores[unseen].argmax()] == 30
+    with pytest.raises(ValueError, match=r"expected \(40, dim\)"):
+        SequentialRecommender(FAST).fit(data, item_text_embeddings=text[:5])
+
+
+def test_blend_tunes_its_weight_on_validation(fitted: SequentialRecommender, tmp_path: Path) -> None:
+    data = interactions(followed_sequences())
+    cooccurrence = CoOccurrence().fit(data)
+    config = BlendConfig(
+        candidate_weights=(0.0, 0.5, 1.0), candidate_temperatures=(1.0, 2.0), min_validation_cases=10
+    )
+    blend = SequentialBlend(fitted, cooccurrence, config, fit_components=False)
+    histories = [np.array([35, first]) for first in range(0, 30, 2)]
+    blend.fit(data, validation=(histories, np.arange(1, 30, 2)))
+    assert len(blend.validation_ndcg) == 6
+    chosen = f"w={blend.config.cooccurrence_weight:g} T={blend.config.temperature:g}"
+    assert blend.validation_ndcg[chosen] == max(blend.validation_ndcg.values())
+    scores = blend.score_batch(histories)
+    assert scores.shape == (15, N_ITEMS) and np.allclose(scores.sum(axis=1), 1.0, atol=1e-4)
+    blend.save(tmp_path / "blend")
+    loaded = SequentialBlend.load(tmp_path / "blend")
+    np.testing.assert_allclose(loaded.score_batch(histories), scores, rtol=1e-5)
+
+
+def test_evaluation_reports_the_transformer_and_its_blend_side_by_side() -> None:
+    from shelfwise.evaluation.recs_eval import default_models, evaluate_recs
+
+    sequences = followed_sequences(users=120)
+    frame = pl.DataFrame(
+        [
+            {"user_id": f"u{u}", "item_id": str(item), "position": k}
+            for u, sequence in enumerate(sequences)
+            for k, item in enumerate(sequence)
+        ]
+    )
+    models = default_models(sequential=True, sequential_config=FAST.model_copy(update={"max_epochs": 10}))
+    evaluation = evaluate_recs(frame, models=models)
+    assert [row.name for row in evaluation.rows] == [
+        "sasrec", "co-occurrence", "default", "popularity", "item-knn", "als"
+    ]  # fmt: skip
+    sasrec, blend = evaluation.row("sasrec"), evaluation.row("default")
+    assert blend.model == "sasrec+co-occurrence"
+    # The blend's share is chosen on validation among candidates that include the transformer alone.
+    assert blend.valid_ndcg_at_10 >= sasrec.valid_ndcg_at_10 - 1e-9
+    assert sasrec.hr_at_10 > evaluation.row("popularity").hr_at_10
+
+
+def test_long_histories_train_on_every_window_with_each_target_once() -> None:
+    from shelfwise.recommend.sequential import _windows
+
+    for size in (3, 5, 10, 23):
+        windows = _windows(np.arange(size), 4, every_window=True)
+        targets = sorted(int(t) for window in windows for t in window[1:])
+        assert targets == list(range(1, size)), size
+        assert all(len(window) <= 4 for window in windows)
+    assert [w.tolist() for w in _windows(np.arange(10), 4, every_window=False)] == [[6, 7, 8, 9]]

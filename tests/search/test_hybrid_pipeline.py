@@ -1,0 +1,176 @@
+"""The hybrid pipeline end to end on a small catalog with the real MiniLM encoder."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from shelfwise.domain import Filters, Product
+from shelfwise.search import SearchPipeline
+from shelfwise.search.learning import event_groups, fit_search, train_ranker_from_judgements
+from shelfwise.search.personal import UserProfile
+from shelfwise.search.pipeline import SearchConfig
+from shelfwise.search.ranker import RankerConfig
+from shelfwise.search.rules import Rule, RuleSet
+from shelfwise.search.spelling import SpellingConfig
+
+
+def shop() -> list[Product]:
+    rows = [
+        ("s1", "Velvet sofa", "Comfy", "Furniture > Sofas", 899.0),
+        ("s2", "Leather sofa", "Comfy", "Furniture > Sofas", 1299.0),
+        ("s3", "Corner sofa bed", "Sleepwell", "Furniture > Sofas", 799.0),
+        ("t1", "Oak dining table", "Woodcraft", "Furniture > Tables", 499.0),
+        ("t2", "Walnut coffee table", "Woodcraft", "Furniture > Tables", 249.0),
+        ("k1", "Stainless steel frying pan", "Chefline", "Kitchen > Cookware", 39.0),
+        ("k2", "Cast iron skillet", "Chefline", "Kitchen > Cookware", 45.0),
+        ("k3", "Cordless kettle", "Boilit", "Kitchen > Appliances", 29.0),
+        ("l1", "Brass desk lamp", "Glow", "Lighting > Lamps", 59.0),
+        ("l2", "Rain shower head", "Aqua", "Bathroom > Showers", 89.0),
+    ]
+    return [
+        Product(product_id=pid, title=title, brand=brand, category=category, price=price)
+        for pid, title, brand, category, price in rows
+    ]
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> SearchPipeline:
+    # A ten-product shop has each word once: let single occurrences be spelling fixes.
+    config = SearchConfig(spelling=SpellingConfig(min_frequency=1))
+    return SearchPipeline(config).fit(shop(), embedding_cache=tmp_path_factory.mktemp("embeddings"))
+
+
+def ids(result: object) -> list[str]:
+    return [hit.product.product_id for hit in result.hits]  # type: ignore[attr-defined]
+
+
+def test_a_query_without_a_shared_word_finds_products_by_meaning(pipeline: SearchPipeline) -> None:
+    result = pipeline.search("couch")
+    assert ids(result)[0] in {"s1", "s2", "s3"}
+    assert result.hits[0].explanation.reasons[0].signal == "semantic"
+    assert pipeline.variant(semantic=False).search("couch").hits == []
+
+
+def test_a_misspelt_query_is_corrected_and_says_so(pipeline: SearchPipeline) -> None:
+    result = pipeline.search("leathr sofa")
+    assert result.corrected_query == "leather sofa" and result.did_you_mean == "leather sofa"
+    assert ids(result)[0] == "s2"
+    assert any(r.signal == "spelling" and "leathr" in r.detail for r in result.hits[0].explanation.reasons)
+    assert pipeline.search("leather sofa").corrected_query is None
+
+
+def test_filters_apply_inside_hybrid_retrieval(pipeline: SearchPipeline) -> None:
+    result = pipeline.search("sofa", filters=Filters(price_max=850))
+    assert set(ids(result)) == {"s3"} or set(ids(result)) <= {"s3", "t1", "t2", "k1", "k2", "k3", "l1", "l2"}
+    assert all((hit.product.price or 0) <= 850 for hit in result.hits)
+    assert "s3" in ids(result)
+
+
+def test_rules_pin_boost_bury_and_filter(pipeline: SearchPipeline) -> None:
+    plain = ids(pipeline.search("sofa", page_size=3))
+    pinned = pipeline.search(
+        "sofa", page_size=3, rules=RuleSet(rules=[Rule(action="pin", query="sofa", product_ids=["l1"])])
+    )
+    assert ids(pinned)[0] == "l1" and ids(pinned)[1:] == plain[:2]
+    assert "pinned" in pinned.hits[0].explanation.reasons[-1].detail
+    buried = ids(pipeline.search("sofa", rules=RuleSet(rules=[Rule(action="bury", product_ids=[plain[0]])])))
+    assert buried.index(plain[0]) > 0
+    boosted = ids(
+        pipeline.search(
+            "sofa", rules=RuleSet(rules=[Rule(action="boost", query="sofa", brands=["Sleepwell"])])
+        )
+    )
+    assert boosted[0] == "s3"
+    filtered = pipeline.search(
+        "table",
+        rules=RuleSet(rules=[Rule(action="filter", query="table", categories=["Furniture > Tables"])]),
+    )
+    assert set(ids(filtered)) == {"t1", "t2"}
+    other = pipeline.search(
+        "kettle", rules=RuleSet(rules=[Rule(action="pin", query="sofa", product_ids=["l1"])])
+    )
+    assert "l1" not in ids(other)
+
+
+def test_personalisation_moves_the_users_brand_up_and_explains_it(pipeline: SearchPipeline) -> None:
+    plain = ids(pipeline.search("sofa"))
+    fan = plain[-1]
+    brand = next(p.brand for p in shop() if p.product_id == fan)
+    assert brand is not None
+    profile = UserProfile(user_id="u", brands={brand.lower(): 1.0})
+    strong = pipeline.variant()
+    strong.config = strong.config.model_copy(update={"personal_weight": 10.0})
+    personal = strong.search("sofa", profile=profile)
+    assert ids(personal).index(fan) < plain.index(fan)
+    hit = next(h for h in personal.hits if h.product.product_id == fan)
+    assert any(r.signal == "personal" and brand in r.detail for r in hit.explanation.reasons)
+
+
+def test_save_and_load_keep_every_part(pipeline: SearchPipeline, tmp_path: Path) -> None:
+    loaded = SearchPipeline.load(pipeline.save(tmp_path / "search"))
+    assert loaded.vectors is not None and loaded.speller is not None and loaded.suggester is not None
+    assert ids(loaded.search("leathr couch")) == ids(pipeline.search("leathr couch"))
+    assert loaded.suggest("cor") == ["Cordless kettle", "Corner sofa bed"]
+
+
+def test_without_a_working_encoder_search_falls_back_to_bm25(tmp_path: Path) -> None:
+    config = SearchConfig.model_validate({"encoder": {"model": str(tmp_path / "no-model")}})
+    fallback = SearchPipeline(config).fit(shop())
+    assert fallback.vectors is None
+    assert ids(fallback.search("sofa"))[0].startswith("s")
+
+
+def search_events(pairs: list[tuple[str, str]], repeats: int) -> pl.DataFrame:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    rows = []
+    for r in range(repeats):
+        for i, (query, product) in enumerate(pairs):
+            at = start + timedelta(hours=r * 100 + i)
+            session = f"s{r}-{i}"
+            rows.append((None, session, "search", None, query, at))
+            rows.append((None, session, "purchase", product, None, at + timedelta(minutes=2)))
+    return pl.DataFrame(
+        rows,
+        schema={
+            "user_id": pl.Utf8,
+            "session_id": pl.Utf8,
+            "event_type": pl.Utf8,
+            "product_id": pl.Utf8,
+            "query": pl.Utf8,
+            "timestamp": pl.Datetime("us", "UTC"),
+        },
+        orient="row",
+    )
+
+
+def test_search_events_label_the_bought_product_and_train_a_ranker(pipeline: SearchPipeline) -> None:
+    pairs = [("sofa", "s3"), ("table", "t2"), ("pan", "k2"), ("lamp", "l1"), ("kettle", "k3")]
+    groups = event_groups(pipeline, search_events(pairs, 2))
+    # A query with a single candidate has nothing to rank and makes no group.
+    assert len(groups) == sum(len(pipeline.search(q).hits) > 1 for q, _ in pairs) >= 2
+    assert all(group.labels.max() == 3 and (group.labels == 3).sum() == 1 for group in groups)
+
+    more = [("leather sofa", "s2"), ("velvet sofa", "s1"), ("oak table", "t1"), ("coffee table", "t2")]
+    config = SearchConfig(ranker=RankerConfig(min_queries=4, num_boost_round=20, min_data_in_leaf=2))
+    fitted = fit_search(shop(), search_events(pairs + more, 2), config)
+    assert fitted.ranker is not None and fitted.ranker.meta["source"] == "events"
+    hit = fitted.search("sofa").hits[0]
+    assert any(r.signal == "ranker" for r in hit.explanation.reasons)
+
+
+def test_judgements_train_a_ranker_that_is_used_for_ranking(pipeline: SearchPipeline) -> None:
+    judged = {q: {p: 2.0} for q, p in [("sofa", "s3"), ("table", "t2"), ("pan", "k2"), ("lamp", "l1")]}
+    twin = pipeline.variant()
+    twin.config = twin.config.model_copy(
+        update={"ranker": RankerConfig(min_queries=3, num_boost_round=10, min_data_in_leaf=2)}
+    )
+    ranker = train_ranker_from_judgements(twin, judged, validation_share=0.0)
+    assert twin.ranker is ranker and pipeline.ranker is None
+    scores = [hit.score for hit in twin.search("sofa").hits]
+    assert scores == sorted(scores, reverse=True)
+    assert np.isfinite(scores).all()

@@ -1,0 +1,264 @@
+"""The web pages over HTTP (no browser): API keys, events recorded by the pages, cart cookies,
+admin actions, analytics and the drawn pictures."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from fastapi.testclient import TestClient
+
+from shelfwise.api.app import create_app
+from shelfwise.engine import Engine
+from shelfwise.io.demo import CATEGORIES, generate_demo_shop
+from shelfwise.search.pipeline import SearchConfig
+from shelfwise.settings import Settings
+from shelfwise.training.trainer import TrainingConfig
+from shelfwise.web.analytics import summarise_events
+from shelfwise.web.images import category_svg
+from shelfwise.web.quarantine_view import reason_check
+from shelfwise.web.shopper import format_cart, parse_cart
+from shelfwise.web.storefront import price_bounds
+
+ADMIN_KEY = "admin-key-for-tests"
+PUBLIC_KEY = "public-key-for-tests"
+# BM25 only: the text encoder's download-free model still takes seconds to embed a catalog.
+FAST = TrainingConfig(search=SearchConfig(semantic=False))
+
+
+def _shop_engine(directory: Path, **keys: str) -> Engine:
+    shop = generate_demo_shop(n_products=200, n_users=40, days=14)
+    engine = Engine(Settings(data_dir=directory, **keys))
+    engine.ingest_products(shop.products)
+    engine.ingest_events(shop.events)
+    engine.train(FAST)
+    return engine
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    engine = _shop_engine(tmp_path_factory.mktemp("web-pages"), admin_api_key=ADMIN_KEY)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture
+def client(engine: Engine) -> TestClient:
+    return TestClient(create_app(engine))
+
+
+def _events(engine: Engine, session_id: str, kind: str) -> pl.DataFrame:
+    frame = engine.store.events_frame()
+    return frame.filter((pl.col("session_id") == session_id) & (pl.col("event_type") == kind))
+
+
+def test_pages_record_searches_views_carts_and_purchases(client: TestClient, engine: Engine) -> None:
+    assert client.get("/").status_code == 200
+    session = client.cookies["sw_session"]
+    product = engine.store.products(limit=1)[0]
+
+    assert client.get("/search", params={"q": "frying pan"}).status_code == 200
+    assert _events(engine, session, "search").get_column("query").to_list() == ["frying pan"]
+
+    page = client.get(f"/product/{product.product_id}")
+    assert page.status_code == 200 and product.title in page.text
+    assert _events(engine, session, "view").get_column("product_id").to_list() == [product.product_id]
+
+    cart = client.post("/cart/add", data={"product_id": product.product_id, "quantity": "2"})
+    assert cart.status_code == 200 and "Added" in cart.text
+    assert parse_cart(client.cookies["sw_cart"]) == {product.product_id: 2}
+
+    done = client.post("/cart/checkout")
+    assert "Thank you for your order" in done.text
+    purchases = _events(engine, session, "purchase")
+    assert purchases.get_column("quantity").to_list() == [2]
+    assert "sw_cart" not in client.cookies
+
+
+def test_refining_a_search_is_not_recorded_as_another_search(client: TestClient, engine: Engine) -> None:
+    client.get("/")
+    session = client.cookies["sw_session"]
+    client.get("/search", params={"q": "pan"})
+    client.get("/search", params={"q": "pan", "price": "10-25"})
+    client.get("/search", params={"q": "pan", "page": "2"})
+    assert _events(engine, session, "search").height == 1
+
+
+def test_unknown_product_is_a_page_not_json(client: TestClient) -> None:
+    response = client.get("/product/no-such-product")
+    assert response.status_code == 404
+    assert "text/html" in response.headers["content-type"]
+    assert "no-such-product" in response.text
+
+
+def test_switching_user_starts_a_new_session_and_empties_the_cart(client: TestClient, engine: Engine) -> None:
+    product = engine.store.products(limit=1)[0]
+    client.post("/cart/add", data={"product_id": product.product_id})
+    before = client.cookies["sw_session"]
+    response = client.post("/shopper", data={"user_id": "alice", "next": "https://elsewhere.example/"})
+    assert response.url.path == "/"  # never redirected off the site
+    assert client.cookies["sw_user"] == "alice"
+    assert client.cookies["sw_session"] != before
+    assert "sw_cart" not in client.cookies
+    assert "Hello, Alice" in client.get("/").text
+
+
+def test_api_writes_need_the_admin_key_when_one_is_set(client: TestClient) -> None:
+    refused = client.post("/v1/products", json=[{"product_id": "x1", "title": "A test product"}])
+    assert refused.status_code == 401
+    assert "admin API key" in refused.json()["error"]["message"]
+    allowed = client.post(
+        "/v1/products",
+        json=[{"product_id": "x1", "title": "A test product"}],
+        headers={"X-API-Key": ADMIN_KEY},
+    )
+    assert allowed.status_code == 200
+    assert client.get("/v1/search", params={"q": "pan"}).status_code == 200  # reads stay open
+    event = {"session_id": "s-1", "event_type": "view", "product_id": "x1"}
+    assert client.post("/v1/events", json=event).status_code == 200  # shoppers' events too
+
+
+def test_public_key_guards_reads_and_events_but_not_admin_writes(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, admin_api_key=ADMIN_KEY, public_api_key=PUBLIC_KEY)
+    with TestClient(create_app(Engine(settings))) as client:
+        assert client.get("/v1/search", params={"q": "x"}).status_code == 401
+        assert (
+            client.get("/v1/search", params={"q": "x"}, headers={"X-API-Key": PUBLIC_KEY}).status_code == 200
+        )
+        bearer = {"Authorization": f"Bearer {PUBLIC_KEY}"}
+        assert client.get("/v1/stats", headers=bearer).status_code == 200
+        assert client.post("/v1/train", headers={"X-API-Key": PUBLIC_KEY}).status_code == 401
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/").status_code == 200  # the storefront pages themselves are public
+
+
+def test_admin_is_switched_off_without_a_key(tmp_path: Path) -> None:
+    with TestClient(create_app(Engine(Settings(data_dir=tmp_path)))) as client:
+        response = client.get("/admin")
+        assert response.status_code == 403
+        assert "SHELFWISE_ADMIN_API_KEY" in response.text
+        assert client.post("/admin/models/train").status_code == 403
+
+
+def test_admin_login_shows_the_error_at_the_field_and_guards_writes(client: TestClient) -> None:
+    first = client.get("/admin/models", follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"].startswith("/admin/login")
+    assert client.post("/admin/models/train").status_code == 401
+
+    wrong = client.post("/admin/login", data={"key": "not-the-key", "next": "/admin/models"})
+    assert wrong.status_code == 401
+    assert 'id="key-error"' in wrong.text and "not the admin API key" in wrong.text
+
+    right = client.post("/admin/login", data={"key": ADMIN_KEY, "next": "/admin/models"})
+    assert right.status_code == 200 and "Trained versions" in right.text
+    for page in ("/admin", "/admin/quality", "/admin/events", "/admin/rules"):
+        assert client.get(page).status_code == 200, page
+
+
+def test_admin_retrains_and_rolls_back(client: TestClient, engine: Engine) -> None:
+    client.post("/admin/login", data={"key": ADMIN_KEY})
+    first = engine.registry.current_version()
+    training = client.app.state.web.training  # type: ignore[attr-defined]
+    training.config = FAST
+    started = client.post("/admin/models/train", headers={"accept": "application/json"})
+    assert started.status_code == 202
+    training.wait()
+    status = client.get("/admin/models/train/status").json()
+    assert status["state"] == "done", status
+    assert engine.registry.current_version() == status["version"] != first
+
+    page = client.get("/admin/models")
+    assert f"Roll back to {first}" in page.text
+    client.post("/admin/models/activate", data={"version": first})
+    assert engine.registry.current_version() == first
+    missing = client.post("/admin/models/activate", data={"version": "nope"})
+    assert "Could not activate" in missing.text
+
+
+def test_quarantine_lists_filters_and_retries_rows(client: TestClient, engine: Engine) -> None:
+    client.post("/admin/login", data={"key": ADMIN_KEY})
+    engine.ingest_events(
+        [
+            {"user_id": "q1", "event_type": "view", "product_id": "later-product", "timestamp": "2026-05-20"},
+            {"user_id": "q1", "event_type": "teleport", "product_id": "P00001", "timestamp": "2026-05-20"},
+        ]
+    )
+    listing = client.get("/admin/quality", params={"source": "events"})
+    assert "later-product" not in listing.text or "Inspect" in listing.text
+    unknown_type = client.get(
+        "/admin/quality", params={"source": "events", "check": "event.unknown_event_type"}
+    )
+    assert unknown_type.text.count("Inspect</a>") == 1
+
+    engine.ingest_products([{"product_id": "later-product", "title": "A later product"}])
+    result = client.post("/admin/quality/retry", data={"source": "events"})
+    assert "1 passed the checks" in result.text
+    assert engine.store.count_quarantined("events") == 1
+
+
+def test_category_pictures_are_valid_svg_for_every_demo_category(client: TestClient) -> None:
+    for spec in CATEGORIES:
+        root = ElementTree.fromstring(category_svg(spec.slug))
+        assert root.tag.endswith("svg") and root.get("aria-label")
+    response = client.get(f"/static/demo/{CATEGORIES[0].slug}.svg")
+    assert response.headers["content-type"].startswith("image/svg+xml")
+    assert client.get("/static/demo/..%2Fsecret.svg").status_code == 404
+
+
+def test_fallback_autocomplete_offers_kinds_of_product(client: TestClient) -> None:
+    suggestions = [s["text"] for s in client.get("/shop/suggest", params={"q": "fry"}).json()["suggestions"]]
+    assert suggestions and all("fry" in s.lower() for s in suggestions)
+    assert suggestions[0] == "Frying Pan"
+
+
+def test_event_summary_counts_click_through_and_zero_result_queries() -> None:
+    start = datetime(2026, 5, 1, 12)
+    rows = [
+        ("s1", "search", None, "oak table", 0),
+        ("s1", "click", "p1", None, 1),
+        ("s2", "search", None, "oak table", 0),
+        ("s2", "search", None, "unicorn", 5),
+        ("s3", "view", "p1", None, 0),
+        ("s3", "purchase", "p1", None, 3),
+        ("s4", "search", None, "oak table", 0),
+        ("s4", "click", "p1", None, 90),  # too late to count as a click-through
+    ]
+    frame = pl.DataFrame(
+        {
+            "user_id": [None] * len(rows),
+            "session_id": [r[0] for r in rows],
+            "event_type": [r[1] for r in rows],
+            "product_id": [r[2] for r in rows],
+            "query": [r[3] for r in rows],
+            "timestamp": [start + timedelta(minutes=r[4]) for r in rows],
+        }
+    )
+    summary = summarise_events(frame, count_results=lambda q: 0 if q == "unicorn" else 3)
+    top = {q.query: q for q in summary.top_queries}
+    assert (top["oak table"].searches, top["oak table"].clicked) == (3, 1)
+    assert [q.query for q in summary.zero_result_queries] == ["unicorn"]
+    assert dict(summary.funnel)["purchase"] == 1 and dict(summary.funnel)["search"] == 3
+
+
+def test_cart_cookie_round_trip_and_price_bands() -> None:
+    cart = {"P1": 2, "a:b": 1}
+    assert parse_cart(format_cart(cart)) == cart
+    assert parse_cart("P1:x,<script>:1,P2:500") == {"P2": 99}
+    assert price_bounds("25-50") == (25.0, 49.99)
+    assert price_bounds("1000+") == (1000.0, None)
+    assert price_bounds("cheap") == (None, None)
+
+
+def test_reasons_map_to_their_checks() -> None:
+    assert (
+        reason_check("events", "event_type: 'teleport' is not one of view, click")
+        == "event.unknown_event_type"
+    )
+    assert reason_check("products", "title: missing") == "product.missing_required"
+    assert (
+        reason_check("products", "duplicate product_id 'p1': superseded by line 3") == "product.duplicate_id"
+    )

@@ -6,7 +6,7 @@ import shlex
 import sys
 from typing import Any
 
-from run_all import BENCH, MarkdownTable, Section, fmt, run_json, shared_data
+from run_all import ROOT, MarkdownTable, Section, fmt, run_json, shared_data
 
 
 def _hr_ndcg(metrics: dict[str, Any]) -> str:
@@ -22,7 +22,7 @@ def sequential_beauty() -> Section:
     if not (shared_data() / "amazon-beauty").is_dir():
         section.skipped = "../shared/data/amazon-beauty is missing"
         return section
-    figures, section.seconds = run_json([sys.executable, str(BENCH / command[0]), *command[1:]])
+    figures, section.seconds = run_json([sys.executable, str(ROOT / command[0]), *command[1:]])
     rows = [
         [row["name"], fmt(row["hr_at_10"]), fmt(row["ndcg_at_10"]), fmt(row["fit_seconds"], 0)]
         for row in figures["models"]
@@ -60,7 +60,7 @@ def sessions_yoochoose() -> Section:
     if not (shared_data() / "yoochoose-sessions").is_dir():
         section.skipped = "../shared/data/yoochoose-sessions is missing"
         return section
-    figures, section.seconds = run_json([sys.executable, str(BENCH / command[0])])
+    figures, section.seconds = run_json([sys.executable, str(ROOT / command[0])])
     section.data = [
         f"{figures['test_cases']:,} test next clicks, {figures['items']:,} items ranked; "
         f"{figures['protocol']}",
@@ -76,7 +76,7 @@ def realtime_recs() -> Section:
     section = Section("Real-time recommendations: event accepted -> changed for-you, page diversity")
     command = ["bench/recs_realtime.py"]
     section.command = ".venv/bin/python " + shlex.join(command)
-    figures, section.seconds = run_json([sys.executable, str(BENCH / command[0])])
+    figures, section.seconds = run_json([sys.executable, str(ROOT / command[0])])
     response = figures["accepted_to_changed_response"]
     section.data = [
         f"generated shop: {figures['products']:,} products, {figures['events']:,} events; transformer: "

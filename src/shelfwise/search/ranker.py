@@ -99,7 +99,7 @@ class LearnedRanker:
             "bagging_fraction": 0.8,
             "bagging_freq": 1,
             "lambdarank_truncation_level": 20,
-            "num_threads": 2,
+            "num_threads": 1,  # OpenMP spin-waits: on a busy 2-core machine 2 threads ran ~50x slower
             "seed": self.config.seed,
             "verbosity": -1,
         }

@@ -119,14 +119,16 @@ def _split(frame: pl.DataFrame, names: dict[str, str]) -> FastEvents:
 
 def _event(row: dict[str, Any], kinds: dict[str, EventType]) -> Event:
     kind = kinds[row["event_type"]]
-    return Event.model_construct(
-        user_id=row["user_id"],
-        session_id=row["session_id"],
-        event_type=kind,
-        product_id=row["product_id"],
-        query=row["query"] if row["query"] else None,
-        timestamp=row["timestamp"],
-        quantity=row["quantity"],
-        price=row["price"],
-        request_id=row["request_id"],
+    return Event.trusted(
+        {
+            "user_id": row["user_id"],
+            "session_id": row["session_id"],
+            "event_type": kind,
+            "product_id": row["product_id"],
+            "query": row["query"] if row["query"] else None,
+            "timestamp": row["timestamp"],
+            "quantity": row["quantity"],
+            "price": row["price"],
+            "request_id": row["request_id"],
+        }
     )

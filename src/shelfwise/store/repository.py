@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 from sqlalchemy import Engine as SqlEngine
@@ -22,6 +22,7 @@ from shelfwise.quality.quarantine import QuarantinedRow
 from shelfwise.store import tables
 
 _BATCH = 5_000
+RowT = TypeVar("RowT")
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's SQLite DateTime stores values
 
 
@@ -41,7 +42,7 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _chunks(rows: Sequence[dict[str, Any]], size: int = _BATCH) -> Iterator[Sequence[dict[str, Any]]]:
+def _chunks(rows: Sequence[RowT], size: int = _BATCH) -> Iterator[Sequence[RowT]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
 
@@ -120,40 +121,35 @@ class Store:
         """Append events and keep the users table's first/last seen and counts up to date."""
         if not events:
             return 0
-        rows = [_event_row(e) for e in events]
+        rows = [_event_values(e) for e in events]
         with self.engine.begin() as conn:
             self._insert_events(conn, rows)
             self._touch_users(conn, rows)
         return len(rows)
 
-    def _insert_events(self, conn: Any, rows: Sequence[dict[str, Any]]) -> None:
+    def _insert_events(self, conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
         """Driver-level executemany of plain tuples: SQLAlchemy's per-row parameter processing costs more
         than the insert itself at bulk sizes. SQLite gets timestamps in SQLAlchemy's own text format so that
         rows written either way read back and sort alike."""
-        columns = [c.name for c in tables.events.columns if c.name != "id"]
         marker = "?" if self.dialect == "sqlite" else "%s"
-        placeholders = ", ".join([marker] * len(columns))
-        statement = f"INSERT INTO {tables.events.name} ({', '.join(columns)}) VALUES ({placeholders})"
-        as_text = self.dialect == "sqlite"
+        placeholders = ", ".join([marker] * len(_EVENT_COLUMNS))
+        statement = f"INSERT INTO {tables.events.name} ({', '.join(_EVENT_COLUMNS)}) VALUES ({placeholders})"
+        at = _EVENT_COLUMNS.index("timestamp")
         for chunk in _chunks(rows, 20_000):
-            values = [
-                tuple(
-                    row[c].strftime(_SQLITE_DATETIME) if as_text and c == "timestamp" else row[c]
-                    for c in columns
-                )
-                for row in chunk
-            ]
-            conn.exec_driver_sql(statement, values)
+            if self.dialect == "sqlite":
+                chunk = [(*row[:at], row[at].strftime(_SQLITE_DATETIME), *row[at + 1 :]) for row in chunk]
+            conn.exec_driver_sql(statement, list(chunk))
 
-    def _touch_users(self, conn: Any, rows: Sequence[dict[str, Any]]) -> None:
+    def _touch_users(self, conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
         seen: dict[str, list[Any]] = {}
+        user_at, time_at = _EVENT_COLUMNS.index("user_id"), _EVENT_COLUMNS.index("timestamp")
         for row in rows:
-            user = row["user_id"]
+            user, moment = row[user_at], row[time_at]
             if user is None:
                 continue
-            stats = seen.setdefault(user, [row["timestamp"], row["timestamp"], 0])
-            stats[0] = min(stats[0], row["timestamp"])
-            stats[1] = max(stats[1], row["timestamp"])
+            stats = seen.setdefault(user, [moment, moment, 0])
+            stats[0] = min(stats[0], moment)
+            stats[1] = max(stats[1], moment)
             stats[2] += 1
         if not seen:
             return
@@ -318,18 +314,25 @@ def _product_from_row(row: Any) -> Product:
     return Product.model_construct(**values)
 
 
-def _event_row(event_: Event) -> dict[str, Any]:
-    return {
-        "user_id": event_.user_id,
-        "session_id": event_.session_id,
-        "event_type": event_.event_type.value,
-        "product_id": event_.product_id,
-        "query": event_.query,
-        "timestamp": _naive_utc(event_.timestamp),
-        "quantity": event_.quantity,
-        "price": event_.price,
-        "request_id": event_.request_id,
-    }
+_EVENT_COLUMNS = tuple(c.name for c in tables.events.columns if c.name != "id")
+
+
+def _event_values(event_: Event) -> tuple[Any, ...]:
+    """One events-table row in _EVENT_COLUMNS order, timestamp as naive UTC."""
+    moment = event_.timestamp
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return (
+        event_.user_id,
+        event_.session_id,
+        event_.event_type.value,
+        event_.product_id,
+        event_.query,
+        moment,
+        event_.quantity,
+        event_.price,
+        event_.request_id,
+    )
 
 
 def _event_from_row(row: Any) -> Event:

@@ -1,6 +1,6 @@
 """Search relevance of the baseline pipeline (fielded BM25) on Home Depot, over all 54,667 products.
 
-    .venv/bin/python bench/search_homedepot.py [--k1 0.9] [--b 0.6] [--no-stemmer]
+    .venv/bin/python bench/search_bm25_tuning.py [--k1 0.9] [--b 0.6] [--no-stemmer]
 
 Fits `SearchPipeline` on the product titles (the only text the data set has), runs every judged query once
 through `SearchPipeline.search` (page size 100, facets included) and scores it with graded NDCG@10,

@@ -171,14 +171,22 @@ def _raw_id(row: RawRow, name: str) -> str | None:
     return str(value).strip() or None if value is not None else None
 
 
-def _classify(kind: str, reason: str) -> str:
-    field_name, _, problem = reason.partition(":")
-    problem = problem.strip()
+def check_of_reason(kind: str, reason: str) -> str:
+    """The quality check a quarantine reason belongs to (`kind` is product or event). Reasons either name
+    their check (`product.x: ...`) or, from the row parser, the field at fault (`price: ...`)."""
+    prefix, _, problem = reason.partition(":")
+    prefix, problem = prefix.strip(), problem.strip()
+    if prefix in CHECKS:
+        return prefix
+    if reason.startswith(DUPLICATE_REASON):
+        return "product.duplicate_id"
+    if prefix == "row":
+        return f"{kind}.unreadable_row"
     if problem.startswith("missing"):
         return f"{kind}.missing_required"
-    if kind == "product" and field_name == "price" and problem.endswith("is negative"):
+    if kind == "product" and prefix == "price" and problem.endswith("is negative"):
         return "product.negative_price"
-    if kind == "event" and field_name == "event_type":
+    if kind == "event" and prefix == "event_type":
         return "event.unknown_event_type"
     return f"{kind}.invalid_value"
 
@@ -205,7 +213,7 @@ def gate_products(rows: Iterable[RawRow], file: str, config: QualityConfig | Non
         except RowError as error:
             row.reasons.extend(error.reasons)
             for reason in error.reasons:
-                row.checks.setdefault(_classify("product", reason), reason)
+                row.checks.setdefault(check_of_reason("product", reason), reason)
     winners = _newest_wins(parsed)
     frame = products_frame([product for _, product in winners])
     flags = check_catalog(frame, config)
@@ -306,7 +314,7 @@ def _gate_events(
         except RowError as error:
             row.reasons.extend(error.reasons)
             for reason in error.reasons:
-                row.checks.setdefault(_classify("event", reason), reason)
+                row.checks.setdefault(check_of_reason("event", reason), reason)
     frame = events_frame(events)
     flags, bots = check_events(frame, config, catalog_ids, now)
     for position, checks in flags.by_row().items():

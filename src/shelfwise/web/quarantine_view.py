@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shelfwise.engine import Engine
-from shelfwise.quality.checks import CHECKS
-from shelfwise.quality.quarantine import DUPLICATE_REASON
+from shelfwise.quality.gate import check_of_reason
 from shelfwise.quality.retry import QuarantineEntry, Source, entries
 
 
@@ -18,24 +17,8 @@ class QuarantineListing:
 
 
 def reason_check(source: str, reason: str) -> str:
-    """The quality check a reason belongs to. Reasons name their check (`product.x: ...`) or, for
-    rows that could not be parsed, the field at fault; those map as the gate classifies them."""
-    kind = "product" if source == "products" else "event"
-    prefix, _, problem = reason.partition(":")
-    prefix, problem = prefix.strip(), problem.strip()
-    if prefix in CHECKS:
-        return prefix
-    if reason.startswith(DUPLICATE_REASON):
-        return "product.duplicate_id"
-    if prefix == "row":
-        return f"{kind}.unreadable_row"
-    if problem.startswith("missing"):
-        return f"{kind}.missing_required"
-    if kind == "product" and prefix == "price" and problem.endswith("is negative"):
-        return "product.negative_price"
-    if kind == "event" and prefix == "event_type":
-        return "event.unknown_event_type"
-    return f"{kind}.invalid_value"
+    """The quality check a reason of a quarantined `source` row belongs to, as the gate classifies it."""
+    return check_of_reason("product" if source == "products" else "event", reason)
 
 
 def list_quarantine(

@@ -48,6 +48,23 @@ def test_rules_are_added_listed_applied_and_deleted_at_run_time(client: TestClie
     assert ids(client.get("/v1/search", params={"q": "sofa"})) == before
 
 
+def test_synonyms_are_replaced_at_run_time_and_a_wrong_line_is_a_422(client: TestClient) -> None:
+    def lexically_matched(query: str) -> set[str]:
+        hits = client.get("/v1/search", params={"q": query}).json()["hits"]
+        return {hit["product"]["product_id"] for hit in hits if hit["matched_fields"]}
+
+    assert not lexically_matched("couch") & {"p3", "p4"}  # no product says "couch"
+    saved = client.put("/v1/synonyms", content="# seating\nsofa, couch\n")
+    assert saved.status_code == 200 and saved.json()["rules"] == 1
+    assert client.get("/v1/synonyms").text == "# seating\nsofa, couch\n"
+    assert lexically_matched("couch") >= {"p3", "p4"}
+    assert set(ids(client.get("/v1/search", params={"q": "couch"}))[:2]) == {"p3", "p4"}
+    refused = client.put("/v1/synonyms", content="sofa, couch\nlonely\n")
+    assert refused.status_code == 422 and "line 2" in refused.json()["error"]["message"]
+    assert client.get("/v1/synonyms").text == "# seating\nsofa, couch\n"
+    assert client.put("/v1/synonyms", content="").status_code == 200
+
+
 def test_a_rule_without_targets_is_422_naming_the_problem(client: TestClient) -> None:
     response = client.post("/v1/rules", json={"action": "boost", "query": "sofa"})
     assert response.status_code == 422

@@ -162,6 +162,16 @@ def test_evaluate_recs_json_reports_every_model(tmp_path: Path) -> None:
     assert figures["evaluated_users"] == 60
     # Each next item follows from the previous one, which co-occurrence learns and popularity cannot.
     assert models["default"]["hr_at_10"] > models["popularity"]["hr_at_10"]
+    # 360 events are below the engine's minimum for the transformer: its default is co-occurrence.
+    assert models["default"]["model"] == "co-occurrence"
+    segments = {s["segment"]: s["metrics"] for s in models["default"]["segments"]}
+    assert any(name.startswith("long-tail") for name in segments)
+    assert sum(m["users"] for name, m in segments.items() if not name.startswith("short")) == 60
+
+    plain = runner.invoke(app, ["evaluate", "recs", "--interactions", str(interactions), "--no-sequential"])
+    assert plain.exit_code == 0, plain.output
+    assert "co-occurrence" in plain.stdout and "default" not in plain.stdout
+    assert "long-tail targets" in plain.stdout
 
 
 def test_demo_without_serving_builds_once_and_reuses(tmp_path: Path) -> None:

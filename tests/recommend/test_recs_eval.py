@@ -9,10 +9,21 @@ import polars as pl
 import pytest
 from rich.console import Console
 
-from shelfwise.evaluation.recs_eval import ModelCandidates, evaluate_recs, render_recs_evaluation
+from shelfwise.evaluation.protocols import leave_one_out
+from shelfwise.evaluation.recs_eval import (
+    ModelCandidates,
+    build_interactions,
+    default_models,
+    evaluate_recs,
+    render_recs_evaluation,
+    render_recs_segments,
+)
+from shelfwise.evaluation.segments import segment_masks
 from shelfwise.recommend.als import ALS, ALSConfig
+from shelfwise.recommend.blend import SequentialBlend
 from shelfwise.recommend.cooccurrence import CoOccurrence
 from shelfwise.recommend.itemknn import ItemKNN
+from shelfwise.recommend.kinds import RecommendationConfig
 from shelfwise.recommend.popularity import Popularity
 
 CLUSTERS, CLUSTER_SIZE = 20, 10
@@ -54,9 +65,56 @@ def test_personalised_models_beat_popularity_on_structured_data() -> None:
 
 
 def test_default_models_run_end_to_end() -> None:
+    # 360 interactions: below the engine's minimum for the transformer, so it serves co-occurrence.
     evaluation = evaluate_recs(clustered_frame(users=60))
+    assert [row.name for row in evaluation.rows] == ["default", "popularity", "item-knn", "als"]
     assert [row.model for row in evaluation.rows] == ["co-occurrence", "popularity", "item-knn", "als"]
     assert all(row.candidates == 1 and row.fit_seconds >= 0 for row in evaluation.rows)
+
+
+def test_the_default_is_what_the_engine_would_train() -> None:
+    frame = clustered_frame(users=300)  # 1,200 training interactions (4 of 6 per user)
+    train = leave_one_out(
+        build_interactions(frame, None, user="user_id", item="item_id", order="position")[0]
+    )
+    assert set(default_models(train.train)) == {
+        "sasrec",
+        "co-occurrence",
+        "default",
+        "popularity",
+        "item-knn",
+        "als",
+    }
+    strict = RecommendationConfig(sequential_min_events=10_000)
+    assert isinstance(default_models(train.train, strict)["default"], CoOccurrence)
+    assert isinstance(default_models(train.train)["default"], SequentialBlend)
+    # Without the transformer the co-occurrence row is not the engine's default and is not named so.
+    assert list(default_models(train.train, sequential=False)) == [
+        "co-occurrence",
+        "popularity",
+        "item-knn",
+        "als",
+    ]
+
+
+def test_every_row_reports_long_tail_and_short_history_segments() -> None:
+    frame = clustered_frame(users=150)
+    evaluation = evaluate_recs(frame, models={"co": CoOccurrence(), "pop": Popularity()})
+    split = leave_one_out(
+        build_interactions(frame, None, user="user_id", item="item_id", order="position")[0]
+    )
+    masks = segment_masks(split)
+    for row in evaluation.rows:
+        by_name = {segment.segment: segment.metrics for segment in row.segments}
+        assert set(by_name) == set(masks) - {"all"}
+        for name, mask in masks.items():
+            if name != "all":
+                assert by_name[name].users == int(mask.sum())
+        head = next(m for n, m in by_name.items() if n.startswith("head"))
+        tail = next(m for n, m in by_name.items() if n.startswith("long-tail"))
+        # The overall hit rate is the users-weighted mean of the head and long-tail hit rates.
+        weighted = (head.hr_at_10 * head.users + tail.hr_at_10 * tail.users) / (head.users + tail.users)
+        assert weighted == pytest.approx(row.hr_at_10)
 
 
 def test_items_frame_sets_the_ranked_item_set() -> None:
@@ -131,3 +189,7 @@ def test_render_has_a_row_per_model() -> None:
     console.print(table)
     text = console.export_text()
     assert "pop" in text and f"{evaluation.row('co').hr_at_10:.4f}" in text
+    segments = render_recs_segments(evaluation)
+    assert segments.row_count == 2
+    console.print(segments)
+    assert "long-tail targets" in console.export_text()

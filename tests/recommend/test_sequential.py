@@ -140,6 +140,7 @@ def test_blend_tunes_its_weight_on_validation(fitted: SequentialRecommender, tmp
 
 def test_evaluation_reports_the_transformer_and_its_blend_side_by_side() -> None:
     from shelfwise.evaluation.recs_eval import default_models, evaluate_recs
+    from shelfwise.recommend.kinds import RecommendationConfig
 
     sequences = followed_sequences(users=120)
     frame = pl.DataFrame(
@@ -149,16 +150,35 @@ def test_evaluation_reports_the_transformer_and_its_blend_side_by_side() -> None
             for k, item in enumerate(sequence)
         ]
     )
-    models = default_models(sequential=True, sequential_config=FAST.model_copy(update={"max_epochs": 10}))
+    config = RecommendationConfig(sequential=FAST.model_copy(update={"max_epochs": 10}))
+    models = default_models(config=config, sequential=True)
     evaluation = evaluate_recs(frame, models=models)
+    # The default is listed first although it is fitted after the two models it blends.
     assert [row.name for row in evaluation.rows] == [
-        "sasrec", "co-occurrence", "default", "popularity", "item-knn", "als"
+        "default", "sasrec", "co-occurrence", "popularity", "item-knn", "als"
     ]  # fmt: skip
     sasrec, blend = evaluation.row("sasrec"), evaluation.row("default")
     assert blend.model == "sasrec+co-occurrence"
+    assert [s.segment for s in blend.segments] == [s.segment for s in sasrec.segments] != []
     # The blend's share is chosen on validation among candidates that include the transformer alone.
     assert blend.valid_ndcg_at_10 >= sasrec.valid_ndcg_at_10 - 1e-9
     assert sasrec.hr_at_10 > evaluation.row("popularity").hr_at_10
+
+
+def test_a_plateau_decays_the_learning_rate() -> None:
+    sequences = followed_sequences(users=120)
+    validation = ([np.array(s[:-1]) for s in sequences[:40]], np.array([s[-1] for s in sequences[:40]]))
+    config = FAST.model_copy(update={"lr_decay": 0.5, "decay_patience": 1})
+    model = SequentialRecommender(config).fit(interactions(sequences[40:]), validation=validation)
+    best, expected = -1.0, config.learning_rate
+    for epoch in model.history:
+        # Each epoch trains at the rate left by the epochs before it.
+        assert epoch["learning_rate"] == pytest.approx(expected)
+        if epoch["valid_ndcg"] > best:
+            best = epoch["valid_ndcg"]
+        else:
+            expected *= 0.5
+    assert expected < config.learning_rate, "no plateau in 25 epochs: the test checks nothing"
 
 
 def test_long_histories_train_on_every_window_with_each_target_once() -> None:

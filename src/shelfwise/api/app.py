@@ -163,6 +163,23 @@ def create_app(engine: Engine) -> FastAPI:
         engine.delete_rule(rule_id)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
+    @app.get("/v1/synonyms", response_class=PlainTextResponse, tags=["merchandising"])
+    def get_synonyms() -> str:
+        """The synonyms file: `sofa, couch` (both ways) or `tv => television` (one way), one per line."""
+        return engine.synonyms_text()
+
+    @app.put("/v1/synonyms", tags=["merchandising"])
+    async def put_synonyms(request: Request) -> dict[str, Any]:
+        """Replace the synonyms with the plain-text body; the next search uses them. A wrong line is a
+        422 naming it, and the synonyms in force stay as they were."""
+        body = await request.body()
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InvalidRequestError(f"the synonyms must be UTF-8 text: {error}") from error
+        parsed = engine.set_synonyms(text)
+        return {"rules": len(parsed.rules), "text": parsed.text()}
+
     @app.get("/v1/recommendations/{kind}", response_model=Recommendations, tags=["recommendations"])
     def recommend(
         kind: RecommendationKind,

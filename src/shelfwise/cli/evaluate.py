@@ -13,6 +13,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import polars as pl
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -20,7 +21,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from shelfwise.cli.context import CliError, current_settings, engine_command, stderr_console, stdout_console
 from shelfwise.domain import Filters, SearchResult
 from shelfwise.engine import Engine
-from shelfwise.evaluation.recs_eval import default_models, evaluate_recs, render_recs_evaluation
+from shelfwise.evaluation.recs_eval import (
+    evaluate_recs,
+    item_texts,
+    render_recs_evaluation,
+    render_recs_segments,
+)
 from shelfwise.evaluation.search_ablation import (
     ABLATIONS,
     AblationRow,
@@ -35,10 +41,18 @@ from shelfwise.evaluation.search_eval import (
     judgements,
     render_search_evaluation,
 )
-from shelfwise.recommend.sequential import SequentialConfig
-from shelfwise.search.learning import train_ranker_from_judgements
+from shelfwise.evaluation.search_personal import (
+    PersonalEvalConfig,
+    render_personal_evaluation,
+    run_demo_evaluation,
+)
+from shelfwise.io.demo import generate_demo_shop
+from shelfwise.recommend.kinds import RecommendationConfig
+from shelfwise.search.learning import embedding_cache_dir, train_ranker_from_judgements
 from shelfwise.search.ranker import RankerConfig
 from shelfwise.settings import Settings
+from shelfwise.text.encoder import TextEncoder
+from shelfwise.training.trainer import EMBEDDINGS_DIR
 
 evaluate_app = typer.Typer(
     help="Measure search relevance and recommendation accuracy offline.", no_args_is_help=True
@@ -205,32 +219,47 @@ def score_search(
 def evaluate_recs_command(
     interactions: Annotated[Path, typer.Option(help="user_id, item_id and a position or timestamp column.")],
     items: Annotated[
-        Path | None, typer.Option(help="The full item catalog (item_id, …): all are ranked.")
+        Path | None, typer.Option(help="The full item catalog (item_id, title, …): all are ranked.")
     ] = None,
     as_json: JsonFlag = False,
     sequential: Annotated[
         bool,
         typer.Option(
-            "--sequential",
-            help="Also train the sequential transformer (minutes); the default row becomes its blend.",
+            "--sequential/--no-sequential",
+            help="Train the sequential transformer as the engine does (minutes on real data) and report "
+            "the engine's default, its blend with co-occurrence; --no-sequential reports co-occurrence "
+            "under its own name and no default row.",
         ),
-    ] = False,
+    ] = True,
     sequential_seconds: Annotated[
-        float, typer.Option(min=1, help="The transformer's training budget in CPU seconds.")
-    ] = 540.0,
+        float | None,
+        typer.Option(min=1, help="The transformer's training budget in CPU seconds (default: the engine's)."),
+    ] = None,
+    text: Annotated[
+        bool,
+        typer.Option(
+            "--text/--no-text", help="Give the transformer the items' title embeddings, as the engine does."
+        ),
+    ] = True,
 ) -> None:
-    """Leave-one-out with full ranking: HR@10 and NDCG@10 of the default recommender next to the baselines."""
+    """Leave-one-out with full ranking: HR@10 and NDCG@10 of the default recommender next to its parts and
+    the baselines, overall and on long-tail targets and short histories."""
     frame = read_csv(interactions, "interactions", ("user_id", "item_id"))
     catalog = read_csv(items, "items", ("item_id",)) if items is not None else None
-    if sequential:
-        # The transformer shows its own progress bar; a spinner around it would fight over the terminal.
-        models = default_models(
-            sequential=True, sequential_config=SequentialConfig(max_seconds=sequential_seconds)
+    config = RecommendationConfig()
+    if sequential_seconds is not None:
+        config = config.model_copy(
+            update={"sequential": config.sequential.model_copy(update={"max_seconds": sequential_seconds})}
         )
-        evaluation = evaluate_recs(frame, catalog, models=models)
-    else:
-        with stderr_console().status("Fitting and ranking: default, popularity, item-kNN, ALS…"):
-            evaluation = evaluate_recs(frame, catalog)
+    embeddings = title_embeddings(catalog) if sequential and text and catalog is not None else None
+    # The transformer shows its own progress bar; a spinner around it would fight over the terminal.
+    evaluation = evaluate_recs(
+        frame,
+        catalog,
+        config=config,
+        item_text_embeddings=embeddings,
+        sequential=None if sequential else False,
+    )
     if as_json:
         figures = {
             **evaluation.dataset.model_dump(),
@@ -240,3 +269,45 @@ def evaluate_recs_command(
         typer.echo(json.dumps(figures))
     else:
         stdout_console().print(render_recs_evaluation(evaluation))
+        stdout_console().print(render_recs_segments(evaluation))
+
+
+def title_embeddings(catalog: pl.DataFrame) -> np.ndarray | None:
+    """The items' titles encoded as the engine encodes product texts, through its embedding cache."""
+    texts = item_texts(catalog)
+    if texts is None:
+        return None
+    cache = embedding_cache_dir(current_settings().data_dir / EMBEDDINGS_DIR)
+    with stderr_console().status(f"Encoding {len(texts):,} item titles (cached under {cache})…"):
+        return TextEncoder(cache_dir=cache).encode(texts)
+
+
+@evaluate_app.command("personal")
+@engine_command
+def evaluate_personal_command(
+    as_json: JsonFlag = False,
+    products: Annotated[int, typer.Option(min=40, help="Products in the generated demo shop.")] = 5000,
+    users: Annotated[int, typer.Option(min=10, help="Simulated users in the demo shop.")] = 1500,
+    seed: Annotated[int, typer.Option(help="The demo generator's seed.")] = 7,
+    held_out_days: Annotated[
+        float, typer.Option(min=1, help="Searches in the log's last days are held back.")
+    ] = 14.0,
+) -> None:
+    """Search with and without user_id on the demo shop's held-back search sessions (trains: minutes).
+
+    The weights of personalisation are chosen on a third of the users and reported on the others."""
+    console = stderr_console()
+    config = PersonalEvalConfig(held_out_days=held_out_days)
+    shop = generate_demo_shop(seed=seed, n_products=products, n_users=users)
+    with tempfile.TemporaryDirectory(prefix="shelfwise-personal-") as scratch:
+        evaluation = run_demo_evaluation(
+            Path(scratch), config, settings=current_settings(), shop=shop, status=console.print
+        )
+    console.print(evaluation.protocol, soft_wrap=True)
+    for note in evaluation.notes:
+        console.print(note, soft_wrap=True)
+    output = console if as_json else stdout_console()
+    for table in render_personal_evaluation(evaluation):
+        output.print(table)
+    if as_json:
+        typer.echo(evaluation.model_dump_json())

@@ -30,6 +30,7 @@ from shelfwise.search.learning import embedding_cache_dir
 from shelfwise.search.personal import build_profile
 from shelfwise.search.pipeline import SearchPipeline
 from shelfwise.search.rules import Rule, RuleStore
+from shelfwise.search.synonyms import SynonymError, SynonymSet, SynonymStore
 from shelfwise.settings import Settings
 from shelfwise.store import OnlineState, Store, open_online_state
 from shelfwise.training.artifacts import ArtifactRegistry, Manifest
@@ -53,6 +54,7 @@ class Engine:
         self.registry = ArtifactRegistry(settings.artifacts_dir, keep=settings.artifacts_to_keep)
         self._lock = threading.RLock()
         self.rules = RuleStore(settings.data_dir)
+        self.synonyms = SynonymStore(settings.data_dir)
         self._search: SearchPipeline | None = None
         self._search_stale = True
         self._catalog_ids: set[str] | None = None
@@ -218,7 +220,15 @@ class Engine:
         pipeline = self.search_pipeline()
         profile = None
         if user_id:
-            profile = build_profile(user_id, self.history(user_id=user_id), pipeline.product)
+            history = self.history(user_id=user_id)
+            recommender = self._recommender
+            # The recommendation models' view of the history joins the category, brand and price shares
+            # where it is weighted (off by default: see shelfwise.search.personal).
+            weight = pipeline.config.personal_model_weight
+            scores = recommender.history_affinity(history) if recommender is not None and weight > 0 else None
+            profile = build_profile(
+                user_id, history, pipeline.product, model_scores=scores, model_weight=weight
+            )
         try:
             return pipeline.search(
                 query,
@@ -228,6 +238,7 @@ class Engine:
                 request_id=_request_id(),
                 profile=profile,
                 rules=self.rules.load(),
+                synonyms=self.synonyms.load(),
             )
         except ValueError as error:
             raise InvalidRequestError(str(error)) from error
@@ -247,6 +258,17 @@ class Engine:
     def delete_rule(self, rule_id: str) -> None:
         if not self.rules.delete(rule_id):
             raise NotFoundError(f"no merchandising rule with rule_id {rule_id!r}")
+
+    def synonyms_text(self) -> str:
+        """The synonyms file as the shop wrote it (see shelfwise.search.synonyms for the format)."""
+        return self.synonyms.text()
+
+    def set_synonyms(self, text: str) -> SynonymSet:
+        """Replace the synonyms; a wrong line is refused with its number and nothing changes."""
+        try:
+            return self.synonyms.replace(text)
+        except SynonymError as error:
+            raise InvalidRequestError(str(error)) from error
 
     def history(self, *, user_id: str | None = None, session_id: str | None = None) -> list[Event]:
         """The actor's latest events, oldest first, from the online state (seeded from the store once)."""

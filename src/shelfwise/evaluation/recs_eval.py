@@ -18,15 +18,23 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 from rich.table import Table
 
-from shelfwise.evaluation.protocols import LeaveOneOutMetrics, LeaveOneOutSplit, evaluate_split, leave_one_out
+from shelfwise.evaluation.protocols import (
+    LeaveOneOutMetrics,
+    LeaveOneOutSplit,
+    evaluate_split,
+    leave_one_out,
+    rank_targets,
+)
+from shelfwise.evaluation.segments import SegmentMetrics, segment_masks
 from shelfwise.recommend.als import ALS
 from shelfwise.recommend.base import ItemScorer
-from shelfwise.recommend.blend import BlendConfig, SequentialBlend
+from shelfwise.recommend.blend import SequentialBlend
 from shelfwise.recommend.cooccurrence import CoOccurrence
 from shelfwise.recommend.interactions import Interactions, Vocabulary
 from shelfwise.recommend.itemknn import ItemKNN
+from shelfwise.recommend.kinds import RecommendationConfig, sequential_trainable
 from shelfwise.recommend.popularity import Popularity
-from shelfwise.recommend.sequential import SequentialConfig, SequentialRecommender
+from shelfwise.recommend.sequential import SequentialRecommender
 
 ORDER_COLUMNS = ("position", "timestamp")
 PROTOCOL = (
@@ -60,6 +68,9 @@ class RecsModelResult(BaseModel):
     refit_for_test: bool = False
     fit_seconds: float
     eval_seconds: float
+    segments: list[SegmentMetrics] = Field(
+        default_factory=list, description="Test figures on long-tail targets and short histories."
+    )
 
 
 class RecsEvaluation(BaseModel):
@@ -77,27 +88,32 @@ class RecsEvaluation(BaseModel):
 
 
 def default_models(
-    sequential: bool = False, sequential_config: SequentialConfig | None = None
+    train: Interactions | None = None,
+    config: RecommendationConfig | None = None,
+    item_text_embeddings: np.ndarray | None = None,
+    *,
+    sequential: bool | None = None,
 ) -> dict[str, ModelCandidates]:
-    """The engine's default recommender next to the baselines, each in its default configuration.
+    """The engine's "for you" recommender as the "default" row, next to its parts and the baselines.
 
-    With `sequential` the transformer is trained (minutes on real data) and the default row is its blend
-    with co-occurrence, reusing the two fitted models listed before it; without, co-occurrence is the default.
+    As in the engine (`RecommendationModels.fit`), the default is the transformer blended with
+    co-occurrence when `train` meets the engine's minimums for the transformer, and co-occurrence alone
+    otherwise. `sequential=False` skips the transformer (minutes on real data): the default row would then
+    not be what the engine serves, so the co-occurrence row keeps its own name and there is no "default".
+    The blend reuses the two fitted models listed before it, so the transformer trains once.
     """
-    if not sequential:
-        return {"default": CoOccurrence(), "popularity": Popularity(), "item-knn": ItemKNN(), "als": ALS()}
-    transformer, cooccurrence = SequentialRecommender(sequential_config), CoOccurrence()
-    return {
-        "sasrec": transformer,
-        "co-occurrence": cooccurrence,
-        # In evaluation the protocol's validation targets always choose the share, however few.
-        "default": SequentialBlend(
-            transformer, cooccurrence, BlendConfig(min_validation_cases=1), fit_components=False
-        ),
-        "popularity": Popularity(),
-        "item-knn": ItemKNN(),
-        "als": ALS(),
-    }
+    config = config if config is not None else RecommendationConfig()
+    baselines: dict[str, ModelCandidates] = {"popularity": Popularity(), "item-knn": ItemKNN(), "als": ALS()}
+    cooccurrence = CoOccurrence(config.cooccurrence)
+    if sequential is False:
+        return {"co-occurrence": cooccurrence, **baselines}
+    if sequential is None and (train is None or not sequential_trainable(config, train)):
+        return {"default": cooccurrence, **baselines}
+    transformer = SequentialRecommender(config.sequential, item_text_embeddings=item_text_embeddings)
+    # In evaluation the protocol's validation targets always tune the blend, however few.
+    blend_config = config.blend.model_copy(update={"min_validation_cases": 1})
+    blend = SequentialBlend(transformer, cooccurrence, blend_config, fit_components=False)
+    return {"sasrec": transformer, "co-occurrence": cooccurrence, "default": blend, **baselines}
 
 
 def _require_columns(frame: pl.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -164,7 +180,13 @@ def evaluate_model(
         best.fit(split.train_with_valid)
         fit_seconds += time.perf_counter() - refit_started
     started = time.perf_counter()
-    test = evaluate_split(best, split, on="test", batch=batch)
+    ranks = rank_targets(best, split.test_histories, split.test_targets, batch=batch)
+    test = LeaveOneOutMetrics.from_ranks(ranks)
+    segments = [
+        SegmentMetrics(segment=segment, metrics=LeaveOneOutMetrics.from_ranks(ranks[mask]))
+        for segment, mask in segment_masks(split).items()
+        if segment != "all"
+    ]
     return RecsModelResult(
         name=name,
         model=best.name,
@@ -178,6 +200,7 @@ def evaluate_model(
         refit_for_test=refit_for_test,
         fit_seconds=round(fit_seconds, 3),
         eval_seconds=round(valid_seconds + time.perf_counter() - started, 3),
+        segments=segments,
     )
 
 
@@ -194,6 +217,15 @@ def build_interactions(
     return data, len(interactions) - len(data)
 
 
+def item_texts(items: pl.DataFrame, *, item: str = "item_id", text: str = "title") -> list[str] | None:
+    """Each catalog item's text in the evaluation's item order (first row of a repeated id), or None
+    when the items frame has no `text` column."""
+    if text not in items.columns:
+        return None
+    unique = items.unique(subset=[item], keep="first", maintain_order=True)
+    return unique.get_column(text).cast(pl.Utf8).fill_null("").to_list()
+
+
 def evaluate_recs(
     interactions: pl.DataFrame,
     items: pl.DataFrame | None = None,
@@ -204,6 +236,9 @@ def evaluate_recs(
     models: Mapping[str, ModelCandidates] | None = None,
     refit_for_test: bool = False,
     batch: int = 1024,
+    config: RecommendationConfig | None = None,
+    item_text_embeddings: np.ndarray | None = None,
+    sequential: bool | None = None,
 ) -> RecsEvaluation:
     """HR@10, NDCG@10 and MRR on test (and validation) for each model, ranked over every item.
 
@@ -211,17 +246,22 @@ def evaluate_recs(
     `items`, when given, is the full catalog: items nobody interacted with are still ranked.
     `models` maps a row name to a scorer, or to candidate scorers tuned on validation.
     `refit_for_test` refits the chosen model on training + validation interactions before testing.
+    Without `models`, `default_models` of the training split, `config`, `item_text_embeddings` (one row per
+    item of the vocabulary: the items frame's order when given) and `sequential` are evaluated.
     """
     order_column = _order_column(interactions, order)
     data, dropped = build_interactions(interactions, items, user=user, item=item, order=order_column)
     split = leave_one_out(data)
     if len(split) == 0:
         raise ValueError("no user has the 3 interactions leave-one-out needs; nothing to evaluate")
-    chosen = default_models() if models is None else models
+    if models is None:
+        models = default_models(split.train, config, item_text_embeddings, sequential=sequential)
     rows = [
         evaluate_model(name, candidates, split, refit_for_test=refit_for_test, batch=batch)
-        for name, candidates in chosen.items()
+        for name, candidates in models.items()
     ]
+    # The default is listed first, whatever order its parts had to be fitted in.
+    rows.sort(key=lambda row: row.name != "default")
     stats = RecsDatasetStats(
         users=data.n_users,
         items=data.n_items,
@@ -246,7 +286,7 @@ def render_recs_evaluation(evaluation: RecsEvaluation) -> Table:
         table.add_column(header, justify="right")
     for row in evaluation.rows:
         table.add_row(
-            row.name if row.candidates == 1 else f"{row.name} (best of {row.candidates})",
+            _label(row),
             f"{row.hr_at_10:.4f}",
             f"{row.ndcg_at_10:.4f}",
             "-" if row.mrr is None else f"{row.mrr:.4f}",
@@ -255,4 +295,25 @@ def render_recs_evaluation(evaluation: RecsEvaluation) -> Table:
             f"{row.fit_seconds:.1f}",
             f"{row.eval_seconds:.1f}",
         )
+    return table
+
+
+def _label(row: RecsModelResult) -> str:
+    label = row.name if row.name == row.model else f"{row.name} ({row.model})"
+    return label if row.candidates == 1 else f"{label}, best of {row.candidates}"
+
+
+def render_recs_segments(evaluation: RecsEvaluation) -> Table:
+    """Test HR@10 / NDCG@10 of each model on the segments (long-tail targets, short histories)."""
+    table = Table(title="Test HR@10 / NDCG@10 by segment")
+    table.add_column("model", no_wrap=True)
+    names = [segment.segment for segment in evaluation.rows[0].segments] if evaluation.rows else []
+    for name in names:
+        table.add_column(name, justify="right")
+    for row in evaluation.rows:
+        cells = [
+            f"{s.metrics.hr_at_10:.4f} / {s.metrics.ndcg_at_10:.4f} (n={s.metrics.users:,})"
+            for s in row.segments
+        ]
+        table.add_row(_label(row), *cells)
     return table

@@ -22,6 +22,7 @@ from bm25s import stopwords as bm25s_stopwords
 from pydantic import BaseModel, ConfigDict, Field
 
 from shelfwise.domain import Product
+from shelfwise.text.cjk import CjkAnalysis, has_han, segment, split_han
 
 FIELD_NAMES: tuple[str, ...] = ("title", "brand", "category", "description")
 
@@ -74,10 +75,23 @@ class LexicalIndexConfig(BaseModel):
     k1: float = Field(default=0.9, gt=0)
     b: float = Field(default=0.6, ge=0, le=1)
     method: Literal["lucene", "robertson", "atire"] = "lucene"
+    # Chinese has no spaces: a run of Han characters is cut into words (see shelfwise.text.cjk). On 4,987
+    # Chinese product titles jieba's words plus character pairs beat words, pairs or characters alone
+    # (bench/search_chinese.py).
+    cjk_analysis: CjkAnalysis = "jieba_bigram"
+    cjk_index_subwords: bool = Field(
+        default=True,
+        description="Index the dictionary words inside long Chinese words too (jieba's search mode), so "
+        "a query for 运动 finds 运动鞋; queries stay in precise mode.",
+    )
 
 
 class Analyzer:
-    """Text -> index terms: lower-case, split, drop stopwords, stem. Queries and documents share it."""
+    """Text -> index terms: lower-case, split, drop stopwords, stem. Queries and documents share it,
+    except that documents may also index the sub-words of long Chinese words (`document=True`).
+
+    Han runs are segmented into words and are not stemmed; everything else takes the same path as
+    before, and text without Han characters never loads the Chinese dictionary."""
 
     def __init__(self, config: LexicalIndexConfig) -> None:
         self._pattern = re.compile(config.token_pattern)
@@ -86,17 +100,34 @@ class Analyzer:
         else:
             self._stopwords = frozenset(config.stopwords or ())
         self._stemmer = Stemmer.Stemmer(config.stemmer_language) if config.stemmer_language else None
+        self._cjk_analysis: CjkAnalysis = config.cjk_analysis
+        self._cjk_subwords = config.cjk_index_subwords
 
-    def words(self, text: str) -> list[str]:
+    def words(self, text: str, document: bool = False) -> list[str]:
         """The query words as typed (lower-cased), stopwords removed: what explanations quote."""
-        return [w for w in self._pattern.findall(text.lower()) if w not in self._stopwords]
+        tokens = self._pattern.findall(text.lower())
+        if has_han(text):
+            tokens = self._segment(tokens, document)
+        return [w for w in tokens if w not in self._stopwords]
+
+    def _segment(self, tokens: list[str], document: bool) -> list[str]:
+        subwords = document and self._cjk_subwords
+        words: list[str] = []
+        for token in tokens:
+            if not has_han(token):
+                words.append(token)
+                continue
+            # "iphone手机壳" is one run of letters to the token pattern: its Latin part keeps stemming.
+            for run in split_han(token):
+                words.extend(segment(run, self._cjk_analysis, subwords) if has_han(run) else (run,))
+        return words
 
     def terms(self, words: list[str]) -> list[str]:
-        """One index term per word, in order."""
+        """One index term per word, in order. (Snowball stemmers leave Han words as they are.)"""
         return list(self._stemmer.stemWords(words)) if self._stemmer else words
 
-    def analyze(self, text: str) -> list[str]:
-        return self.terms(self.words(text))
+    def analyze(self, text: str, document: bool = False) -> list[str]:
+        return self.terms(self.words(text, document))
 
 
 @dataclass(frozen=True)
@@ -165,7 +196,7 @@ class LexicalIndex:
         for name in FIELD_NAMES:
             if self.config.weights.of(name) == 0:
                 continue
-            corpus = [self.analyzer.analyze(_FIELD_TEXT[name](p)) for p in products]
+            corpus = [self.analyzer.analyze(_FIELD_TEXT[name](p), document=True) for p in products]
             if not any(corpus):
                 continue  # e.g. a catalog without brands: nothing to index, nothing to match
             retriever = bm25s.BM25(k1=self.config.k1, b=self.config.b, method=self.config.method)

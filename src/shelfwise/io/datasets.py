@@ -16,6 +16,7 @@ DATA_ENV = "SHELFWISE_DATA"
 HOMEDEPOT = "homedepot-search"
 AMAZON_BEAUTY = "amazon-beauty"
 MOVIELENS_100K = "movielens-100k"
+CHINESE_ECOMMERCE = "chinese-ecommerce-text"
 
 
 class DatasetMissing(FileNotFoundError):
@@ -103,3 +104,61 @@ def read_recbole_atomic(path: Path) -> pl.DataFrame:
     Every column is read as text first, so ids keep leading zeros; callers cast what they need."""
     frame = pl.read_csv(path, separator="\t", infer_schema=False, quote_char=None)
     return frame.rename({name: name.split(":", 1)[0] for name in frame.columns})
+
+
+def load_chinese_product_titles() -> pl.DataFrame:
+    """The 4,987 Chinese product titles of the e-commerce NER data (Ding et al., ACL 2019), with the words
+    annotated in each: product_id (`train-0`, `dev-0`, ...), title, products and brands (lists of text).
+
+    Product words are the head products the title sells (HC tags), brands its brand names (HP tags)."""
+    folder = require_dataset(
+        CHINESE_ECOMMERCE, *(f"ner/{split}_texts.tsv" for split in ("train", "dev", "test"))
+    )
+    rows: list[dict[str, object]] = []
+    for split in ("train", "dev", "test"):
+        frame = pl.read_csv(
+            folder / "ner" / f"{split}_texts.tsv", separator="\t", infer_schema=False, quote_char=None
+        )
+        for index, (title, tags) in enumerate(frame.select("text", "char_tags").iter_rows()):
+            spans = tagged_spans(title, tags.split(" "))
+            rows.append(
+                {
+                    "product_id": f"{split}-{index}",
+                    "title": title,
+                    "products": spans.get("HC", []),
+                    "brands": spans.get("HP", []),
+                }
+            )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "product_id": pl.Utf8,
+            "title": pl.Utf8,
+            "products": pl.List(pl.Utf8),
+            "brands": pl.List(pl.Utf8),
+        },
+    )
+
+
+def tagged_spans(text: str, tags: list[str]) -> dict[str, list[str]]:
+    """BIOES character tags (`B-HC`, `I-HC`, `E-HC`, `S-HP`, `O`) -> the tagged strings by type, in order,
+    without surrounding spaces. A span that never reaches its `E-` tag is dropped, as are blank ones (the
+    source tags a few spaces)."""
+    if len(tags) != len(text):
+        raise ValueError(f"{len(tags)} tags for {len(text)} characters in {text!r}")
+    spans: dict[str, list[str]] = {}
+    start: int | None = None
+    for position, tag in enumerate(tags):
+        prefix, _, kind = tag.partition("-")
+        span = None
+        if prefix == "S":
+            span, start = text[position], None
+        elif prefix == "B":
+            start = position
+        elif prefix == "E" and start is not None:
+            span, start = text[start : position + 1], None
+        elif prefix != "I":
+            start = None
+        if span is not None and span.strip():
+            spans.setdefault(kind, []).append(span.strip())
+    return spans

@@ -40,7 +40,7 @@ class SequentialConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     max_length: int = Field(default=50, ge=2, description="Latest history items the model reads.")
-    hidden: int = Field(default=64, ge=8, description="Width of item vectors and transformer layers.")
+    hidden: int = Field(default=128, ge=8, description="Width of item vectors and transformer layers.")
     layers: int = Field(default=2, ge=1)
     heads: int = Field(default=1, ge=1)
     dropout: float = Field(default=0.5, ge=0, lt=1, description="On embeddings, attention and layer outputs.")
@@ -58,13 +58,23 @@ class SequentialConfig(BaseModel):
         gt=0,
         description="Stops training after this many CPU seconds of the process (wall time on an idle core).",
     )
-    patience: int = Field(default=8, ge=1, description="Epochs without a better validation NDCG@10 to stop.")
+    patience: int = Field(default=10, ge=1, description="Epochs without a better validation NDCG@10 to stop.")
     min_epochs: int = Field(default=1, ge=1, description="Epochs before early stopping may trigger.")
+    lr_decay: float = Field(
+        default=0.3,
+        gt=0,
+        le=1,
+        description="After `decay_patience` epochs without a better validation NDCG@10, training resumes "
+        "from the best weights with the learning rate times this; 1: a constant learning rate.",
+    )
+    decay_patience: int = Field(default=3, ge=1, description="Stale epochs before the learning rate decays.")
     validation_users: int = Field(
         default=2000, ge=0, description="Held-out users' last items for early stopping when none are given."
     )
     validation_sample: int = Field(
-        default=4000, ge=1, description="Validation cases ranked after each epoch (a fixed random sample)."
+        default=10_000,
+        ge=1,
+        description="Validation cases ranked after each epoch (a fixed random sample); fewer are noisier.",
     )
     every_window: bool = Field(
         default=True, description="Train on every window of a long history, not only its latest one."
@@ -199,9 +209,14 @@ class SequentialRecommender:
         data: Interactions,
         item_text_embeddings: np.ndarray | None = None,
         validation: Validation | None = None,
+        init_from: SequenceTransformer | None = None,
     ) -> Self:
         """Trains on every user's sequence; early-stops on `validation` (histories, next items), or, when
-        not given, on the last item of up to `validation_users` users, held out of training."""
+        not given, on the last item of up to `validation_users` users, held out of training.
+
+        `init_from` continues training that network (its weights and text buffer; it is trained in place)
+        instead of a fresh one: fine-tuning a model warm-started from another catalog (`recommend.transfer`).
+        """
         config = self.config
         torch.set_num_threads(config.threads)
         torch.manual_seed(config.seed)
@@ -219,7 +234,11 @@ class SequentialRecommender:
             item_text_embeddings = self.item_text_embeddings
         text = _text_tensor(item_text_embeddings, data.n_items)
         self._n_items = data.n_items
-        self._network = SequenceTransformer(data.n_items, config, text)
+        if init_from is not None:
+            _check_network(init_from, data.n_items, config)
+            self._network = init_from
+        else:
+            self._network = SequenceTransformer(data.n_items, config, text)
         self._item_cache = None
         self.history = []
         self._train(sequences, validation, rng)
@@ -250,12 +269,18 @@ class SequentialRecommender:
                         "valid_ndcg": valid_ndcg,
                         "seconds": elapsed,
                         "cpu_seconds": cpu,
+                        "learning_rate": float(optimiser.param_groups[0]["lr"]),
                     }
                 )
                 if best is None or valid_ndcg > best[0]:
                     best, stale = (valid_ndcg, copy.deepcopy(network.state_dict())), 0
                 else:
                     stale += 1
+                    if config.lr_decay < 1 and stale % config.decay_patience == 0:
+                        # A plateau: smaller steps from the best weights find a better optimum.
+                        network.load_state_dict(best[1])
+                        for group in optimiser.param_groups:
+                            group["lr"] *= config.lr_decay
                 status = f"loss {loss:.3f}  valid NDCG@10 {valid_ndcg:.4f}  best {best[0]:.4f}"
                 progress.update(task, advance=1, status=status)
                 if stale >= config.patience and epoch >= config.min_epochs:
@@ -320,6 +345,17 @@ class SequentialRecommender:
         ranks = rank_targets(self, histories, targets, batch=512)
         self._item_cache = None
         return LeaveOneOutMetrics.from_ranks(ranks).ndcg_at_10
+
+    @classmethod
+    def from_network(cls, network: SequenceTransformer, config: SequentialConfig | None = None) -> Self:
+        """A fitted recommender around an already-built network, e.g. one warm-started from another
+        catalog and scored zero-shot (`recommend.transfer`)."""
+        model = cls(config)
+        n_items = network.item_embedding.num_embeddings - 1
+        _check_network(network, n_items, model.config)
+        network.eval()
+        model._network, model._n_items = network, n_items
+        return model
 
     # scoring --------------------------------------------------------------------------------------
 
@@ -386,6 +422,20 @@ class SequentialRecommender:
         model._network.eval()
         model._n_items = n_items
         return model
+
+
+def _check_network(network: SequenceTransformer, n_items: int, config: SequentialConfig) -> None:
+    """A network handed in from outside must fit the catalog and the config that will drive it."""
+    rows, hidden = network.item_embedding.weight.shape
+    if rows != n_items + 1:
+        raise ValueError(f"network has item embeddings for {rows - 1} items; the data has {n_items}")
+    if hidden != config.hidden or network.max_length != config.max_length:
+        raise ValueError(
+            f"network has hidden={hidden}, max_length={network.max_length}; the config says "
+            f"hidden={config.hidden}, max_length={config.max_length}"
+        )
+    if len(network.blocks) != config.layers:
+        raise ValueError(f"network has {len(network.blocks)} layers; the config says {config.layers}")
 
 
 def _collapse_repeats(sequences: list[np.ndarray]) -> list[np.ndarray]:

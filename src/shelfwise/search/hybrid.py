@@ -93,12 +93,41 @@ class Candidates:
 
 
 @dataclass(frozen=True)
+class Ragged:
+    """Variable-length rows of ints (one per product) in two flat arrays, so per-candidate feature loops
+    become a handful of numpy operations: row i is values[offsets[i]:offsets[i + 1]]."""
+
+    values: np.ndarray  # int64
+    offsets: np.ndarray  # int64, len = rows + 1
+
+    @classmethod
+    def of(cls, rows: list[list[int]]) -> Ragged:
+        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        values = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=int(offsets[-1]))
+        return cls(values, offsets)
+
+    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(flat indices into `values` of the given rows in order, the row number 0..len(rows)-1 of each)."""
+        starts, ends = self.offsets[rows], self.offsets[rows + 1]
+        lengths = ends - starts
+        row_of = np.repeat(np.arange(len(rows)), lengths)
+        before = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        flat = np.arange(int(lengths.sum()), dtype=np.int64) - before + np.repeat(starts, lengths)
+        return flat, row_of
+
+
+@dataclass(frozen=True)
 class ProductStats:
     """Per-product columns the features read, computed once per fitted catalog."""
 
     title_terms: np.ndarray  # float32
     titles_lower: list[str]
-    title_tokens: list[list[str]]  # analysed title terms, in order
+    title_tokens: Ragged  # analysed title terms as ids of `term_ids`, in title order
+    term_ids: dict[str, int]
+    title_trigrams: Ragged  # distinct character trigrams of the lower-cased title, as ids of `trigram_ids`
+    trigram_ids: dict[str, int]
     popularity: np.ndarray  # float32 log1p(weighted events)
     log_price: np.ndarray  # float32, NaN where unknown
 
@@ -109,11 +138,23 @@ class ProductStats:
         pop = np.zeros(n, dtype=np.float32) if popularity is None else np.log1p(popularity).astype(np.float32)
         with np.errstate(invalid="ignore"):
             log_price = np.log1p(catalog.prices).astype(np.float32)
-        tokens = [lexical.analyzer.analyze(t) for t in titles]
+        term_ids: dict[str, int] = {}
+        tokens = [
+            [term_ids.setdefault(t, len(term_ids)) for t in lexical.analyzer.analyze(title)]
+            for title in titles
+        ]
+        lowered = [t.lower() for t in titles]
+        trigram_ids: dict[str, int] = {}
+        trigrams = [
+            sorted({trigram_ids.setdefault(g, len(trigram_ids)) for g in _trigrams(t)}) for t in lowered
+        ]
         return cls(
             title_terms=np.array([len(t) for t in tokens], dtype=np.float32),
-            titles_lower=[t.lower() for t in titles],
-            title_tokens=tokens,
+            titles_lower=lowered,
+            title_tokens=Ragged.of(tokens),
+            term_ids=term_ids,
+            title_trigrams=Ragged.of(trigrams),
+            trigram_ids=trigram_ids,
             popularity=pop,
             log_price=log_price,
         )
@@ -138,12 +179,10 @@ def gather_candidates(
     n = len(catalog)
     lexical_rank = np.full(n, np.inf, dtype=np.float32)
     lexical_rank[lexical_top] = np.arange(1, len(lexical_top) + 1)
-    cosine_all: np.ndarray | None = None
     dense_top = np.zeros(0, dtype=np.int64)
-    if vectors is not None and query.vector is not None and config.dense_depth > 0:
-        cosine_all = vectors.similarities(query.vector)
-        allowed = np.flatnonzero(mask)
-        dense = top_k(allowed, cosine_all[allowed], max(config.dense_depth, depth))
+    query_vector = query.vector if config.dense_depth > 0 else None
+    if vectors is not None and query_vector is not None:
+        dense = vectors.search(query_vector, max(config.dense_depth, depth), mask)
         if len(dense.scores):
             # A product that shares no word with the query must at least be close in meaning to it.
             floor = max(config.dense_min_similarity, config.dense_relative * float(dense.scores[0]))
@@ -157,8 +196,8 @@ def gather_candidates(
     order = np.lexsort((positions, -rrf))
     positions, rrf = positions[order], rrf[order].astype(np.float32)
     cosine = (
-        cosine_all[positions].astype(np.float32)
-        if cosine_all is not None
+        vectors.similarities_of(query_vector, positions).astype(np.float32)
+        if vectors is not None and query_vector is not None
         else np.full(len(positions), np.nan, dtype=np.float32)
     )
     features = _features(
@@ -184,25 +223,23 @@ def _features(
     slot[positions] = np.arange(count)
     per_field = np.zeros((count, len(FIELD_NAMES)), dtype=np.float32)
     field_index = {name: i for i, name in enumerate(FIELD_NAMES)}
-    any_terms: dict[str, set[int]] = {}
-    title_terms: dict[str, set[int]] = {}
+    word_index: dict[str, int] = {}
+    for posting in scored.postings:
+        word_index.setdefault(posting.word, len(word_index))
+    # Which candidate matched which query word anywhere / in its title: coverage counts words, not fields.
+    anywhere = np.zeros((count, max(1, len(word_index))), dtype=bool)
+    in_title = np.zeros_like(anywhere)
     for posting in scored.postings:
         rows = slot[posting.documents]
         hit = rows >= 0
         rows_hit = rows[hit]
         per_field[rows_hit, field_index[posting.field]] += posting.weight * posting.scores[hit]
-        any_terms.setdefault(posting.word, set()).update(rows_hit.tolist())
+        anywhere[rows_hit, word_index[posting.word]] = True
         if posting.field == "title":
-            title_terms.setdefault(posting.word, set()).update(rows_hit.tolist())
+            in_title[rows_hit, word_index[posting.word]] = True
     n_terms = max(1, len(query.terms))
-    coverage = np.zeros(count, dtype=np.float32)
-    for rows_set in any_terms.values():
-        coverage[list(rows_set)] += 1
-    title_coverage = np.zeros(count, dtype=np.float32)
-    for rows_set in title_terms.values():
-        title_coverage[list(rows_set)] += 1
-    coverage /= n_terms
-    title_coverage /= n_terms
+    coverage = anywhere.sum(axis=1).astype(np.float32) / n_terms
+    title_coverage = in_title.sum(axis=1).astype(np.float32) / n_terms
     bm25 = per_field.sum(axis=1)
     best_bm25 = float(bm25.max()) if count else 0.0
     best_cosine = float(np.nanmax(cosine)) if count and not np.all(np.isnan(cosine)) else np.nan
@@ -266,31 +303,68 @@ def _title_structure(query: QueryContext, positions: np.ndarray, stats: ProductS
     """Word order and form: the query's last term (its head noun, mostly) in the title and near its end,
     adjacent query pairs adjacent in the title, where the first match falls, character-trigram overlap."""
     count = len(positions)
+    terms = [stats.term_ids.get(term, -1) for term in query.terms]
+    flat, row_of = stats.title_tokens.gather(positions)
+    tokens = stats.title_tokens.values[flat]
+    index_in_title = flat - stats.title_tokens.offsets[positions][row_of]
+    lengths = stats.title_terms[positions]
     head_in = np.zeros(count, dtype=np.float32)
     head_tail = np.zeros(count, dtype=np.float32)
-    bigrams = np.zeros(count, dtype=np.float32)
-    first = np.full(count, 1.0, dtype=np.float32)
-    trigram = np.zeros(count, dtype=np.float32)
-    terms = query.terms
-    head = terms[-1] if terms else None
-    wanted_pairs = set(itertools.pairwise(terms))
-    query_grams = _trigrams(query.text.lower())
-    term_set = set(terms)
-    for row, position in enumerate(positions.tolist()):
-        tokens = stats.title_tokens[position]
-        if head is not None and head in tokens:
-            head_in[row] = 1.0
-            head_tail[row] = float(head in tokens[-TAIL_TERMS:])
-        if wanted_pairs and len(tokens) > 1:
-            bigrams[row] = len(wanted_pairs & set(itertools.pairwise(tokens))) / len(wanted_pairs)
-        for index, token in enumerate(tokens):
-            if token in term_set:
-                first[row] = index / max(1, len(tokens))
-                break
-        title_grams = _trigrams(stats.titles_lower[position])
-        union = len(query_grams | title_grams)
-        trigram[row] = len(query_grams & title_grams) / union if union else 0.0
-    return [head_in, head_tail, bigrams, first, trigram]
+    if terms and terms[-1] >= 0:
+        is_head = tokens == terms[-1]
+        head_in[row_of[is_head]] = 1.0
+        near_end = is_head & (index_in_title >= lengths[row_of] - TAIL_TERMS)
+        head_tail[row_of[near_end]] = 1.0
+    first = np.full(count, np.inf, dtype=np.float64)
+    is_term = _member(tokens, [t for t in terms if t >= 0], len(stats.term_ids))
+    np.minimum.at(first, row_of[is_term], index_in_title[is_term])
+    first = np.where(np.isfinite(first), first / np.maximum(1.0, lengths), 1.0).astype(np.float32)
+    return [
+        head_in,
+        head_tail,
+        _bigram_matches(terms, tokens, row_of, count, len(stats.term_ids)),
+        first,
+        _trigram_jaccard(query.text.lower(), positions, stats),
+    ]
+
+
+def _member(values: np.ndarray, wanted: list[int], vocabulary: int) -> np.ndarray:
+    """values ∈ wanted, for ids below `vocabulary`: a lookup table beats np.isin's sort at this size."""
+    table = np.zeros(vocabulary + 1, dtype=bool)
+    table[wanted] = True
+    return table[values]
+
+
+def _bigram_matches(
+    terms: list[int], tokens: np.ndarray, row_of: np.ndarray, count: int, vocabulary: int
+) -> np.ndarray:
+    """Share of the query's distinct adjacent term pairs that are adjacent in the title."""
+    wanted = set(itertools.pairwise(terms))
+    matches = np.zeros(count, dtype=np.float32)
+    known = [a * vocabulary + b for a, b in wanted if a >= 0 and b >= 0]
+    if not known or len(tokens) < 2:
+        return matches
+    same_title = row_of[:-1] == row_of[1:]
+    codes = tokens[:-1] * vocabulary + tokens[1:]
+    hit = same_title & np.isin(codes, known, kind="sort")
+    # A pair repeated in one title counts once, as in a set intersection.
+    distinct = np.unique(np.stack([row_of[:-1][hit], codes[hit]]), axis=1)
+    np.add.at(matches, distinct[0], 1.0)
+    return matches / len(wanted)
+
+
+def _trigram_jaccard(query: str, positions: np.ndarray, stats: ProductStats) -> np.ndarray:
+    """Jaccard overlap of the character trigrams of the query and of each title (typos, word forms)."""
+    count = len(positions)
+    query_grams = _trigrams(query)
+    known = [stats.trigram_ids[g] for g in query_grams if g in stats.trigram_ids]
+    flat, row_of = stats.title_trigrams.gather(positions)
+    shared = np.bincount(row_of[np.isin(stats.title_trigrams.values[flat], known)], minlength=count).astype(
+        np.float32
+    )
+    title_sizes = np.diff(stats.title_trigrams.offsets)[positions].astype(np.float32)
+    union = len(query_grams) + title_sizes - shared
+    return np.divide(shared, union, out=np.zeros(count, dtype=np.float32), where=union > 0)
 
 
 def _category_intent(positions: np.ndarray, lexical_rank: np.ndarray, catalog: CatalogArrays) -> np.ndarray:

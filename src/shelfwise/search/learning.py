@@ -135,6 +135,15 @@ def train_ranker_from_judgements(
 
 def event_groups(pipeline: SearchPipeline, events: pl.DataFrame) -> list[RankingGroup]:
     """Searches followed by a click, add-to-cart or purchase of the same actor within the window."""
+    labelled, counts = search_outcomes(events)
+    # Each query costs an encoding and a retrieval: the most acted-on queries teach the most.
+    kept = sorted(counts, key=lambda q: (-counts[q], q))[: pipeline.config.ranker.max_training_queries]
+    return query_groups(pipeline, {query: labelled[query] for query in sorted(kept)})
+
+
+def search_outcomes(events: pl.DataFrame) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    """(query -> {product_id: strongest label}, query -> attributed actions): what each search led to,
+    attributed to the same actor's latest search within `ATTRIBUTION_WINDOW`."""
     labelled: dict[str, dict[str, int]] = {}
     counts: dict[str, int] = {}
     frame = events.with_columns(
@@ -157,6 +166,4 @@ def event_groups(pipeline: SearchPipeline, events: pl.DataFrame) -> list[Ranking
         labels = labelled.setdefault(current[1], {})
         labels[product_id] = max(labels.get(product_id, 0), EVENT_LABELS[kind])
         counts[current[1]] = counts.get(current[1], 0) + 1
-    # Each query costs an encoding and a retrieval: the most acted-on queries teach the most.
-    kept = sorted(counts, key=lambda q: (-counts[q], q))[: pipeline.config.ranker.max_training_queries]
-    return query_groups(pipeline, {query: labelled[query] for query in sorted(kept)})
+    return labelled, counts

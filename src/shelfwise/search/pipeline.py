@@ -17,15 +17,17 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shelfwise.domain import Filters, Hit, Product, SearchResult
 from shelfwise.index.catalog import CatalogArrays
 from shelfwise.index.lexical import LexicalIndex, LexicalIndexConfig
-from shelfwise.index.vector import VectorIndex
+from shelfwise.index.vector import VectorIndex, VectorIndexConfig
 from shelfwise.search.explain import explain_browse, explain_hybrid, explain_lexical
 from shelfwise.search.hybrid import FusionConfig, ProductStats, QueryContext, gather_candidates
-from shelfwise.search.personal import UserProfile
+from shelfwise.search.personal import MODEL_WEIGHT, UserProfile
 from shelfwise.search.ranker import LearnedRanker, RankerConfig
 from shelfwise.search.rules import RuleSet, target_mask
 from shelfwise.search.spelling import Correction, SpellingConfig, SpellingCorrector
 from shelfwise.search.suggest import Suggester
+from shelfwise.search.synonyms import SynonymSet
 from shelfwise.text.encoder import EncoderConfig, TextEncoder, product_text
+from shelfwise.text.multilingual import AUTO_MODEL, choose_encoder
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +52,10 @@ class SearchConfig(BaseModel):
     semantic: bool = Field(
         default=True, description="Dense retrieval with the text encoder, fused with BM25."
     )
-    encoder: EncoderConfig = Field(default_factory=EncoderConfig)
+    # `auto`: MiniLM, unless enough of the catalog is Chinese, Japanese or Korean for the multilingual
+    # encoder (shelfwise.text.multilingual); fit() records which one it took.
+    encoder: EncoderConfig = Field(default_factory=lambda: EncoderConfig(model=AUTO_MODEL))
+    vectors: VectorIndexConfig = Field(default_factory=VectorIndexConfig)
     fusion: FusionConfig = Field(default_factory=FusionConfig)
     spelling: SpellingConfig = Field(default_factory=SpellingConfig)
     ranker: RankerConfig = Field(default_factory=RankerConfig)
@@ -58,6 +63,12 @@ class SearchConfig(BaseModel):
         default_factory=list, description='Groups of interchangeable words, e.g. [["sofa", "couch"]].'
     )
     personal_weight: float = Field(default=1.0, ge=0, description="How far user affinity moves a hit.")
+    personal_model_weight: float = Field(
+        default=MODEL_WEIGHT,
+        ge=0,
+        description="Weight of the recommendation models' view of the user in the affinity (0: off, "
+        "which `shelfwise evaluate personal` measured as no worse, and saves a model pass per search).",
+    )
     query_vector_cache: int = Field(default=10_000, ge=0, description="Query embeddings kept in memory.")
 
     @model_validator(mode="after")
@@ -95,6 +106,7 @@ class SearchPipeline:
         self._position_of: dict[str, int] = {}
         self.vectors: VectorIndex | None = None
         self.encoder: TextEncoder | None = None
+        self.encoder_choice: str | None = None
         self.ranker: LearnedRanker | None = None
         self.speller: SpellingCorrector | None = None
         self.suggester: Suggester | None = None
@@ -146,15 +158,19 @@ class SearchPipeline:
     def _embed(
         self, products: Sequence[Product], cache: str | Path | None, progress: bool
     ) -> VectorIndex | None:
+        texts = [product_text(p) for p in products]
+        # The resolved model goes into the config, so a saved pipeline serves queries with it.
+        chosen, self.encoder_choice = choose_encoder(self.config.encoder, texts)
+        self.config = self.config.model_copy(update={"encoder": chosen})
         try:
             encoder = TextEncoder(self.config.encoder, cache_dir=cache)
-            vectors = encoder.encode([product_text(p) for p in products], progress=progress)
+            vectors = encoder.encode(texts, progress=progress)
         except (ImportError, OSError, ValueError, RuntimeError) as error:
             # Search still works on BM25 alone; the manifest and logs say why it is not hybrid.
             logger.warning("dense retrieval disabled: the text encoder failed: %s", error)
             return None
         self.encoder = encoder
-        return VectorIndex(vectors, model=encoder.name)
+        return VectorIndex(vectors, model=encoder.name, config=self.config.vectors)
 
     def _attach(self, catalog: CatalogArrays, lexical: LexicalIndex) -> None:
         self._catalog, self._lexical = catalog, lexical
@@ -192,6 +208,7 @@ class SearchPipeline:
         return {
             "lexical": True,
             "dense": self.vectors.model if self.vectors is not None else None,
+            "dense_choice": self.encoder_choice,
             "spelling": self.speller is not None,
             "ranker": self.ranker.meta if self.ranker is not None else None,
         }
@@ -213,8 +230,10 @@ class SearchPipeline:
         request_id: str | None = None,
         profile: UserProfile | None = None,
         rules: RuleSet | None = None,
+        synonyms: SynonymSet | None = None,
     ) -> SearchResult:
-        """One page of products matching `query` under `filters`; an empty query browses them by title."""
+        """One page of products matching `query` under `filters`; an empty query browses them by title.
+        `synonyms` (the shop's editable list) join the configured ones for this query."""
         size = self.config.default_page_size if page_size is None else page_size
         self._check_page(page, size)
         text = clean_query(query, self.config.max_query_chars)
@@ -225,9 +244,9 @@ class SearchPipeline:
                 mask = mask & target_mask(rule, self.catalog.products, np.arange(len(self.catalog)))
         offset = (page - 1) * size
         correction = Correction(text=text)
-        if text and self._hybrid_ready:
+        if text and (self._hybrid_ready or synonyms):
             hits, total, matching, correction = self._retrieve_hybrid(
-                text, mask, offset, size, profile, applicable
+                text, mask, offset, size, profile, applicable, synonyms
             )
         elif text:
             hits, total, matching = self._retrieve(text, mask, offset, size)
@@ -310,7 +329,9 @@ class SearchPipeline:
         while len(self._query_vectors) > limit:
             self._query_vectors.popitem(last=False)
 
-    def understand(self, text: str) -> tuple[QueryContext, str, Correction]:
+    def understand(
+        self, text: str, synonyms: SynonymSet | None = None
+    ) -> tuple[QueryContext, str, Correction]:
         """(what retrieval searches, the lexical text with synonyms, the spelling correction)."""
         correction = self.speller.correct(text) if self.speller is not None else Correction(text=text)
         searched = correction.text if correction.changed else text
@@ -318,25 +339,19 @@ class SearchPipeline:
         context = QueryContext(
             text=searched, terms=terms, vector=self.query_vector(searched), corrected=correction.changed
         )
-        return context, self._with_synonyms(searched), correction
+        in_force = self._configured_synonyms.merged(synonyms or SynonymSet())
+        return context, " ".join([searched, *in_force.expand(searched)]), correction
 
-    def _with_synonyms(self, text: str) -> str:
-        if not self.config.synonyms:
-            return text
-        words = text.lower().split()
-        extra: list[str] = []
-        for group in self.config.synonyms:
-            lowered = [g.lower() for g in group]
-            if any(_has_phrase(words, g.split()) for g in lowered):
-                extra.extend(g for g in lowered if not _has_phrase(words, g.split()))
-        return " ".join([text, *extra])
+    @property
+    def _configured_synonyms(self) -> SynonymSet:
+        return SynonymSet.of_groups(self.config.synonyms)
 
     def rank(
-        self, text: str, mask: np.ndarray, depth: int
+        self, text: str, mask: np.ndarray, depth: int, synonyms: SynonymSet | None = None
     ) -> tuple[np.ndarray, np.ndarray, Any, Correction, np.ndarray | None]:
         """Candidates in final order before personalisation and rules: (positions, scores, candidates,
         correction, ranker features of the positions or None)."""
-        context, lexical_text, correction = self.understand(text)
+        context, lexical_text, correction = self.understand(text, synonyms)
         search_context = QueryContext(lexical_text, context.terms, context.vector, context.corrected)
         candidates = gather_candidates(
             search_context,
@@ -373,8 +388,9 @@ class SearchPipeline:
         size: int,
         profile: UserProfile | None,
         rules: list[Any],
+        synonyms: SynonymSet | None,
     ) -> tuple[list[Hit], int, np.ndarray, Correction]:
-        positions, scores, candidates, correction, features = self.rank(text, mask, offset + size)
+        positions, scores, candidates, correction, features = self.rank(text, mask, offset + size, synonyms)
         products = self.catalog.products
         adjustments: dict[int, list[tuple[str, str, float]]] = {}
         spread = float(np.std(scores[:50])) if len(scores) > 1 else 1.0
@@ -478,12 +494,6 @@ class SearchPipeline:
             pipeline.popularity = np.load(path / _POPULARITY_FILE)
         pipeline._attach(CatalogArrays.of(products), lexical)
         return pipeline
-
-
-def _has_phrase(words: list[str], phrase: list[str]) -> bool:
-    return bool(phrase) and any(
-        words[i : i + len(phrase)] == phrase for i in range(len(words) - len(phrase) + 1)
-    )
 
 
 def _apply_rules(

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import lightgbm as lgb
 import numpy as np
@@ -29,10 +29,16 @@ class RankerConfig(BaseModel):
     enabled: bool = True
     rerank_depth: int = Field(default=400, ge=1, description="Candidates the ranker re-orders per query.")
     num_leaves: int = Field(default=31, ge=2)
-    learning_rate: float = Field(default=0.05, gt=0)
+    learning_rate: float = Field(default=0.1, gt=0)
     num_boost_round: int = Field(default=400, ge=1)
     early_stopping_rounds: int = Field(default=40, ge=1)
     min_data_in_leaf: int = Field(default=50, ge=1)
+    objective: Literal["lambdarank", "rank_xendcg"] = Field(
+        default="lambdarank", description="LightGBM ranking objective."
+    )
+    truncation_level: int = Field(
+        default=50, ge=1, description="Lambdarank learns the order of pairs within this many top positions."
+    )
     min_queries: int = Field(default=30, ge=1, description="Fewer labelled queries than this: no ranker.")
     max_training_queries: int = Field(default=600, ge=1, description="Event-labelled queries used, at most.")
     seed: int = 7
@@ -89,7 +95,7 @@ class LearnedRanker:
             )
         with_positions = source == "events"
         params: dict[str, Any] = {
-            "objective": "lambdarank",
+            "objective": self.config.objective,
             "metric": "ndcg",
             "eval_at": [10],
             "num_leaves": self.config.num_leaves,
@@ -98,7 +104,7 @@ class LearnedRanker:
             "feature_fraction": 0.9,
             "bagging_fraction": 0.8,
             "bagging_freq": 1,
-            "lambdarank_truncation_level": 20,
+            "lambdarank_truncation_level": self.config.truncation_level,
             "num_threads": 1,  # OpenMP spin-waits: on a busy 2-core machine 2 threads ran ~50x slower
             "seed": self.config.seed,
             "verbosity": -1,

@@ -4,6 +4,10 @@ Only words the catalog never uses are corrected (a known word cannot be a typo t
 is replaced by the most frequent catalog word within a Damerau-Levenshtein distance of 1 (2 for words of
 `long_word` letters or more). Adjacent words that the catalog writes as one ("deck over" -> "deckover")
 are joined, and an unknown word that is two catalog words run together is split.
+
+Han (Chinese) text is never touched: one edit to a Chinese word is another word (红色 -> 白色), and a run
+of Han characters is a phrase, not a word, so it is neither learnt nor corrected, joined or split; the
+Latin words around it are still corrected ("iphnoe 手机壳" -> "iphone 手机壳").
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ from typing import Self
 import Stemmer
 from pydantic import BaseModel, ConfigDict, Field
 
-_WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
-_LETTERS = re.compile(r"[^\W\d_]+")
+from shelfwise.text.cjk import HAN_CHARS, is_han_word
+
+# Han runs are words of their own here so that the letters next to them ("iphnoe手机壳") stay correctable.
+_WORD = re.compile(f"[{HAN_CHARS}]+|[^\\W\\d_{HAN_CHARS}]+|\\d+", re.UNICODE)
+_LETTERS = re.compile(f"[^\\W\\d_{HAN_CHARS}]+")
 _VOCAB_FILE = "spelling_vocabulary.json"
 
 
@@ -76,6 +83,11 @@ def damerau_levenshtein(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
+def _joinable(word: str) -> bool:
+    """Letters that may be joined to or split from a neighbour: not digits, not Han."""
+    return word.isalpha() and not is_han_word(word)
+
+
 class SpellingCorrector:
     def __init__(self, config: SpellingConfig | None = None) -> None:
         self.config = config or SpellingConfig()
@@ -112,7 +124,12 @@ class SpellingCorrector:
 
     def correct_word(self, word: str) -> str | None:
         """The best catalog word for an unknown `word`, or None when it is known or nothing is close."""
-        if self.knows(word) or len(word) < self.config.min_word_chars or not word.isalpha():
+        if (
+            self.knows(word)
+            or len(word) < self.config.min_word_chars
+            or not word.isalpha()
+            or is_han_word(word)
+        ):
             return None
         limit = 2 if len(word) >= self.config.long_word else 1
         candidates: set[str] = set()
@@ -147,7 +164,7 @@ class SpellingCorrector:
         i = 0
         while i < len(words):
             word = words[i]
-            if i + 1 < len(words) and words[i + 1].isalpha() and word.isalpha():
+            if i + 1 < len(words) and _joinable(word) and _joinable(words[i + 1]):
                 joined = word + words[i + 1]
                 if self.frequency.get(joined, 0) >= self.config.min_frequency and (
                     not self.knows(word)
@@ -160,7 +177,7 @@ class SpellingCorrector:
                     i += 2
                     continue
             fixed = self.correct_word(word)
-            if fixed is None and not self.knows(word) and word.isalpha() and len(word) >= 6:
+            if fixed is None and not self.knows(word) and _joinable(word) and len(word) >= 6:
                 fixed = self._split(word)
             if fixed is not None and fixed != word:
                 changes[word] = fixed

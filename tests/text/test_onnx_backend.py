@@ -1,0 +1,53 @@
+"""The int8 ONNX copy of the bundled encoder: close to PyTorch's vectors, exported once, reused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shelfwise.text.encoder import EncoderConfig, TextEncoder
+from shelfwise.text.onnx_backend import OnnxSentenceEncoder, OnnxUnsupported
+
+TEXTS = [
+    "rain shower head",
+    "l bracket",
+    "Behr Premium 1 gal. DeckOver Wood and Concrete Coating",
+    "36 in. white bathroom vanity with marble top",
+    "cordless drill",
+]
+
+
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("onnx")
+
+
+def test_onnx_vectors_match_pytorch_and_int8_stays_close(
+    onnx_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHELFWISE_ONNX_CACHE", str(onnx_cache))
+    same = TextEncoder(EncoderConfig(backend="onnx"))
+    fast = TextEncoder(EncoderConfig(backend="onnx-int8"))
+    exact = TextEncoder(EncoderConfig(backend="torch"))
+    assert fast.name == "all-MiniLM-L6-v2+onnx-int8" and exact.name == "all-MiniLM-L6-v2"
+    a, b = fast.encode(TEXTS), exact.encode(TEXTS)
+    assert a.shape == b.shape == (len(TEXTS), 384)
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(same.encode(TEXTS), b, atol=1e-4)
+    assert (a * b).sum(axis=1).min() >= 0.98
+    assert np.argmax(a[1:] @ fast.encode_one("shower head for rain"), axis=0) == np.argmax(
+        b[1:] @ exact.encode_one("shower head for rain"), axis=0
+    )
+    # Each backend runs its own exported file (made once per process and model, then reused).
+    assert same._onnx is not None and same._onnx.path.name == "model.onnx" and same._onnx.path.is_file()
+    assert fast._onnx is not None and fast._onnx.path.name == "model_int8.onnx" and fast._onnx.path.is_file()
+
+
+def test_a_model_directory_without_mean_or_cls_pooling_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "modules.json").write_text(
+        '[{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}]'
+    )
+    with pytest.raises(OnnxUnsupported, match="not Transformer \\+ Pooling"):
+        OnnxSentenceEncoder(tmp_path, cache_root=tmp_path / "cache")

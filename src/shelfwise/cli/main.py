@@ -89,10 +89,26 @@ def _ingest(engine: Engine, source: str, file: Path) -> None:
 @engine_command
 def train(
     force: Annotated[bool, typer.Option("--force", help="Train even when quality checks fail.")] = False,
+    finetune_encoder: Annotated[
+        bool,
+        typer.Option(
+            "--finetune-encoder",
+            help="First fine-tune the search encoder on the shop's search outcomes (minutes on CPU).",
+        ),
+    ] = False,
 ) -> None:
     """Train search and recommendation models from the store and make them current."""
     with closing(open_engine()) as engine:
-        manifest, seconds = train_with_status(engine, force=force)
+        config = None
+        if finetune_encoder:
+            from shelfwise.training.finetune import FinetuneConfig
+            from shelfwise.training.trainer import TrainingConfig
+
+            config = TrainingConfig(
+                trending_half_life_days=engine.settings.trending_half_life_days,
+                finetune_encoder=FinetuneConfig(),
+            )
+        manifest, seconds = train_with_status(engine, force=force, config=config)
         stdout_console().print(render.manifest_table(manifest, seconds))
 
 

@@ -11,6 +11,7 @@ from shelfwise.cli.context import stderr_console, stdout_console, warn
 from shelfwise.engine import Engine
 from shelfwise.quality.quarantine import IngestReport
 from shelfwise.training.artifacts import Manifest
+from shelfwise.training.trainer import TrainingConfig
 
 QUARANTINE_PREVIEW_ROWS = 10
 
@@ -33,11 +34,13 @@ def print_ingest_report(report: IngestReport, seconds: float) -> None:
         console.print("See them all with `shelfwise quality quarantine list`.")
 
 
-def train_with_status(engine: Engine, force: bool = False) -> tuple[Manifest, float]:
+def train_with_status(
+    engine: Engine, force: bool = False, config: TrainingConfig | None = None
+) -> tuple[Manifest, float]:
     started = time.perf_counter()
     with stderr_console().status("Training search and recommendation models…"):
         if "force" in inspect.signature(engine.train).parameters:
-            manifest = engine.train(force=force)  # type: ignore[call-arg,unused-ignore]
+            manifest = engine.train(config, force=force)  # type: ignore[call-arg,unused-ignore]
         else:
             if force:
                 warn("this engine has no training quality gate yet, so --force changes nothing")

@@ -19,10 +19,12 @@ from shelfwise.search.learning import embedding_cache_dir, fit_search
 from shelfwise.search.pipeline import SearchConfig, SearchPipeline
 from shelfwise.store import Store
 from shelfwise.training.artifacts import ArtifactRegistry, DataWindow, Manifest
+from shelfwise.training.finetune import FinetuneConfig, adapt_search_encoder, prune_encoders
 
 SEARCH_DIR = "search"
 RECOMMEND_DIR = "recommend"
 EMBEDDINGS_DIR = "embeddings"  # under the data directory: kept across versions so unchanged texts are reused
+ENCODERS_DIR = "encoders"  # fine-tuned encoders, under the data directory, kept while a version serves them
 
 
 class TrainingConfig(BaseModel):
@@ -30,6 +32,11 @@ class TrainingConfig(BaseModel):
     recommend: RecommendationConfig = Field(default_factory=RecommendationConfig)
     trending_half_life_days: float | None = Field(
         default=None, gt=0, description="Overrides recommend.trending.half_life_days when set."
+    )
+    finetune_encoder: FinetuneConfig | None = Field(
+        default=None,
+        description="Fine-tune the search encoder on the shop's search outcomes before indexing "
+        "(`shelfwise train --finetune-encoder`); off by default, see bench/search_finetune.py.",
     )
 
     def recommendation_config(self) -> RecommendationConfig:
@@ -77,9 +84,16 @@ def train_bundle(
     staging = registry.staging(version)
     timings: dict[str, float] = {"quality_gate_seconds": quality_seconds}
 
+    search_config, finetuned = config.search, None
+    if config.finetune_encoder is not None:
+        started = time.perf_counter()
+        search_config, finetuned = adapt_search_encoder(
+            products, events, config.search, config.finetune_encoder, registry.root.parent / ENCODERS_DIR
+        )
+        timings["encoder_finetune_seconds"] = time.perf_counter() - started
     started = time.perf_counter()
     search = fit_search(
-        products, events, config.search, embedding_cache_dir(registry.root.parent / EMBEDDINGS_DIR)
+        products, events, search_config, embedding_cache_dir(registry.root.parent / EMBEDDINGS_DIR)
     )
     search.save(staging / SEARCH_DIR)
     timings["search_fit_seconds"] = time.perf_counter() - started
@@ -109,7 +123,11 @@ def train_bundle(
             last_event=timestamps.max() if len(events) else None,
         ),
         components={
-            SEARCH_DIR: {**config.search.model_dump(mode="json"), "fitted": search.components},
+            SEARCH_DIR: {
+                **search_config.model_dump(mode="json"),
+                "fitted": search.components,
+                "encoder_finetune": finetuned.model_dump(mode="json") if finetuned else None,
+            },
             RECOMMEND_DIR: recommend_config.model_dump(mode="json"),
         },
         metrics={key: round(value, 3) for key, value in timings.items()},
@@ -122,7 +140,13 @@ def train_bundle(
         "warnings": [warning.check for warning in assessment.report.warnings],
     }
     registry.commit(staging, manifest)
+    prune_encoders(registry.root.parent / ENCODERS_DIR, _served_encoders(registry))
     return manifest
+
+
+def _served_encoders(registry: ArtifactRegistry) -> set[str]:
+    models = (registry.manifest(v).components.get(SEARCH_DIR, {}) for v in registry.versions())
+    return {str(search.get("encoder", {}).get("model", "")) for search in models}
 
 
 def _quality_notes(assessment: StoreAssessment, force: bool) -> list[str]:

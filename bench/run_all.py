@@ -420,8 +420,23 @@ def sequential_section(name: str) -> Callable[[], Section]:
     return run
 
 
+def search_section(name: str) -> Callable[[], Section]:
+    """A section defined in bench/search_sections.py, imported when run (it imports this module)."""
+
+    def run() -> Section:
+        import search_sections
+
+        section: Section = getattr(search_sections, name)()
+        return section
+
+    return run
+
+
 BENCHMARKS: dict[str, Callable[[], Section]] = {
     "homedepot": homedepot_search,
+    "search-latency": search_section("search_latency"),
+    "chinese-search": search_section("chinese_search"),
+    "transfer": search_section("transfer"),
     "amazon-beauty": amazon_beauty_recs,
     "sequential-beauty": sequential_section("sequential_beauty"),
     "sessions": sequential_section("sessions_yoochoose"),

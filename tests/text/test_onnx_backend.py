@@ -40,6 +40,10 @@ def test_onnx_vectors_match_pytorch_and_int8_stays_close(
     assert np.argmax(a[1:] @ fast.encode_one("shower head for rain"), axis=0) == np.argmax(
         b[1:] @ exact.encode_one("shower head for rain"), axis=0
     )
+    # One-off queries run the int8 copy under the float32 backend (int8_queries, on by default).
+    np.testing.assert_allclose(same.encode_one(TEXTS[2]), fast.encode_one(TEXTS[2]), atol=1e-6)
+    exact_query = TextEncoder(EncoderConfig(backend="onnx", int8_queries=False)).encode_one(TEXTS[2])
+    np.testing.assert_allclose(exact_query, b[2], atol=1e-4)
     # Each backend runs its own exported file (made once per process and model, then reused).
     assert same._onnx is not None and same._onnx.path.name == "model.onnx" and same._onnx.path.is_file()
     assert fast._onnx is not None and fast._onnx.path.name == "model_int8.onnx" and fast._onnx.path.is_file()

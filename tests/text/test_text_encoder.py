@@ -69,5 +69,6 @@ def test_real_model_similar_texts_are_closer_and_cache_skips_re_encoding(tmp_pat
     again = encoder.encode([*texts[::-1], "garden hose"])
     assert encoder.seen == 4
     np.testing.assert_allclose(again[:3], vectors[::-1], atol=1e-6)
-    np.testing.assert_allclose(encoder.encode_one("garden hose"), again[3], atol=1e-5)
+    # A one-off query runs the int8 copy of the model (EncoderConfig.int8_queries): close, not identical.
+    assert float(encoder.encode_one("garden hose") @ again[3]) >= 0.98
     assert encoder.encode([]).shape == (0, encoder.dim)

@@ -51,6 +51,11 @@ class EncoderConfig(BaseModel):
         "times faster on CPU); `onnx-int8`: its weights quantised to int8 (faster again, cosine about "
         "0.99 to float32); `torch`: PyTorch. Models that cannot be exported fall back to torch.",
     )
+    int8_queries: bool = Field(
+        default=True,
+        description="With an ONNX backend, one-off query encodings run the int8 copy: 1-2 ms instead of "
+        "3-5, and on Home Depot's held-out queries NDCG@10 0.4296 against 0.4302 with float32 queries.",
+    )
 
 
 def product_text(product: Product, max_chars: int = MAX_PRODUCT_TEXT_CHARS) -> str:
@@ -193,6 +198,8 @@ class TextEncoder:
         self._model: Any = None
         self._onnx_checked = False
         self._onnx_model: OnnxSentenceEncoder | None = None
+        self._query_onnx_checked = False
+        self._query_onnx_model: OnnxSentenceEncoder | None = None
 
     @property
     def _onnx(self) -> OnnxSentenceEncoder | None:
@@ -242,7 +249,26 @@ class TextEncoder:
 
     def encode_one(self, text: str) -> np.ndarray:
         """One query, bypassing the cache: a query is encoded once and a cache lookup would cost as much."""
-        return self._encode_uncached([text], progress=False)[0]
+        query_model = self._query_onnx
+        if query_model is None:
+            return self._encode_uncached([text], progress=False)[0]
+        return self._normalised(query_model.encode([text]))[0]
+
+    @property
+    def _query_onnx(self) -> OnnxSentenceEncoder | None:
+        """The int8 copy for one-off queries, when the backend is ONNX float32 and `int8_queries` is on."""
+        if not self._query_onnx_checked:
+            wanted = self.config.int8_queries and self.config.backend == "onnx" and self._onnx is not None
+            quantised = self.config.model_copy(update={"backend": "onnx-int8"})
+            self._query_onnx_model = _load_onnx(quantised) if wanted else self._onnx
+            self._query_onnx_checked = True
+        return self._query_onnx_model
+
+    def _normalised(self, vectors: np.ndarray) -> np.ndarray:
+        if self.config.normalize:
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            vectors = vectors / np.maximum(norms, 1e-12)
+        return vectors
 
     def _encode_uncached(self, texts: list[str], progress: bool) -> np.ndarray:
         # Sorting by length keeps padding small inside a batch; that is most of the speed on CPU.
@@ -259,10 +285,7 @@ class TextEncoder:
             ).astype(np.float32, copy=False)
         vectors = np.empty_like(encoded)
         vectors[order] = encoded
-        if self.config.normalize:
-            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-            vectors /= np.maximum(norms, 1e-12)
-        return vectors
+        return self._normalised(vectors)
 
     def _encode_onnx(self, texts: list[str], progress: bool) -> np.ndarray:
         assert self._onnx is not None

@@ -1,6 +1,9 @@
 """Search speed and memory on Home Depot (54,667 products): indexing from scratch, per-query latency, RSS.
 
-    .venv/bin/python bench/search_latency.py [--embedding-cache DIR] [--output FILE]
+    .venv/bin/python bench/search_latency.py [--embedding-cache DIR] [--backend onnx-int8] [--work DIR]
+
+Then `bench/search_variants.py DIR` reads the pipeline kept in --work DIR: the quality of each speed-up and
+where the time of a query goes.
 
 1. Indexing: `SearchPipeline.fit` on every product title from scratch — text encoding (an empty embedding
    cache unless --embedding-cache names a warm one), BM25 fields, spelling vocabulary, the HNSW graph.
@@ -28,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from shelfwise.text.encoder import EncoderConfig
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -41,7 +46,7 @@ def _rss_mb() -> tuple[float, float]:
     return current, peak
 
 
-def build(work: Path, embedding_cache: Path | None) -> dict[str, Any]:
+def build(work: Path, embedding_cache: Path | None, backend: str) -> dict[str, Any]:
     from shelfwise.domain import Product
     from shelfwise.evaluation.search_ablation import split_qrels
     from shelfwise.evaluation.search_eval import judgements
@@ -56,7 +61,9 @@ def build(work: Path, embedding_cache: Path | None) -> dict[str, Any]:
     ]
     cache = embedding_cache or work / "embedding-cache"
     started = time.perf_counter()
-    pipeline = SearchPipeline(SearchConfig()).fit(products, embedding_cache=cache, progress=True)
+    config = SearchConfig()
+    config = config.model_copy(update={"encoder": config.encoder.model_copy(update={"backend": backend})})
+    pipeline = SearchPipeline(config).fit(products, embedding_cache=cache, progress=True)
     index_seconds = time.perf_counter() - started
     train, held_out = split_qrels(qrels, 0.5)
     started = time.perf_counter()
@@ -117,6 +124,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--embedding-cache", type=Path, help="a warm cache (then not from scratch)")
     parser.add_argument("--work", type=Path, help="keep the built pipeline here (default: a temp dir)")
+    parser.add_argument(
+        "--backend",
+        choices=["onnx", "onnx-int8", "torch"],
+        default=EncoderConfig().backend,
+        help="how product titles are encoded (queries take the int8 copy under `onnx`)",
+    )
     parser.add_argument("--serve-only", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
@@ -127,7 +140,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="shelfwise-latency-") as scratch:
         work = args.work or Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
-        figures = {"build": build(work, args.embedding_cache)}
+        figures = {"build": build(work, args.embedding_cache, args.backend)}
         served = subprocess.run(
             [sys.executable, __file__, "--serve-only", str(work)],
             check=True,

@@ -10,8 +10,10 @@ import polars as pl
 import pytest
 
 from shelfwise.domain import Event, EventType, Product, RecommendationKind
+from shelfwise.recommend.blend import BlendConfig
 from shelfwise.recommend.diversity import cap_per_category, catalog_coverage, intra_list_diversity
 from shelfwise.recommend.kinds import RecommendationConfig, RecommendationModels, RecommendRequest
+from shelfwise.recommend.rerank import RerankConfig
 from shelfwise.recommend.sequential import SequentialConfig
 
 NOW = datetime.now(UTC)
@@ -111,6 +113,27 @@ def test_the_transformer_round_trips_and_small_data_falls_back(
     assert small.sequential is None  # below the default minimums: co-occurrence serves for-you
     request = RecommendRequest(RecommendationKind.FOR_YOU, history("x", ("view", 8, NOW)), n=3)
     assert small.recommend(request, resolver(products()))
+
+
+def test_the_engine_trains_its_reranker_on_held_out_next_items_and_reloads_it(tmp_path: Path) -> None:
+    blend = BlendConfig(min_validation_cases=10, rerank=RerankConfig(min_cases=10, min_data_in_leaf=5))
+    config = RecommendationConfig(
+        sequential=TINY, blend=blend, sequential_min_events=100, sequential_min_actors=20
+    )
+    models = RecommendationModels(config).fit(products(), event_frame(users=200))
+    assert models.sequential is not None
+    ndcg = models.sequential.validation_ndcg
+    assert (models.sequential.reranker is not None) == (
+        ndcg["held-out part, re-ranked"] > ndcg["held-out part, linear"]
+    )
+    models.save(tmp_path / "recommend")
+    loaded = RecommendationModels.load(tmp_path / "recommend")
+    assert loaded.sequential is not None
+    assert (loaded.sequential.reranker is None) == (models.sequential.reranker is None)
+    history_items = np.array([3, 8])
+    np.testing.assert_allclose(
+        loaded.sequential.score(history_items), models.sequential.score(history_items), rtol=1e-5
+    )
 
 
 def test_buy_again_offers_consumables_when_due(fitted: RecommendationModels) -> None:

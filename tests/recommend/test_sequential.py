@@ -11,6 +11,7 @@ import pytest
 from shelfwise.recommend.blend import BlendConfig, SequentialBlend
 from shelfwise.recommend.cooccurrence import CoOccurrence
 from shelfwise.recommend.interactions import Interactions, Vocabulary
+from shelfwise.recommend.rerank import CandidateReranker, RerankConfig, rerank_cases
 from shelfwise.recommend.sequential import SequentialConfig, SequentialRecommender
 
 N_ITEMS = 40
@@ -115,6 +116,8 @@ def test_text_embeddings_give_unseen_items_a_meaningful_vector() -> None:
     scores = model.score(np.array([0]))
     unseen = np.arange(30, N_ITEMS)
     assert unseen[scores[unseen].argmax()] == 30
+    # The re-ranker reads these back: one row per item, in item order.
+    np.testing.assert_array_equal(model.text_embeddings(), text)
     with pytest.raises(ValueError, match=r"expected \(40, dim\)"):
         SequentialRecommender(FAST).fit(data, item_text_embeddings=text[:5])
 
@@ -135,6 +138,45 @@ def test_blend_tunes_its_weight_on_validation(fitted: SequentialRecommender, tmp
     assert scores.shape == (15, N_ITEMS) and np.allclose(scores.sum(axis=1), 1.0, atol=1e-4)
     blend.save(tmp_path / "blend")
     loaded = SequentialBlend.load(tmp_path / "blend")
+    np.testing.assert_allclose(loaded.score_batch(histories), scores, rtol=1e-5)
+
+
+def test_blend_keeps_its_reranker_only_when_it_beats_the_mix(fitted: SequentialRecommender) -> None:
+    data = interactions(followed_sequences())
+    blend = SequentialBlend(
+        fitted,
+        CoOccurrence().fit(data),
+        BlendConfig(min_validation_cases=10, rerank=RerankConfig(min_cases=50, min_data_in_leaf=20)),
+        fit_components=False,
+    )
+    held = followed_sequences(users=200, seed=3)
+    blend.fit(data, validation=([np.array(s[:-1]) for s in held], np.array([s[-1] for s in held])))
+    learned = blend.validation_ndcg["held-out part, re-ranked"]
+    linear = blend.validation_ndcg["held-out part, linear"]
+    assert (blend.reranker is not None) == (learned > linear)
+
+
+def test_reranked_candidates_rank_above_the_rest_and_round_trip(
+    fitted: SequentialRecommender, tmp_path: Path
+) -> None:
+    data = interactions(followed_sequences())
+    config = RerankConfig(min_data_in_leaf=20, blend_candidates=10, transformer_candidates=5)
+    blend = SequentialBlend(
+        fitted, CoOccurrence().fit(data), BlendConfig(rerank=config), fit_components=False
+    )
+    blend.fit(data)  # no validation: the linear mix alone
+    assert blend.reranker is None
+    held = followed_sequences(users=200, seed=4)
+    histories, targets = [np.array(s[:-1]) for s in held], np.array([s[-1] for s in held])
+    cases = rerank_cases(blend.signals(histories), histories, blend.item_side, config, targets)
+    blend.reranker = CandidateReranker(config).fit(cases[:150], cases[150:])
+    scores = blend.score_batch(histories)
+    for row, case in enumerate(cases):
+        others = np.delete(scores[row], case.candidates)
+        assert scores[row, case.candidates].min() > 1.0 >= others.max()
+    blend.save(tmp_path / "blend")
+    loaded = SequentialBlend.load(tmp_path / "blend")
+    assert loaded.reranker is not None
     np.testing.assert_allclose(loaded.score_batch(histories), scores, rtol=1e-5)
 
 

@@ -4,11 +4,14 @@ The transformer reads the order of the latest items; co-occurrence remembers whi
 the whole log, including pairs too rare for the transformer to learn. Both become distributions over the
 catalog (softmax of the logits; co-occurrence scores divided by their sum) and are mixed as
 (1 - w) * transformer + w * co-occurrence, with w and the softmax temperature picked on validation.
+A learned re-ranker (`recommend.rerank`) then re-orders the top candidates when it beats the mix on
+validation cases it did not train on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
@@ -17,9 +20,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shelfwise.recommend.cooccurrence import CoOccurrence
 from shelfwise.recommend.interactions import Interactions
+from shelfwise.recommend.rerank import (
+    POPULARITY_FILE,
+    CandidateReranker,
+    CandidateSignals,
+    ItemSide,
+    RerankCase,
+    RerankConfig,
+    ndcg_at_10,
+    rerank_cases,
+)
 from shelfwise.recommend.sequential import SequentialRecommender, Validation
 
 BLEND_FILE = "blend.json"
+RERANKER_DIR = "reranker"
 
 
 class BlendConfig(BaseModel):
@@ -41,6 +55,19 @@ class BlendConfig(BaseModel):
     candidate_temperatures: tuple[float, ...] = Field(
         default=(0.5, 1.0, 2.0, 4.0), description="Softmax temperatures tried on validation."
     )
+    rerank: RerankConfig = Field(default_factory=RerankConfig, description="The learned second stage.")
+
+
+@dataclass(frozen=True)
+class TuningInputs:
+    """Co-occurrence and item counts fitted without the validation targets.
+
+    The engine serves a co-occurrence model fitted on every event, validation targets included; tuning on
+    it would reward co-occurrence for pairs it was shown. Evaluation fits on the training split only and
+    needs none of this."""
+
+    cooccurrence: CoOccurrence
+    counts: np.ndarray  # interactions per item
 
 
 def softmax_rows(logits: np.ndarray) -> np.ndarray:
@@ -76,10 +103,12 @@ class _FixedScores:
 
 
 class SequentialBlend:
-    """(1 - w) * softmax(transformer) + w * normalised co-occurrence, w chosen on validation NDCG@10.
+    """(1 - w) * softmax(transformer) + w * normalised co-occurrence, w chosen on validation NDCG@10, then
+    the learned re-ranker over the top candidates where validation says it helps.
 
-    With `fit_components=False` the two models must already be fitted (on the same data): only w is tuned,
-    which lets an evaluation report the transformer, co-occurrence and their blend from one training run.
+    With `fit_components=False` the two models must already be fitted (on the same data): only w and the
+    re-ranker are tuned, which lets an evaluation report the transformer, co-occurrence and their blend from
+    one training run.
     """
 
     name: str = "sasrec+co-occurrence"
@@ -92,11 +121,16 @@ class SequentialBlend:
         config: BlendConfig | None = None,
         *,
         fit_components: bool = True,
+        reranker: CandidateReranker | None = None,
+        item_counts: np.ndarray | None = None,
     ) -> None:
         self.sequential = sequential if sequential is not None else SequentialRecommender()
         self.cooccurrence = cooccurrence if cooccurrence is not None else CoOccurrence()
         self.config = config if config is not None else BlendConfig()
         self.fit_components = fit_components
+        self.reranker = reranker
+        self._items: ItemSide | None = None
+        self._item_counts = item_counts
         self.validation_ndcg: dict[str, float] = {}
 
     def fit(
@@ -104,15 +138,25 @@ class SequentialBlend:
         data: Interactions,
         item_text_embeddings: np.ndarray | None = None,
         validation: Validation | None = None,
+        tuning: TuningInputs | None = None,
     ) -> Self:
+        """`tuning` replaces co-occurrence and the item counts while tuning, when the served ones have seen
+        the validation targets (see TuningInputs)."""
         if self.fit_components:
             self.cooccurrence.fit(data)
             self.sequential.fit(data, item_text_embeddings=item_text_embeddings, validation=validation)
+        self._item_counts = np.bincount(data.item_idx, minlength=data.n_items)
+        self._items = None
+        self.reranker = None
         if validation is not None and len(validation[1]) >= self.config.min_validation_cases:
-            self._tune(validation)
+            cooccurrence = tuning.cooccurrence if tuning is not None else self.cooccurrence
+            counts = tuning.counts if tuning is not None else self._item_counts
+            self._tune(validation, cooccurrence)
+            if self.config.rerank.enabled and len(validation[1]) >= self.config.rerank.min_cases:
+                self._train_reranker(validation, cooccurrence, counts)
         return self
 
-    def _tune(self, validation: Validation, batch: int = 1024) -> None:
+    def _tune(self, validation: Validation, cooccurrence_model: CoOccurrence, batch: int = 1024) -> None:
         from shelfwise.evaluation.protocols import LeaveOneOutMetrics, rank_targets
 
         histories, targets = validation
@@ -122,7 +166,7 @@ class SequentialBlend:
             chunk = list(histories[start : start + batch])
             chunk_targets = np.asarray(targets[start : start + batch])
             logits = self.sequential.score_batch(chunk).astype(np.float32)
-            cooccurrence = share_rows(self.cooccurrence.score_batch(chunk).astype(np.float32))
+            cooccurrence = share_rows(cooccurrence_model.score_batch(chunk).astype(np.float32))
             for temperature in self.config.candidate_temperatures:
                 sequential = softmax_rows(logits / temperature)
                 for weight in self.config.candidate_weights:
@@ -139,11 +183,54 @@ class SequentialBlend:
             update={"cooccurrence_weight": weight, "temperature": temperature}
         )
 
-    def _parts(self, histories: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def _train_reranker(
+        self, validation: Validation, cooccurrence: CoOccurrence, counts: np.ndarray, batch: int = 1024
+    ) -> None:
+        """Fits the re-ranker on part of the validation cases; keeps it if it beats the mix on the rest."""
+        config = self.config.rerank
+        histories, targets = validation
+        items = ItemSide.of(self.sequential.text_embeddings(), counts)
+        cases: list[RerankCase] = []
+        baselines: list[np.ndarray] = []
+        for start in range(0, len(targets), batch):
+            chunk = list(histories[start : start + batch])
+            signals = self.signals(chunk, cooccurrence)
+            found = rerank_cases(signals, chunk, items, config, np.asarray(targets[start : start + batch]))
+            cases.extend(found)
+            baselines.extend(signals.blend[row, case.candidates] for row, case in enumerate(found))
+        order = np.random.default_rng(config.seed).permutation(len(cases))
+        cut = int(len(cases) * (1 - config.holdout_share))
+        train, held = order[:cut], order[cut:]
+        held_cases = [cases[i] for i in held]
+        try:
+            reranker = CandidateReranker(config).fit([cases[i] for i in train], held_cases)
+        except ValueError:
+            return  # no training case has its target among the candidates: keep the linear blend
+        learned = ndcg_at_10([reranker.predict(c.features) for c in held_cases], held_cases)
+        linear = ndcg_at_10([baselines[i] for i in held], held_cases)
+        self.validation_ndcg.update({"held-out part, linear": linear, "held-out part, re-ranked": learned})
+        if learned > linear:
+            self.reranker = reranker
+
+    def signals(
+        self, histories: Sequence[np.ndarray], cooccurrence: CoOccurrence | None = None
+    ) -> CandidateSignals:
+        """What the first stage says about every item: transformer logits, co-occurrence shares, the mix."""
+        cooccurrence = cooccurrence if cooccurrence is not None else self.cooccurrence
         logits = self.sequential.score_batch(histories).astype(np.float32)
-        sequential = softmax_rows(logits / self.config.temperature)
-        cooccurrence = share_rows(self.cooccurrence.score_batch(histories).astype(np.float32))
-        return sequential, cooccurrence
+        shares = share_rows(cooccurrence.score_batch(histories).astype(np.float32))
+        weight = self.config.cooccurrence_weight
+        blend = (1 - weight) * softmax_rows(logits / self.config.temperature) + weight * shares
+        return CandidateSignals(logits, shares, blend.astype(np.float32))
+
+    @property
+    def item_side(self) -> ItemSide:
+        if self._items is None:
+            counts = self._item_counts
+            if counts is None:
+                counts = np.zeros(self.n_items, dtype=np.int64)
+            self._items = ItemSide.of(self.sequential.text_embeddings(), counts)
+        return self._items
 
     @property
     def n_items(self) -> int:
@@ -153,24 +240,51 @@ class SequentialBlend:
         return self.score_batch([history])[0]
 
     def score_batch(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        weight = self.config.cooccurrence_weight
-        sequential, cooccurrence = self._parts(histories)
-        return ((1 - weight) * sequential + weight * cooccurrence).astype(np.float32)
+        """The mix over every item; with a re-ranker, its candidates score 1 + probability, above every
+        other item (the mix sums to 1 per history, so no other item reaches 1)."""
+        signals = self.signals(histories, self.cooccurrence)
+        if self.reranker is None:
+            return signals.blend
+        cases = rerank_cases(signals, histories, self.item_side, self.config.rerank)
+        scores = signals.blend.copy()
+        if cases:
+            predicted = self.reranker.predict(np.vstack([case.features for case in cases]))
+            bounds = np.cumsum([0, *(len(case.candidates) for case in cases)])
+            for row, case in enumerate(cases):
+                scores[row, case.candidates] = 1.0 + predicted[bounds[row] : bounds[row + 1]]
+        return scores
 
-    def save(self, directory: Path) -> None:
+    def save_stage(self, directory: Path) -> None:
+        """The tuned mix and the re-ranker (with the item counts it reads), beside a saved transformer."""
         directory.mkdir(parents=True, exist_ok=True)
         (directory / BLEND_FILE).write_text(self.config.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        if self.reranker is not None:
+            self.reranker.save(directory / RERANKER_DIR)
+            counts = self._item_counts if self._item_counts is not None else np.zeros(self.n_items)
+            np.save(directory / RERANKER_DIR / POPULARITY_FILE, np.asarray(counts, dtype=np.int64))
+
+    def load_stage(self, directory: Path) -> Self:
+        """Reads what `save_stage` wrote; a directory without a re-ranker leaves the linear mix."""
+        path = directory / BLEND_FILE
+        if path.is_file():
+            self.config = BlendConfig.model_validate_json(path.read_text(encoding="utf-8"))
+        self.reranker, self._items = None, None
+        if (directory / RERANKER_DIR).is_dir():
+            self.reranker = CandidateReranker.load(directory / RERANKER_DIR)
+            self._item_counts = np.load(directory / RERANKER_DIR / POPULARITY_FILE)
+        return self
+
+    def save(self, directory: Path) -> None:
+        self.save_stage(directory)
         self.sequential.save(directory / "sequential")
         self.cooccurrence.save(directory / "cooccurrence")
 
     @classmethod
     def load(cls, directory: Path) -> Self:
-        path = directory / BLEND_FILE
-        if not path.is_file():
+        if not (directory / BLEND_FILE).is_file():
             raise FileNotFoundError(f"no saved blend at {directory}: {BLEND_FILE} is missing")
-        config = BlendConfig.model_validate_json(path.read_text(encoding="utf-8"))
-        return cls(
+        blend = cls(
             SequentialRecommender.load(directory / "sequential"),
             CoOccurrence.load(directory / "cooccurrence"),
-            config,
         )
+        return blend.load_stage(directory)

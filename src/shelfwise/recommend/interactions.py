@@ -122,3 +122,40 @@ class Interactions:
             weights=self.weights[mask],
             session_idx=None if self.session_idx is None else self.session_idx[mask],
         )
+
+
+def hold_out_next_items(
+    data: Interactions, users: int, seed: int = 42
+) -> tuple[Interactions, tuple[list[np.ndarray], np.ndarray] | None]:
+    """(data without the held-out items, (histories, next items)) for up to `users` users, the way
+    leave-one-out validation does inside the engine: each chosen user's last item, with its trailing
+    repeats (view, cart, buy of one product), is moved out; the history is everything before it.
+
+    Users qualify with at least two distinct items before the held-out one; at most a fifth of them are
+    chosen, so most users keep their whole sequence. None when fewer than 10 users qualify."""
+    bounds = np.searchsorted(data.user_idx, np.arange(data.n_users + 1))
+    runs: dict[int, int] = {}
+    for user in range(data.n_users):
+        items = data.item_idx[bounds[user] : bounds[user + 1]]
+        if len(items) < 3:
+            continue
+        start = len(items) - 1
+        while start > 0 and items[start - 1] == items[-1]:
+            start -= 1
+        if len(np.unique(items[:start])) >= 2:
+            runs[user] = start
+    if users == 0 or len(runs) < 10:
+        return data, None
+    rng = np.random.default_rng(seed)
+    eligible = np.fromiter(runs, dtype=np.int64, count=len(runs))
+    chosen = np.sort(rng.choice(eligible, size=min(users, max(1, len(eligible) // 5)), replace=False))
+    keep = np.ones(len(data), dtype=bool)
+    histories, targets = [], []
+    for user in chosen.tolist():
+        first = int(bounds[user])
+        start = runs[user]
+        items = data.item_idx[first : bounds[user + 1]]
+        histories.append(items[:start].astype(np.int64))
+        targets.append(int(items[-1]))
+        keep[first + start : bounds[user + 1]] = False
+    return data.subset(keep), (histories, np.asarray(targets, dtype=np.int64))

@@ -30,10 +30,10 @@ from shelfwise.domain import (
 )
 from shelfwise.domain.events import EVENT_WEIGHTS
 from shelfwise.index.catalog import CatalogArrays
-from shelfwise.recommend.blend import BlendConfig, SequentialBlend
+from shelfwise.recommend.blend import BlendConfig, SequentialBlend, TuningInputs
 from shelfwise.recommend.cooccurrence import CoOccurrence, CoOccurrenceConfig, CoPurchase, CoPurchaseConfig
 from shelfwise.recommend.diversity import cap_per_category
-from shelfwise.recommend.interactions import Interactions, Vocabulary
+from shelfwise.recommend.interactions import Interactions, Vocabulary, hold_out_next_items
 from shelfwise.recommend.popularity import (
     Popularity,
     PopularityConfig,
@@ -162,13 +162,25 @@ class RecommendationModels:
         self.repurchase.fit(interactions_of(events, self.items, [EventType.PURCHASE.value]))
         self.sequential = None
         if self.sequential_trainable(item_events):
-            transformer = SequentialRecommender(self.config.sequential).fit(
-                item_events, item_text_embeddings=item_text_embeddings
-            )
-            blend = SequentialBlend(transformer, self.cooccurrence, self.config.blend, fit_components=False)
-            # The share of co-occurrence is tuned on the items the transformer held out for early stopping.
-            self.sequential = blend.fit(item_events, validation=transformer.validation)
+            self.sequential = self._fit_sequential(item_events, item_text_embeddings)
         return self
+
+    def _fit_sequential(
+        self, item_events: Interactions, item_text_embeddings: np.ndarray | None
+    ) -> SequentialBlend:
+        """The transformer trains without some users' next items; they stop its training, then tune the
+        blend and train the re-ranker against a co-occurrence model that has not seen them either."""
+        config = self.config.sequential
+        training, validation = hold_out_next_items(item_events, config.validation_users, config.seed)
+        transformer = SequentialRecommender(config).fit(
+            training, item_text_embeddings=item_text_embeddings, validation=validation
+        )
+        tuning = None
+        if validation is not None:
+            counts = np.bincount(training.item_idx, minlength=training.n_items)
+            tuning = TuningInputs(CoOccurrence(self.config.cooccurrence).fit(training), counts)
+        blend = SequentialBlend(transformer, self.cooccurrence, self.config.blend, fit_components=False)
+        return blend.fit(item_events, validation=transformer.validation, tuning=tuning)
 
     def sequential_trainable(self, item_events: Interactions) -> bool:
         return sequential_trainable(self.config, item_events)
@@ -188,9 +200,7 @@ class RecommendationModels:
         self.repurchase.save(directory / "repurchase")
         if self.sequential is not None:
             self.sequential.sequential.save(directory / "sequential")
-            (directory / "sequential" / "blend.json").write_text(
-                self.sequential.config.model_dump_json(indent=2)
-            )
+            self.sequential.save_stage(directory / "sequential")
 
     @classmethod
     def load(cls, directory: Path) -> RecommendationModels:
@@ -209,11 +219,10 @@ class RecommendationModels:
             models.repurchase = RepurchaseIntervals.load(directory / "repurchase")
         if (directory / "sequential").is_dir():
             transformer = SequentialRecommender.load(directory / "sequential")
-            blend_path = directory / "sequential" / "blend.json"
-            tuned = BlendConfig.model_validate_json(blend_path.read_text()) if blend_path.is_file() else None
-            models.sequential = SequentialBlend(
-                transformer, models.cooccurrence, tuned or models.config.blend, fit_components=False
+            blend = SequentialBlend(
+                transformer, models.cooccurrence, models.config.blend, fit_components=False
             )
+            models.sequential = blend.load_stage(directory / "sequential")
         return models
 
     # serving --------------------------------------------------------------------------------------

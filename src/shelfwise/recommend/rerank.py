@@ -1,0 +1,259 @@
+"""A learned second stage over the "for you" candidates: LightGBM reads why each candidate came up.
+
+The linear blend trusts the transformer and co-occurrence in the same proportion for every shopper and
+item. Which to trust depends on the case: co-occurrence knows well-travelled pairs, the transformer knows
+order and reaches the long tail, and an item whose title is close to what the shopper just looked at is a
+likely next step whatever either model says. The re-ranker takes the union of the blend's, the transformer's
+and co-occurrence's top items and scores each from those signals, trained on held-out next items (the
+validation targets). It is kept only when it beats the linear blend on a part of them it did not train on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Self
+
+import lightgbm as lgb
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+RERANK_FEATURES: tuple[str, ...] = (
+    "transformer_logit",
+    "transformer_gap_to_best",
+    "transformer_rank",
+    "cooccurrence",
+    "cooccurrence_rank",
+    "popularity",
+    "history_length",
+    "text_cosine_last",
+    "text_cosine_recent",
+)
+MODEL_FILE = "reranker.txt"
+META_FILE = "reranker.json"
+POPULARITY_FILE = "popularity.npy"
+
+
+class RerankConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(default=True, description="Train the re-ranker when validation allows.")
+    blend_candidates: int = Field(default=200, ge=1, description="Top items of the linear blend re-ranked.")
+    transformer_candidates: int = Field(default=100, ge=0, description="Top transformer items added.")
+    cooccurrence_candidates: int = Field(default=50, ge=0, description="Top co-occurrence items added.")
+    recent_items: int = Field(default=5, ge=1, description="Latest history items the text features compare.")
+    min_cases: int = Field(
+        default=500, ge=10, description="Fewer validation cases than this keep the linear blend."
+    )
+    holdout_share: float = Field(
+        default=0.2, gt=0, lt=1, description="Validation cases kept out of training to stop and to judge it."
+    )
+    num_leaves: int = Field(default=31, ge=2)
+    learning_rate: float = Field(default=0.05, gt=0)
+    min_data_in_leaf: int = Field(default=100, ge=1)
+    max_rounds: int = Field(default=1000, ge=1)
+    early_stopping_rounds: int = Field(default=50, ge=1)
+    threads: int = Field(default=2, ge=1, description="LightGBM threads while training.")
+    seed: int = 7
+
+
+@dataclass(frozen=True)
+class CandidateSignals:
+    """What the first stage says about every item for a batch of histories (rows: histories)."""
+
+    logits: np.ndarray  # transformer logits, float32 (batch, n_items)
+    cooccurrence: np.ndarray  # co-occurrence shares, float32 (batch, n_items)
+    blend: np.ndarray  # the linear blend, float32 (batch, n_items)
+
+
+@dataclass(frozen=True)
+class ItemSide:
+    """Per-item inputs of the features: unit text vectors (None without text) and log1p counts."""
+
+    text: np.ndarray | None  # float32 (n_items, dim), rows of unit length (zero where no text)
+    popularity: np.ndarray  # float32 (n_items,)
+
+    @classmethod
+    def of(cls, text_embeddings: np.ndarray | None, counts: np.ndarray) -> ItemSide:
+        text = None
+        if text_embeddings is not None:
+            norms = np.linalg.norm(text_embeddings, axis=1, keepdims=True)
+            text = np.divide(
+                text_embeddings, norms, out=np.zeros_like(text_embeddings), where=norms > 0
+            ).astype(np.float32)
+        return cls(text, np.log1p(counts.astype(np.float32)))
+
+
+def candidates_of(
+    signals: CandidateSignals, row: int, history: np.ndarray, config: RerankConfig
+) -> np.ndarray:
+    """Sorted item indices: the union of each source's top items, the history's own items left out."""
+    tops = []
+    for scores, k in (
+        (signals.blend[row], config.blend_candidates),
+        (signals.logits[row], config.transformer_candidates),
+        (signals.cooccurrence[row], config.cooccurrence_candidates),
+    ):
+        masked = scores.astype(np.float32, copy=True)
+        masked[history] = -np.inf
+        k = min(k, int(np.isfinite(masked).sum()))
+        if k > 0:
+            tops.append(np.argpartition(-masked, k - 1)[:k])
+    if not tops:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate(tops)).astype(np.int64)
+
+
+def _rank_within(values: np.ndarray) -> np.ndarray:
+    ranks = np.empty(len(values), dtype=np.float32)
+    ranks[np.argsort(-values, kind="stable")] = np.arange(len(values), dtype=np.float32)
+    return ranks
+
+
+def candidate_features(
+    signals: CandidateSignals,
+    row: int,
+    history: np.ndarray,
+    candidates: np.ndarray,
+    items: ItemSide,
+    config: RerankConfig,
+) -> np.ndarray:
+    """float32 (len(candidates), len(RERANK_FEATURES)): one row per candidate, in RERANK_FEATURES order."""
+    logits = signals.logits[row, candidates]
+    cooccurrence = signals.cooccurrence[row, candidates]
+    count = len(candidates)
+    if items.text is not None and len(history):
+        vectors = items.text[candidates]
+        recent = items.text[np.asarray(history[-config.recent_items :], dtype=np.int64)]
+        similarities = vectors @ recent.T
+        cosine_last, cosine_recent = similarities[:, -1], similarities.max(axis=1)
+    else:
+        cosine_last = cosine_recent = np.full(count, np.nan, dtype=np.float32)
+    return np.column_stack(
+        [
+            logits,
+            logits - float(signals.logits[row].max()),
+            _rank_within(logits),
+            cooccurrence,
+            _rank_within(cooccurrence),
+            items.popularity[candidates],
+            np.full(count, np.log1p(len(history)), dtype=np.float32),
+            cosine_last,
+            cosine_recent,
+        ]
+    ).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class RerankCase:
+    """One history's candidates and their features (and, for training, which one came next)."""
+
+    candidates: np.ndarray
+    features: np.ndarray
+    label: np.ndarray | None = None
+
+
+def rerank_cases(
+    signals: CandidateSignals,
+    histories: Sequence[np.ndarray],
+    items: ItemSide,
+    config: RerankConfig,
+    targets: np.ndarray | None = None,
+) -> list[RerankCase]:
+    cases = []
+    for row, history in enumerate(histories):
+        history = np.asarray(history, dtype=np.int64)
+        candidates = candidates_of(signals, row, history, config)
+        features = candidate_features(signals, row, history, candidates, items, config)
+        label = (candidates == targets[row]).astype(np.int8) if targets is not None else None
+        cases.append(RerankCase(candidates, features, label))
+    return cases
+
+
+def ndcg_at_10(scores: Sequence[np.ndarray], cases: Sequence[RerankCase]) -> float:
+    """Mean leave-one-out NDCG@10 of candidate scores; a target outside the candidates counts as a miss."""
+    total = 0.0
+    for score, case in zip(scores, cases, strict=True):
+        assert case.label is not None
+        hits = np.flatnonzero(case.label)
+        if len(hits):
+            target = score[hits[0]]
+            rank = int((score > target).sum() + (score == target).sum() - 1)  # pessimistic ties
+            total += 1.0 / np.log2(rank + 2) if rank < 10 else 0.0
+    return total / max(1, len(cases))
+
+
+class CandidateReranker:
+    """LightGBM (binary: is this the next item?) over the candidates' RERANK_FEATURES."""
+
+    def __init__(self, config: RerankConfig | None = None) -> None:
+        self.config = config if config is not None else RerankConfig()
+        self._booster: lgb.Booster | None = None
+        self.meta: dict[str, int] = {}
+
+    @property
+    def fitted(self) -> bool:
+        return self._booster is not None
+
+    def fit(self, train: Sequence[RerankCase], stop: Sequence[RerankCase]) -> Self:
+        """Trains on `train`, stops early on `stop`; cases whose target is not a candidate teach nothing."""
+        config = self.config
+        params = {
+            "objective": "binary",
+            "learning_rate": config.learning_rate,
+            "num_leaves": config.num_leaves,
+            "min_data_in_leaf": config.min_data_in_leaf,
+            "num_threads": config.threads,
+            "seed": config.seed,
+            "deterministic": True,
+            "verbose": -1,
+        }
+        booster = lgb.train(
+            params,
+            _dataset(train),
+            config.max_rounds,
+            valid_sets=[_dataset(stop)],
+            callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)],
+        )
+        self._booster = booster
+        self.meta = {"rounds": int(booster.best_iteration or booster.current_iteration())}
+        return self
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        if self._booster is None:
+            raise RuntimeError("the re-ranker is not trained")
+        if not len(features):
+            return np.zeros(0, dtype=np.float32)
+        # One shopper's candidates are a few hundred rows: a second thread costs more than it saves.
+        predicted = self._booster.predict(features, num_iteration=self.meta.get("rounds"), num_threads=1)
+        return np.asarray(predicted, dtype=np.float32)
+
+    def save(self, directory: Path) -> None:
+        if self._booster is None:
+            raise RuntimeError("the re-ranker is not trained; nothing to save")
+        directory.mkdir(parents=True, exist_ok=True)
+        self._booster.save_model(str(directory / MODEL_FILE))
+        header = {"config": self.config.model_dump(mode="json"), "meta": self.meta}
+        (directory / META_FILE).write_text(json.dumps(header, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        for name in (MODEL_FILE, META_FILE):
+            if not (directory / name).is_file():
+                raise FileNotFoundError(f"no saved re-ranker at {directory}: {name} is missing")
+        header = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+        reranker = cls(RerankConfig.model_validate(header["config"]))
+        reranker._booster = lgb.Booster(model_file=str(directory / MODEL_FILE))
+        reranker.meta = header["meta"]
+        return reranker
+
+
+def _dataset(cases: Sequence[RerankCase]) -> lgb.Dataset:
+    useful = [c for c in cases if c.label is not None and c.label.any()]
+    if not useful:
+        raise ValueError("no validation case has its next item among the candidates; nothing to learn")
+    features = np.vstack([c.features for c in useful])
+    labels = np.concatenate([c.label for c in useful if c.label is not None])
+    return lgb.Dataset(features, label=labels, feature_name=list(RERANK_FEATURES), free_raw_data=False)

@@ -16,6 +16,7 @@ from shelfwise.recommend.rerank import (
     ItemSide,
     RerankConfig,
     candidates_of,
+    clearly_better,
     ndcg_at_10,
     rerank_cases,
 )
@@ -87,6 +88,17 @@ def test_the_reranker_learns_what_the_first_stage_misses_and_round_trips(tmp_pat
     reranker.save(tmp_path / "reranker")
     loaded = CandidateReranker.load(tmp_path / "reranker")
     np.testing.assert_array_equal(loaded.predict(held[0].features), reranker.predict(held[0].features))
+
+
+def test_a_gain_counts_only_when_it_clears_its_standard_error() -> None:
+    linear = np.tile([0.0, 1.0], 50)
+    steady = linear + 0.1  # every case a little better: no noise at all
+    better, error = clearly_better(steady, linear, 2.0)
+    assert better and error < 1e-9
+    noisy = linear + np.tile([0.3, -0.28], 50)  # +0.01 on average, swinging 0.3 either way
+    better, error = clearly_better(noisy, linear, 2.0)
+    assert not better and error > 0.01
+    assert clearly_better(noisy, linear, 0.0)[0]
 
 
 def test_a_missing_saved_reranker_is_named(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ The transformer reads the order of the latest items; co-occurrence remembers whi
 the whole log, including pairs too rare for the transformer to learn. Both become distributions over the
 catalog (softmax of the logits; co-occurrence scores divided by their sum) and are mixed as
 (1 - w) * transformer + w * co-occurrence, with w and the softmax temperature picked on validation.
-A learned re-ranker (`recommend.rerank`) then re-orders the top candidates when it beats the mix on
+A learned re-ranker (`recommend.rerank`) then re-orders the top candidates when it clearly beats the mix on
 validation cases it did not train on.
 """
 
@@ -27,7 +27,8 @@ from shelfwise.recommend.rerank import (
     ItemSide,
     RerankCase,
     RerankConfig,
-    ndcg_at_10,
+    case_ndcg_at_10,
+    clearly_better,
     rerank_cases,
 )
 from shelfwise.recommend.sequential import SequentialRecommender, Validation
@@ -186,7 +187,8 @@ class SequentialBlend:
     def _train_reranker(
         self, validation: Validation, cooccurrence: CoOccurrence, counts: np.ndarray, batch: int = 1024
     ) -> None:
-        """Fits the re-ranker on part of the validation cases; keeps it if it beats the mix on the rest."""
+        """Fits the re-ranker on part of the validation cases; keeps it if it clearly beats the mix on the
+        rest (see `clearly_better`)."""
         config = self.config.rerank
         histories, targets = validation
         items = ItemSide.of(self.sequential.text_embeddings(), counts)
@@ -206,10 +208,17 @@ class SequentialBlend:
             reranker = CandidateReranker(config).fit([cases[i] for i in train], held_cases)
         except ValueError:
             return  # no training case has its target among the candidates: keep the linear blend
-        learned = ndcg_at_10([reranker.predict(c.features) for c in held_cases], held_cases)
-        linear = ndcg_at_10([baselines[i] for i in held], held_cases)
-        self.validation_ndcg.update({"held-out part, linear": linear, "held-out part, re-ranked": learned})
-        if learned > linear:
+        learned = case_ndcg_at_10([reranker.predict(c.features) for c in held_cases], held_cases)
+        linear = case_ndcg_at_10([baselines[i] for i in held], held_cases)
+        better, error = clearly_better(learned, linear, config.min_gain_standard_errors)
+        self.validation_ndcg.update(
+            {
+                "held-out part, linear": float(linear.mean()),
+                "held-out part, re-ranked": float(learned.mean()),
+                "held-out part, standard error of the gain": error,
+            }
+        )
+        if better:
             self.reranker = reranker
 
     def signals(

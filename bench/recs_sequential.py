@@ -1,7 +1,7 @@
 """The sequential transformer (SASRec-class) and its blend with co-occurrence, next to the baselines.
 
     .venv/bin/python bench/recs_sequential.py [--dataset amazon-beauty|movielens-100k] [--text]
-        [--max-seconds 540] [--no-baselines] [--save DIR | --load DIR]
+        [--max-seconds 480] [--no-baselines] [--save DIR | --load DIR]
 
 Leave-one-out, full ranking over every item, history excluded (the protocol of `shelfwise evaluate recs`).
 The transformer early-stops on the validation targets and the blend picks its co-occurrence share on them;
@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--dataset", choices=["amazon-beauty", "movielens-100k"], default="amazon-beauty")
     parser.add_argument("--text", action="store_true", help="add title embeddings to the item vectors")
     parser.add_argument("--text-cache", type=Path, default=DEFAULT_TEXT_CACHE)
-    parser.add_argument("--max-seconds", type=float, default=540.0, help="training budget in CPU seconds")
+    parser.add_argument("--max-seconds", type=float, default=480.0, help="training budget in CPU seconds")
     parser.add_argument("--config", default="{}", help="JSON overrides of SequentialConfig")
     parser.add_argument("--no-baselines", action="store_true", help="skip item-kNN and ALS")
     parser.add_argument("--threads", type=int, default=1, help="torch and ALS threads")

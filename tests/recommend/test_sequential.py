@@ -201,6 +201,8 @@ def test_evaluation_reports_the_transformer_and_its_blend_side_by_side() -> None
     ]  # fmt: skip
     sasrec, blend = evaluation.row("sasrec"), evaluation.row("default")
     assert blend.model == "sasrec+co-occurrence"
+    assert blend.reranked is not None and sasrec.reranked is None
+    assert any(key.startswith("w=") for key in blend.tuning)
     assert [s.segment for s in blend.segments] == [s.segment for s in sasrec.segments] != []
     # The blend's share is chosen on validation among candidates that include the transformer alone.
     assert blend.valid_ndcg_at_10 >= sasrec.valid_ndcg_at_10 - 1e-9

@@ -71,6 +71,12 @@ class RecsModelResult(BaseModel):
     segments: list[SegmentMetrics] = Field(
         default_factory=list, description="Test figures on long-tail targets and short histories."
     )
+    tuning: dict[str, float] = Field(
+        default_factory=dict,
+        description="What the model weighed on validation: for the blend, the NDCG@10 of each share and "
+        "temperature, and the re-ranker against the mix on validation cases it did not train on.",
+    )
+    reranked: bool | None = Field(default=None, description="Whether the blend kept its learned re-ranker.")
 
 
 class RecsEvaluation(BaseModel):
@@ -201,6 +207,8 @@ def evaluate_model(
         fit_seconds=round(fit_seconds, 3),
         eval_seconds=round(valid_seconds + time.perf_counter() - started, 3),
         segments=segments,
+        tuning={str(k): float(v) for k, v in getattr(best, "validation_ndcg", {}).items()},
+        reranked=getattr(best, "reranker", None) is not None if hasattr(best, "reranker") else None,
     )
 
 

@@ -126,19 +126,45 @@ def test_blend_tunes_its_weight_on_validation(fitted: SequentialRecommender, tmp
     data = interactions(followed_sequences())
     cooccurrence = CoOccurrence().fit(data)
     config = BlendConfig(
-        candidate_weights=(0.0, 0.5, 1.0), candidate_temperatures=(1.0, 2.0), min_validation_cases=10
+        candidate_weights=(0.0, 0.5, 1.0),
+        candidate_temperatures=(1.0, 2.0),
+        min_validation_cases=10,
+        min_gain_standard_errors=0.0,  # the raw best; the evidence rule has its own test
     )
     blend = SequentialBlend(fitted, cooccurrence, config, fit_components=False)
     histories = [np.array([35, first]) for first in range(0, 30, 2)]
     blend.fit(data, validation=(histories, np.arange(1, 30, 2)))
-    assert len(blend.validation_ndcg) == 6
+    grid = {k: v for k, v in blend.validation_ndcg.items() if k.startswith("w=")}
+    assert len(grid) == 6
     chosen = f"w={blend.config.cooccurrence_weight:g} T={blend.config.temperature:g}"
-    assert blend.validation_ndcg[chosen] == max(blend.validation_ndcg.values())
+    assert grid[chosen] == max(grid.values())
     scores = blend.score_batch(histories)
     assert scores.shape == (15, N_ITEMS) and np.allclose(scores.sum(axis=1), 1.0, atol=1e-4)
     blend.save(tmp_path / "blend")
     loaded = SequentialBlend.load(tmp_path / "blend")
     np.testing.assert_allclose(loaded.score_batch(histories), scores, rtol=1e-5)
+
+
+def test_a_mix_must_clearly_beat_cooccurrence_alone(fitted: SequentialRecommender) -> None:
+    # Co-occurrence was fitted on unrelated sequences, so the transformer's order is what finds the targets.
+    data = interactions(followed_sequences())
+    rng = np.random.default_rng(9)
+    shuffled = [[int(i) for i in rng.choice(N_ITEMS, size=4, replace=False)] for _ in range(240)]
+    noise = CoOccurrence().fit(interactions(shuffled))
+    histories = [np.array([35, first]) for first in range(0, 30, 2)]
+    validation = (histories, np.arange(1, 30, 2))
+    chosen = {}
+    for errors in (0.0, 1e9):
+        config = BlendConfig(
+            candidate_weights=(0.0, 0.5, 1.0),
+            candidate_temperatures=(1.0,),
+            min_validation_cases=10,
+            min_gain_standard_errors=errors,
+        )
+        blend = SequentialBlend(fitted, noise, config, fit_components=False).fit(data, validation=validation)
+        chosen[errors] = blend.config.cooccurrence_weight
+    assert chosen[0.0] < 1.0  # the transformer's share wins on validation...
+    assert chosen[1e9] == 1.0  # ...but evidence no gain can clear leaves co-occurrence alone
 
 
 def test_blend_keeps_its_reranker_only_when_it_beats_the_mix(fitted: SequentialRecommender) -> None:

@@ -133,16 +133,14 @@ class SequentialBlend:
         config: BlendConfig | None = None,
         *,
         fit_components: bool = True,
-        reranker: CandidateReranker | None = None,
-        item_counts: np.ndarray | None = None,
     ) -> None:
         self.sequential = sequential if sequential is not None else SequentialRecommender()
         self.cooccurrence = cooccurrence if cooccurrence is not None else CoOccurrence()
         self.config = config if config is not None else BlendConfig()
         self.fit_components = fit_components
-        self.reranker = reranker
+        self.reranker: CandidateReranker | None = None
         self._items: ItemSide | None = None
-        self._item_counts = item_counts
+        self._item_counts: np.ndarray | None = None
         self.validation_ndcg: dict[str, float] = {}
 
     def fit(
@@ -216,6 +214,8 @@ class SequentialBlend:
         items = ItemSide.of(self.sequential.text_embeddings(), counts)
         cases: list[RerankCase] = []
         baselines: list[np.ndarray] = []
+        # A second scoring pass over validation (the first was `_tune`'s): keeping every case's full logits
+        # between the two would take about a gigabyte on Amazon Beauty.
         for start in range(0, len(targets), batch):
             chunk = list(histories[start : start + batch])
             signals = self.signals(chunk, cooccurrence)

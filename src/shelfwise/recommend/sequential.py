@@ -421,7 +421,7 @@ class SequentialRecommender:
     def load(cls, directory: Path) -> Self:
         config, arrays = load_model(directory, cls.name, SequentialConfig)
         # Scoring one shopper is a few small matrix products: extra threads only add synchronisation, which
-        # a busy 2-core server pays dearly for (p99 62 ms with 2 threads, 5.7 ms with 1, measured).
+        # a busy 2-core server pays dearly for (one-user p99 several times higher with 2 threads, ad hoc).
         torch.set_num_threads(config.threads)
         model = cls(config)
         n_items = int(arrays["n_items"][0])

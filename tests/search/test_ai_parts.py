@@ -141,6 +141,9 @@ def synthetic_groups(count: int, seed: int) -> list[RankingGroup]:
 def test_ranker_learns_the_informative_feature_and_explains_with_it(tmp_path: Path) -> None:
     config = RankerConfig(num_boost_round=60, min_data_in_leaf=5, min_queries=10)
     ranker = LearnedRanker(config).fit(synthetic_groups(80, 1), synthetic_groups(20, 2))
+    # Early stopping watched the 20 validation queries; the final model learnt from all 100.
+    assert ranker.meta["refitted_on_validation"] and ranker.meta["train_queries"] == 100
+    assert ranker.meta["best_iteration"] >= ranker.meta["early_stopping_iteration"]
     test = synthetic_groups(1, 3)[0]
     predicted = ranker.predict(test.features)
     column = FEATURE_NAMES.index("title_coverage")
@@ -165,3 +168,10 @@ def test_spelling_joins_next_to_a_word_known_only_by_its_stem() -> None:
     speller = SpellingCorrector().fit(["shower head", "shower", "showershead", "showershead"])
     assert speller.knows("showers") and "showers" not in speller.frequency
     assert speller.correct("showers head").changes == {"showers head": "showershead"}
+
+
+def test_without_refit_the_ranker_keeps_its_early_stopped_model() -> None:
+    config = RankerConfig(num_boost_round=60, min_data_in_leaf=5, min_queries=10, refit=False)
+    ranker = LearnedRanker(config).fit(synthetic_groups(80, 1), synthetic_groups(20, 2))
+    assert not ranker.meta["refitted_on_validation"] and ranker.meta["train_queries"] == 80
+    assert ranker.meta["best_iteration"] == ranker.meta["early_stopping_iteration"]

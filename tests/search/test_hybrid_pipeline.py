@@ -11,6 +11,7 @@ import pytest
 
 from shelfwise.domain import Filters, Product
 from shelfwise.search import SearchPipeline
+from shelfwise.search.hybrid import FEATURE_NAMES
 from shelfwise.search.learning import event_groups, fit_search, train_ranker_from_judgements
 from shelfwise.search.personal import UserProfile
 from shelfwise.search.pipeline import SearchConfig
@@ -151,8 +152,12 @@ def search_events(pairs: list[tuple[str, str]], repeats: int) -> pl.DataFrame:
 def test_search_events_label_the_bought_product_and_train_a_ranker(pipeline: SearchPipeline) -> None:
     pairs = [("sofa", "s3"), ("table", "t2"), ("pan", "k2"), ("lamp", "l1"), ("kettle", "k3")]
     groups = event_groups(pipeline, search_events(pairs, 2))
-    # A query with a single candidate has nothing to rank and makes no group.
-    assert len(groups) == sum(len(pipeline.search(q).hits) > 1 for q, _ in pairs) >= 2
+    # A query with a single candidate has nothing to rank and makes no group; the candidates are the
+    # pool a ranker would order, dense tail included.
+    mask = np.ones(len(pipeline.catalog), dtype=bool)
+    pools = [len(pipeline.rank(q, mask, 0, for_training=True)[0]) for q, _ in pairs]
+    assert len(groups) == sum(size > 1 for size in pools) >= 2
+    assert max(pools) > max(len(pipeline.search(q).hits) for q, _ in pairs)
     assert all(group.labels.max() == 3 and (group.labels == 3).sum() == 1 for group in groups)
 
     more = [("leather sofa", "s2"), ("velvet sofa", "s1"), ("oak table", "t1"), ("coffee table", "t2")]
@@ -174,3 +179,49 @@ def test_judgements_train_a_ranker_that_is_used_for_ranking(pipeline: SearchPipe
     scores = [hit.score for hit in twin.search("sofa").hits]
     assert scores == sorted(scores, reverse=True)
     assert np.isfinite(scores).all()
+
+
+def feature(pipeline: SearchPipeline, query: str, name: str) -> dict[str, float]:
+    mask = np.ones(len(pipeline.catalog), dtype=bool)
+    positions, _, candidates, _, _ = pipeline.rank(query, mask, 0, for_training=True)
+    column = FEATURE_NAMES.index(name)
+    ids = pipeline.catalog.product_ids
+    return {ids[int(p)]: float(v) for p, v in zip(positions, candidates.features[:, column], strict=True)}
+
+
+def test_word_trigram_features_see_a_typo_that_bm25_misses(pipeline: SearchPipeline) -> None:
+    unspelt = pipeline.variant(spelling=False)
+    worst_word = feature(unspelt, "leathr sofa", "word_trigram_min")
+    # "leathr" matches no title word in BM25, but shares most of its trigrams with "leather".
+    assert worst_word["s2"] > 0.4 > worst_word["s1"]
+    head_word = feature(unspelt, "leathr sofa", "word_trigram_head")
+    assert head_word["s1"] == head_word["s2"] == 1.0  # "sofa" itself
+    title_share = feature(unspelt, "velvet sofa", "title_share_matched")
+    assert title_share["s1"] == 1.0 and title_share["s2"] == 0.5
+
+
+def test_pool_scores_are_also_seen_relative_to_the_query(pipeline: SearchPipeline) -> None:
+    percentile = feature(pipeline, "leather sofa", "bm25_percentile")
+    z = feature(pipeline, "leather sofa", "bm25_z")
+    assert max(percentile, key=percentile.__getitem__) == max(z, key=z.__getitem__) == "s2"
+    assert all(0.0 <= v < 1.0 for v in percentile.values())
+    assert abs(float(np.mean(list(z.values())))) < 1e-5
+
+
+def test_with_a_ranker_the_dense_tail_joins_but_gibberish_still_finds_nothing(
+    pipeline: SearchPipeline,
+) -> None:
+    judged = {q: {p: 2.0} for q, p in [("sofa", "s3"), ("table", "t2"), ("pan", "k2"), ("lamp", "l1")]}
+    ranked = pipeline.variant()
+    ranked.config = ranked.config.model_copy(
+        update={"ranker": RankerConfig(min_queries=3, num_boost_round=10, min_data_in_leaf=2)}
+    )
+    train_ranker_from_judgements(ranked, judged, validation_share=0.0)
+    fused_only = len(pipeline.search("velvet sofa", page_size=20).hits)
+    # Every product is among the ten-product shop's 200 nearest: the ranker sees and orders all of them.
+    assert fused_only < len(ranked.search("velvet sofa", page_size=20).hits) == len(shop())
+    assert ranked.search("qxzv wkpj").hits == []
+    without_tail = ranked.variant()
+    fusion = without_tail.config.fusion.model_copy(update={"ranked_dense_tail": False})
+    without_tail.config = without_tail.config.model_copy(update={"fusion": fusion})
+    assert len(without_tail.search("velvet sofa", page_size=20).hits) == fused_only

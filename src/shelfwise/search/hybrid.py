@@ -12,6 +12,7 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
 from shelfwise.index.catalog import CatalogArrays
@@ -48,6 +49,16 @@ FEATURE_NAMES: tuple[str, ...] = (
     "bigram_matches",
     "first_match_position",
     "trigram_similarity",
+    "bm25_z",
+    "bm25_percentile",
+    "cosine_z",
+    "cosine_percentile",
+    "rrf_percentile",
+    "title_chars",
+    "title_share_matched",
+    "word_trigram_min",
+    "word_trigram_mean",
+    "word_trigram_head",
 )
 TAIL_TERMS = 4
 
@@ -55,8 +66,8 @@ TAIL_TERMS = 4
 class FusionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    lexical_depth: int = Field(default=300, ge=1, description="Lexical candidates per query.")
-    dense_depth: int = Field(default=100, ge=0, description="Dense candidates per query; 0 turns dense off.")
+    lexical_depth: int = Field(default=450, ge=1, description="Lexical candidates per query.")
+    dense_depth: int = Field(default=200, ge=0, description="Dense candidates per query; 0 turns dense off.")
     rrf_k: float = Field(default=60.0, gt=0)
     lexical_weight: float = Field(default=1.0, ge=0)
     dense_weight: float = Field(default=0.7, ge=0)
@@ -65,6 +76,11 @@ class FusionConfig(BaseModel):
     )
     dense_relative: float = Field(
         default=0.75, ge=0, le=1, description="...and this share of the best candidate's similarity."
+    )
+    ranked_dense_tail: bool = Field(
+        default=True,
+        description="With a learned ranker, all `dense_depth` dense candidates join the pool once the query "
+        "has a real match (a lexical one, or a dense one above the floor); the ranker places them.",
     )
 
 
@@ -119,6 +135,22 @@ class Ragged:
 
 
 @dataclass(frozen=True)
+class TitleWords:
+    """The analysed title terms of a candidate list, flattened once per query for every word feature:
+    `tokens[i]` is a term id at word `index_in_title[i]` of candidate `row_of[i]`, rows in order."""
+
+    tokens: np.ndarray
+    row_of: np.ndarray
+    index_in_title: np.ndarray
+
+    @classmethod
+    def of(cls, positions: np.ndarray, stats: ProductStats) -> TitleWords:
+        flat, row_of = stats.title_tokens.gather(positions)
+        index_in_title = flat - stats.title_tokens.offsets[positions][row_of]
+        return cls(stats.title_tokens.values[flat], row_of, index_in_title)
+
+
+@dataclass(frozen=True)
 class ProductStats:
     """Per-product columns the features read, computed once per fitted catalog."""
 
@@ -128,6 +160,10 @@ class ProductStats:
     term_ids: dict[str, int]
     title_trigrams: Ragged  # distinct character trigrams of the lower-cased title, as ids of `trigram_ids`
     trigram_ids: dict[str, int]
+    term_trigrams: sp.csr_matrix  # term id x id in `term_trigram_ids`: the trigrams of each analysed term
+    term_trigram_ids: dict[str, int]
+    term_trigram_counts: np.ndarray  # float32, distinct trigrams per term
+    title_chars: np.ndarray  # float32
     popularity: np.ndarray  # float32 log1p(weighted events)
     log_price: np.ndarray  # float32, NaN where unknown
 
@@ -148,6 +184,11 @@ class ProductStats:
         trigrams = [
             sorted({trigram_ids.setdefault(g, len(trigram_ids)) for g in _trigrams(t)}) for t in lowered
         ]
+        term_trigram_ids: dict[str, int] = {}
+        for term in term_ids:
+            for gram in _trigrams(term):
+                term_trigram_ids.setdefault(gram, len(term_trigram_ids))
+        term_trigrams = _term_trigram_matrix(list(term_ids), term_trigram_ids)
         return cls(
             title_terms=np.array([len(t) for t in tokens], dtype=np.float32),
             titles_lower=lowered,
@@ -155,6 +196,10 @@ class ProductStats:
             term_ids=term_ids,
             title_trigrams=Ragged.of(trigrams),
             trigram_ids=trigram_ids,
+            term_trigrams=term_trigrams,
+            term_trigram_ids=term_trigram_ids,
+            term_trigram_counts=np.asarray(term_trigrams.sum(axis=1), dtype=np.float32).ravel(),
+            title_chars=np.array([len(t) for t in titles], dtype=np.float32),
             popularity=pop,
             log_price=log_price,
         )
@@ -169,8 +214,11 @@ def gather_candidates(
     stats: ProductStats,
     config: FusionConfig,
     depth: int = 0,
+    ranked: bool = False,
 ) -> Candidates:
-    """The fused candidate list (at least `depth` long when that many products qualify), RRF order."""
+    """The fused candidate list (at least `depth` long when that many products qualify), RRF order.
+    `ranked`: a learned ranker will order it, so the dense tail below the floor may join (see
+    `FusionConfig.ranked_dense_tail`)."""
     scored = lexical.scored(query.text, mask)
     lexical_candidates = np.flatnonzero(scored.matched)
     lexical_top = top_k(
@@ -187,6 +235,11 @@ def gather_candidates(
             # A product that shares no word with the query must at least be close in meaning to it.
             floor = max(config.dense_min_similarity, config.dense_relative * float(dense.scores[0]))
             dense_top = dense.positions[(dense.scores >= floor) | scored.matched[dense.positions]]
+            # Home Depot's judges count partial matches ("lg steam stackable" -> a Whirlpool washer with
+            # steam) that sit below the floor; the ranker tells them apart, but a query that matched
+            # nothing real (gibberish) still finds nothing.
+            if ranked and config.ranked_dense_tail and (len(lexical_candidates) or len(dense_top)):
+                dense_top = dense.positions
     dense_rank = np.full(n, np.inf, dtype=np.float32)
     dense_rank[dense_top] = np.arange(1, len(dense_top) + 1)
     positions = np.union1d(lexical_top, dense_top).astype(np.int64)
@@ -243,6 +296,7 @@ def _features(
     bm25 = per_field.sum(axis=1)
     best_bm25 = float(bm25.max()) if count else 0.0
     best_cosine = float(np.nanmax(cosine)) if count and not np.all(np.isnan(cosine)) else np.nan
+    words = TitleWords.of(positions, stats)
     phrase = query.text.lower()
     phrase_in_title = np.array([phrase in stats.titles_lower[int(p)] for p in positions], dtype=np.float32)
     features = np.column_stack(
@@ -268,10 +322,79 @@ def _features(
             catalog.available[positions].astype(np.float32),
             np.full(count, float(query.corrected), dtype=np.float32),
             _idf_title_coverage(query, scored, slot, count, len(catalog)),
-            *_title_structure(query, positions, stats),
+            *_title_structure(query, positions, stats, words),
+            *_within_query(bm25, cosine, rrf),
+            stats.title_chars[positions],
+            *_word_matches(query, positions, stats, words),
         ]
     ).astype(np.float32)
     return features
+
+
+def _within_query(bm25: np.ndarray, cosine: np.ndarray, rrf: np.ndarray) -> list[np.ndarray]:
+    """Scores relative to the query's own pool: a BM25 of 12 is strong for a three-word query and weak
+    for a six-word one, so the ranker also sees each score as a z-score and a percentile of the pool."""
+    return [
+        *_z_and_percentile(bm25),
+        *_z_and_percentile(np.nan_to_num(cosine, nan=0.0)),
+        _percentile(rrf),
+    ]
+
+
+def _z_and_percentile(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    spread = float(values.std()) if len(values) > 1 else 0.0
+    z = (values - values.mean()) / spread if spread > 0 else np.zeros_like(values)
+    return z, _percentile(values)
+
+
+def _percentile(values: np.ndarray) -> np.ndarray:
+    """Share of the pool scoring below each value (ties share the lower rank)."""
+    if not len(values):
+        return values
+    ordered = np.sort(values)
+    return (np.searchsorted(ordered, values, side="left") / len(values)).astype(np.float32)
+
+
+def _word_matches(
+    query: QueryContext, positions: np.ndarray, stats: ProductStats, words: TitleWords
+) -> list[np.ndarray]:
+    """How well each query word is matched by some word of the title, by character trigrams: typos and
+    word forms that BM25 misses ("nailr" ~ "nailer"). (share of the title's words that are query words,
+    worst query word's best Jaccard, the mean over query words, the last (head) word's.)"""
+    count = len(positions)
+    tokens, row_of = words.tokens, words.row_of
+    lengths = np.maximum(1.0, stats.title_terms[positions])
+    wanted = [stats.term_ids.get(term, -1) for term in query.terms]
+    is_query_word = _member(tokens, [t for t in wanted if t >= 0], len(stats.term_ids))
+    share = np.bincount(row_of[is_query_word], minlength=count).astype(np.float32) / lengths
+    if not query.terms or not len(tokens):
+        zeros = np.zeros(count, dtype=np.float32)
+        return [share, zeros, zeros, zeros]
+    query_grams = _term_trigram_matrix(query.terms, stats.term_trigram_ids)
+    distinct, inverse = np.unique(tokens, return_inverse=True)
+    shared = (stats.term_trigrams[distinct] @ query_grams.T).toarray().astype(np.float32)
+    query_sizes = np.array([len(_trigrams(term)) for term in query.terms], dtype=np.float32)
+    jaccard = shared / (stats.term_trigram_counts[distinct][:, None] + query_sizes[None, :] - shared)
+    best = np.zeros((count, len(query.terms)), dtype=np.float32)
+    # `gather` lists each row's tokens together and in row order: one maximum per run of rows.
+    starts = np.flatnonzero(np.r_[True, row_of[1:] != row_of[:-1]])
+    best[row_of[starts]] = np.maximum.reduceat(jaccard[inverse], starts, axis=0)
+    return [share, best.min(axis=1), best.mean(axis=1), best[:, -1]]
+
+
+def _term_trigram_matrix(terms: list[str], trigram_ids: dict[str, int]) -> sp.csr_matrix:
+    """Rows of terms, columns of known trigrams. A query term's unknown trigrams have no column (no
+    title word has them) but still count in its size, which `_word_matches` takes from the term itself."""
+    rows: list[int] = []
+    columns: list[int] = []
+    for row, term in enumerate(terms):
+        for gram in _trigrams(term):
+            column = trigram_ids.get(gram)
+            if column is not None:
+                rows.append(row)
+                columns.append(column)
+    data = np.ones(len(rows), dtype=np.float32)
+    return sp.csr_matrix((data, (rows, columns)), shape=(len(terms), len(trigram_ids)))
 
 
 def _idf_title_coverage(
@@ -299,14 +422,14 @@ def _trigrams(text: str) -> set[str]:
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
-def _title_structure(query: QueryContext, positions: np.ndarray, stats: ProductStats) -> list[np.ndarray]:
+def _title_structure(
+    query: QueryContext, positions: np.ndarray, stats: ProductStats, words: TitleWords
+) -> list[np.ndarray]:
     """Word order and form: the query's last term (its head noun, mostly) in the title and near its end,
     adjacent query pairs adjacent in the title, where the first match falls, character-trigram overlap."""
     count = len(positions)
     terms = [stats.term_ids.get(term, -1) for term in query.terms]
-    flat, row_of = stats.title_tokens.gather(positions)
-    tokens = stats.title_tokens.values[flat]
-    index_in_title = flat - stats.title_tokens.offsets[positions][row_of]
+    tokens, row_of, index_in_title = words.tokens, words.row_of, words.index_in_title
     lengths = stats.title_terms[positions]
     head_in = np.zeros(count, dtype=np.float32)
     head_tail = np.zeros(count, dtype=np.float32)
@@ -315,10 +438,11 @@ def _title_structure(query: QueryContext, positions: np.ndarray, stats: ProductS
         head_in[row_of[is_head]] = 1.0
         near_end = is_head & (index_in_title >= lengths[row_of] - TAIL_TERMS)
         head_tail[row_of[near_end]] = 1.0
-    first = np.full(count, np.inf, dtype=np.float64)
+    first = np.ones(count, dtype=np.float32)
     is_term = _member(tokens, [t for t in terms if t >= 0], len(stats.term_ids))
-    np.minimum.at(first, row_of[is_term], index_in_title[is_term])
-    first = np.where(np.isfinite(first), first / np.maximum(1.0, lengths), 1.0).astype(np.float32)
+    # Words come in title order, so a row's first listed match is its earliest.
+    matched_rows, first_match = np.unique(row_of[is_term], return_index=True)
+    first[matched_rows] = index_in_title[is_term][first_match] / np.maximum(1.0, lengths[matched_rows])
     return [
         head_in,
         head_tail,
@@ -348,8 +472,8 @@ def _bigram_matches(
     codes = tokens[:-1] * vocabulary + tokens[1:]
     hit = same_title & np.isin(codes, known, kind="sort")
     # A pair repeated in one title counts once, as in a set intersection.
-    distinct = np.unique(np.stack([row_of[:-1][hit], codes[hit]]), axis=1)
-    np.add.at(matches, distinct[0], 1.0)
+    distinct = np.unique(row_of[:-1][hit] * (vocabulary * vocabulary) + codes[hit])
+    np.add.at(matches, distinct // (vocabulary * vocabulary), 1.0)
     return matches / len(wanted)
 
 
@@ -359,9 +483,8 @@ def _trigram_jaccard(query: str, positions: np.ndarray, stats: ProductStats) -> 
     query_grams = _trigrams(query)
     known = [stats.trigram_ids[g] for g in query_grams if g in stats.trigram_ids]
     flat, row_of = stats.title_trigrams.gather(positions)
-    shared = np.bincount(row_of[np.isin(stats.title_trigrams.values[flat], known)], minlength=count).astype(
-        np.float32
-    )
+    in_query = _member(stats.title_trigrams.values[flat], known, len(stats.trigram_ids))
+    shared = np.bincount(row_of[in_query], minlength=count).astype(np.float32)
     title_sizes = np.diff(stats.title_trigrams.offsets)[positions].astype(np.float32)
     union = len(query_grams) + title_sizes - shared
     return np.divide(shared, union, out=np.zeros(count, dtype=np.float32), where=union > 0)

@@ -93,25 +93,21 @@ def query_groups(pipeline: SearchPipeline, labelled: Mapping[str, Mapping[str, i
     """One group per query: its candidates' features (as the pipeline ranks them) and labels."""
     groups: list[RankingGroup] = []
     mask = np.ones(len(pipeline.catalog), dtype=bool)
-    ranker, pipeline.ranker = pipeline.ranker, None  # features of the unranked candidates
     pipeline.prime_query_vectors(list(labelled))
-    try:
-        for query, labels in labelled.items():
-            positions, _, candidates, _, _ = pipeline.rank(query, mask, 0)
-            head = min(len(positions), pipeline.config.ranker.rerank_depth)
-            if head < 2:
-                continue
-            ids = pipeline.catalog.product_ids
-            label = np.array([labels.get(ids[int(p)], 0) for p in positions[:head]], dtype=np.int32)
-            groups.append(
-                RankingGroup(
-                    features=candidates.features[:head],
-                    labels=label,
-                    positions=np.arange(head, dtype=np.int32),
-                )
+    ids = pipeline.catalog.product_ids
+    for query, labels in labelled.items():
+        positions, _, candidates, _, _ = pipeline.rank(query, mask, 0, for_training=True)
+        head = min(len(positions), pipeline.config.ranker.rerank_depth)
+        if head < 2:
+            continue
+        label = np.array([labels.get(ids[int(p)], 0) for p in positions[:head]], dtype=np.int32)
+        groups.append(
+            RankingGroup(
+                features=candidates.features[:head],
+                labels=label,
+                positions=np.arange(head, dtype=np.int32),
             )
-    finally:
-        pipeline.ranker = ranker
+        )
     return groups
 
 

@@ -347,10 +347,16 @@ class SearchPipeline:
         return SynonymSet.of_groups(self.config.synonyms)
 
     def rank(
-        self, text: str, mask: np.ndarray, depth: int, synonyms: SynonymSet | None = None
+        self,
+        text: str,
+        mask: np.ndarray,
+        depth: int,
+        synonyms: SynonymSet | None = None,
+        for_training: bool = False,
     ) -> tuple[np.ndarray, np.ndarray, Any, Correction, np.ndarray | None]:
         """Candidates in final order before personalisation and rules: (positions, scores, candidates,
-        correction, ranker features of the positions or None)."""
+        correction, ranker features of the positions or None). `for_training`: the pool a ranker would
+        order, left in fusion order (what the ranker learns from)."""
         context, lexical_text, correction = self.understand(text, synonyms)
         search_context = QueryContext(lexical_text, context.terms, context.vector, context.corrected)
         candidates = gather_candidates(
@@ -362,9 +368,10 @@ class SearchPipeline:
             self._stats_or_build(),
             self.config.fusion,
             depth=depth,
+            ranked=self.config.ranker.enabled and (self.ranker is not None or for_training),
         )
         positions, scores = candidates.positions, candidates.rrf
-        if self.ranker is not None and self.config.ranker.enabled and len(positions):
+        if self.ranker is not None and self.config.ranker.enabled and len(positions) and not for_training:
             head = min(len(positions), max(self.config.ranker.rerank_depth, depth))
             predicted = self.ranker.predict(candidates.features[:head])
             order = np.lexsort((positions[:head], -predicted))

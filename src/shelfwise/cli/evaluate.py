@@ -192,7 +192,13 @@ def score_search(
         if ablation:
             with progress_bar() as progress:
                 task = progress.add_task("Ablation", total=searched * len(ABLATIONS))
-                rows = run_ablation(pipeline, test_part, evaluation, lambda: progress.advance(task))
+                rows = run_ablation(
+                    pipeline,
+                    test_part,
+                    evaluation,
+                    lambda: progress.advance(task),
+                    trained_on=judgements(train_part) if splitting else None,
+                )
     protocol = (
         f"Figures on {searched:,} held-out queries ({held_out_share:.0%} of the judged queries, split by a "
         f"hash of the query); the learned ranker trained on the other {positive_queries(train_part):,} only."

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from shelfwise.domain import Filters, SearchResult
 from shelfwise.evaluation.search_eval import SearchEvaluation, evaluate_search, judgements
+from shelfwise.search.learning import train_ranker_from_judgements
 from shelfwise.search.pipeline import SearchPipeline
 
 ABLATIONS: tuple[tuple[str, dict[str, bool]], ...] = (
@@ -23,7 +24,8 @@ ABLATIONS: tuple[tuple[str, dict[str, bool]], ...] = (
     ("dense only (MiniLM)", {"lexical": False, "spelling": False, "ranker": False}),
     ("BM25 + dense, RRF", {"spelling": False, "ranker": False}),
     ("+ spelling correction", {"ranker": False}),
-    ("+ learned ranker (LightGBM)", {}),
+    ("+ learned ranker (LightGBM)", {"memory": False}),
+    ("+ search memory (the default)", {}),
 )
 
 
@@ -78,20 +80,26 @@ def run_ablation(
     held_out: pl.DataFrame,
     default: SearchEvaluation | None = None,
     advance: Callable[[], None] | None = None,
+    trained_on: Mapping[str, Mapping[str, float]] | None = None,
 ) -> list[AblationRow]:
-    """Each configuration over the held-out judgements; rows whose part is missing are left out."""
+    """Each configuration over the held-out judgements; rows whose part is missing are left out. The
+    ranker without the search memory is trained afresh on `trained_on` (the judgements the default's
+    ranker learned from): the default's ranker expects memory features, so switching them off alone
+    would not say what a ranker does without them."""
     rows: list[AblationRow] = []
+    remembers = pipeline.memory is not None
     for name, switches in ABLATIONS:
-        if not switches and pipeline.ranker is None:
+        if not _applies(pipeline, switches, remembers and trained_on is not None):
             continue
-        if "lexical" in switches and pipeline.vectors is None:
-            continue
-        if switches == {"ranker": False} and pipeline.speller is None:
-            continue
-        if not switches and default is not None:
+        # Without a memory, the ranker alone is the default configuration.
+        is_default = not switches or ("memory" in switches and not remembers)
+        if is_default and default is not None:
             evaluation = default
         else:
             variant = pipeline.variant(**switches)
+            if "memory" in switches and trained_on is not None:
+                variant.config = variant.config.model_copy(update={"search_memory": False})
+                train_ranker_from_judgements(variant, trained_on)
             if "lexical" in switches:
                 # Dense alone: its own top 100, no similarity floor (that floor guards BM25's matches).
                 fusion = variant.config.fusion.model_copy(
@@ -108,6 +116,17 @@ def run_ablation(
             )
         )
     return rows
+
+
+def _applies(pipeline: SearchPipeline, switches: Mapping[str, bool], can_retrain: bool) -> bool:
+    """Whether an ablation row means anything for this pipeline (each part it removes is there)."""
+    if "memory" in switches:
+        return pipeline.ranker is not None and (pipeline.memory is None or can_retrain)
+    if not switches:
+        return pipeline.ranker is not None and pipeline.memory is not None
+    if "lexical" in switches and pipeline.vectors is None:
+        return False
+    return not (switches == {"ranker": False} and pipeline.speller is None)
 
 
 def searched_queries(judged: Mapping[str, Mapping[str, float]]) -> int:

@@ -18,9 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from shelfwise.index.catalog import CatalogArrays
 from shelfwise.index.lexical import FIELD_NAMES, LexicalIndex, ScoredQuery
 from shelfwise.index.vector import VectorIndex, top_k
+from shelfwise.search.memory import MEMORY_FEATURES, SearchMemory
+from shelfwise.search.ragged import Ragged
 
 MISSING_RANK = 1000.0
 INTENT_DEPTH = 20
+CENTROID_DEPTH = 10
 
 FEATURE_NAMES: tuple[str, ...] = (
     "bm25",
@@ -59,6 +62,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "word_trigram_min",
     "word_trigram_mean",
     "word_trigram_head",
+    "cosine_to_fused_top",
+    "cosine_to_lexical_top",
+    *MEMORY_FEATURES,
 )
 TAIL_TERMS = 4
 
@@ -76,6 +82,15 @@ class FusionConfig(BaseModel):
     )
     dense_relative: float = Field(
         default=0.75, ge=0, le=1, description="...and this share of the best candidate's similarity."
+    )
+    memory_neighbours: int = Field(
+        default=10,
+        ge=0,
+        description="With a learned ranker and a search memory, what the nearest this many remembered "
+        "queries led to joins the pool (0: none)...",
+    )
+    memory_min_similarity: float = Field(
+        default=0.5, ge=-1, le=1, description="...of those at least this close to the query in meaning."
     )
     ranked_dense_tail: bool = Field(
         default=True,
@@ -106,32 +121,6 @@ class Candidates:
 
     def __len__(self) -> int:
         return len(self.positions)
-
-
-@dataclass(frozen=True)
-class Ragged:
-    """Variable-length rows of ints (one per product) in two flat arrays, so per-candidate feature loops
-    become a handful of numpy operations: row i is values[offsets[i]:offsets[i + 1]]."""
-
-    values: np.ndarray  # int64
-    offsets: np.ndarray  # int64, len = rows + 1
-
-    @classmethod
-    def of(cls, rows: list[list[int]]) -> Ragged:
-        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        values = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=int(offsets[-1]))
-        return cls(values, offsets)
-
-    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(flat indices into `values` of the given rows in order, the row number 0..len(rows)-1 of each)."""
-        starts, ends = self.offsets[rows], self.offsets[rows + 1]
-        lengths = ends - starts
-        row_of = np.repeat(np.arange(len(rows)), lengths)
-        before = np.repeat(np.cumsum(lengths) - lengths, lengths)
-        flat = np.arange(int(lengths.sum()), dtype=np.int64) - before + np.repeat(starts, lengths)
-        return flat, row_of
 
 
 @dataclass(frozen=True)
@@ -215,10 +204,13 @@ def gather_candidates(
     config: FusionConfig,
     depth: int = 0,
     ranked: bool = False,
+    memory: SearchMemory | None = None,
+    leave_out: str | None = None,
 ) -> Candidates:
     """The fused candidate list (at least `depth` long when that many products qualify), RRF order.
     `ranked`: a learned ranker will order it, so the dense tail below the floor may join (see
-    `FusionConfig.ranked_dense_tail`)."""
+    `FusionConfig.ranked_dense_tail`). `memory`: past searches, for the memory features, without the
+    remembered query `leave_out` (the one being trained on)."""
     scored = lexical.scored(query.text, mask)
     lexical_candidates = np.flatnonzero(scored.matched)
     lexical_top = top_k(
@@ -242,7 +234,13 @@ def gather_candidates(
                 dense_top = dense.positions
     dense_rank = np.full(n, np.inf, dtype=np.float32)
     dense_rank[dense_top] = np.arange(1, len(dense_top) + 1)
-    positions = np.union1d(lexical_top, dense_top).astype(np.int64)
+    recalled = np.zeros(0, dtype=np.int64)
+    if ranked and memory is not None and (len(lexical_candidates) or len(dense_top)):
+        recalled = memory.recall(
+            query.vector, config.memory_neighbours, config.memory_min_similarity, leave_out
+        )
+        recalled = recalled[mask[recalled]]
+    positions = np.union1d(np.union1d(lexical_top, dense_top), recalled).astype(np.int64)
     rrf = config.lexical_weight / (config.rrf_k + lexical_rank[positions]) + config.dense_weight / (
         config.rrf_k + dense_rank[positions]
     )
@@ -256,7 +254,14 @@ def gather_candidates(
     features = _features(
         query, positions, scored, cosine, lexical_rank[positions], dense_rank[positions], rrf, catalog, stats
     )
-    matching = np.union1d(lexical_candidates, dense_top).astype(np.int64)
+    centroids = pool_centroids(vectors, positions, features[:, FEATURE_NAMES.index("bm25")])
+    remembered = (
+        memory.features(query.terms, query.vector, positions, leave_out)
+        if memory is not None
+        else np.zeros((len(positions), len(MEMORY_FEATURES)), dtype=np.float32)
+    )
+    features = np.hstack([features, centroids, remembered])
+    matching = np.union1d(np.union1d(lexical_candidates, dense_top), recalled).astype(np.int64)
     return Candidates(positions, rrf, features, cosine, scored, len(matching), matching)
 
 
@@ -329,6 +334,18 @@ def _features(
         ]
     ).astype(np.float32)
     return features
+
+
+def pool_centroids(vectors: VectorIndex | None, positions: np.ndarray, bm25: np.ndarray) -> np.ndarray:
+    """Cosine of each candidate to the mean of the top fused and of the top lexical candidates: what kind
+    of product the query is after, so a partial match of the same kind ranks above one of another kind."""
+    if vectors is None or not len(positions):
+        return np.zeros((len(positions), 2), dtype=np.float32)
+    candidates = vectors.vectors[positions]
+    lexical_top = np.argsort(-bm25, kind="stable")[:CENTROID_DEPTH]
+    tops = np.stack([candidates[:CENTROID_DEPTH].mean(axis=0), candidates[lexical_top].mean(axis=0)])
+    tops /= np.maximum(np.linalg.norm(tops, axis=1, keepdims=True), 1e-9)
+    return (candidates @ tops.T).astype(np.float32)
 
 
 def _within_query(bm25: np.ndarray, cosine: np.ndarray, rrf: np.ndarray) -> list[np.ndarray]:

@@ -19,6 +19,7 @@ import polars as pl
 
 from shelfwise.domain import Product
 from shelfwise.domain.events import EVENT_WEIGHTS, EventType
+from shelfwise.search.memory import RememberedQuery, SearchMemory
 from shelfwise.search.pipeline import SearchConfig, SearchPipeline
 from shelfwise.search.ranker import LearnedRanker, RankingGroup
 
@@ -74,6 +75,8 @@ def fit_search(
         products, popularity=popularity_of(products, events), embedding_cache=embedding_cache, queries=queries
     )
     if config.ranker.enabled and not events.is_empty():
+        labelled, _ = search_outcomes(events)
+        remember_searches(pipeline, labelled)
         groups = event_groups(pipeline, events)
         if len(groups) >= config.ranker.min_queries:
             train, validation = split_groups(groups)
@@ -111,6 +114,28 @@ def query_groups(pipeline: SearchPipeline, labelled: Mapping[str, Mapping[str, i
     return groups
 
 
+def remember_searches(
+    pipeline: SearchPipeline, labelled: Mapping[str, Mapping[str, float]]
+) -> SearchMemory | None:
+    """Attach the search memory of these labelled queries (None when `search_memory` is off or none led
+    anywhere): each query as the pipeline understands it (spelling corrected), with what it led to."""
+    memory = None
+    if pipeline.config.search_memory and labelled:
+        position = pipeline.catalog.position()
+        pipeline.prime_query_vectors(list(labelled))
+        remembered = []
+        for query, labels in labelled.items():
+            led_to = {
+                position[pid]: float(label) for pid, label in labels.items() if label > 0 and pid in position
+            }
+            if led_to:
+                context, _, _ = pipeline.understand(query)
+                remembered.append(RememberedQuery(query, context.terms, context.vector, led_to))
+        memory = SearchMemory.of(remembered, len(pipeline.catalog)) if remembered else None
+    pipeline.attach_memory(memory)
+    return memory
+
+
 def judgement_labels(judged: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, int]]:
     return {
         query: {pid: round(gain * GAIN_STEPS) for pid, gain in gains.items()}
@@ -121,8 +146,11 @@ def judgement_labels(judged: Mapping[str, Mapping[str, float]]) -> dict[str, dic
 def train_ranker_from_judgements(
     pipeline: SearchPipeline, judged: Mapping[str, Mapping[str, float]], validation_share: float = 0.2
 ) -> LearnedRanker:
-    """Fit the ranker on judged queries (the caller keeps evaluation queries out) and attach it."""
-    groups = query_groups(pipeline, judgement_labels(judged))
+    """Fit the search memory and the ranker on judged queries (the caller keeps evaluation queries out)
+    and attach both."""
+    labelled = judgement_labels(judged)
+    remember_searches(pipeline, labelled)
+    groups = query_groups(pipeline, labelled)
     train, validation = split_groups(groups, validation_share)
     ranker = LearnedRanker(pipeline.config.ranker).fit(train, validation, source="judgements")
     pipeline.attach_ranker(ranker)

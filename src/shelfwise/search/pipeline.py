@@ -20,6 +20,7 @@ from shelfwise.index.lexical import LexicalIndex, LexicalIndexConfig
 from shelfwise.index.vector import VectorIndex, VectorIndexConfig
 from shelfwise.search.explain import explain_browse, explain_hybrid, explain_lexical
 from shelfwise.search.hybrid import FusionConfig, ProductStats, QueryContext, gather_candidates
+from shelfwise.search.memory import SearchMemory
 from shelfwise.search.personal import MODEL_WEIGHT, UserProfile
 from shelfwise.search.ranker import LearnedRanker, RankerConfig
 from shelfwise.search.rules import RuleSet, target_mask
@@ -38,6 +39,7 @@ _VECTOR_DIR = "vectors"
 _RANKER_DIR = "ranker"
 _SPELLING_DIR = "spelling"
 _SUGGEST_DIR = "suggest"
+_MEMORY_DIR = "memory"
 _POPULARITY_FILE = "popularity.npy"
 _SPACES = re.compile(r"\s+")
 
@@ -68,6 +70,11 @@ class SearchConfig(BaseModel):
         ge=0,
         description="Weight of the recommendation models' view of the user in the affinity (0: off, "
         "which `shelfwise evaluate personal` measured as no worse, and saves a model pass per search).",
+    )
+    search_memory: bool = Field(
+        default=True,
+        description="Remember what labelled searches led to (judgements, or the clicks, carts and purchases "
+        "after a search) and give the learned ranker features from the nearest remembered queries.",
     )
     query_vector_cache: int = Field(default=10_000, ge=0, description="Query embeddings kept in memory.")
 
@@ -108,6 +115,7 @@ class SearchPipeline:
         self.encoder: TextEncoder | None = None
         self.encoder_choice: str | None = None
         self.ranker: LearnedRanker | None = None
+        self.memory: SearchMemory | None = None
         self.speller: SpellingCorrector | None = None
         self.suggester: Suggester | None = None
         self.popularity: np.ndarray | None = None
@@ -185,9 +193,12 @@ class SearchPipeline:
     def attach_ranker(self, ranker: LearnedRanker | None) -> None:
         self.ranker = ranker
 
+    def attach_memory(self, memory: SearchMemory | None) -> None:
+        self.memory = memory
+
     def variant(self, **switches: Any) -> SearchPipeline:
         """A view sharing every index but with some parts switched off (for ablations):
-        semantic=False, lexical=False, spelling=False, ranker=False."""
+        semantic=False, lexical=False, spelling=False, ranker=False, memory=False."""
         twin = SearchPipeline.__new__(SearchPipeline)
         twin.__dict__.update(self.__dict__)
         if switches.pop("semantic", True) is False:
@@ -196,6 +207,8 @@ class SearchPipeline:
             twin.speller = None
         if switches.pop("ranker", True) is False:
             twin.ranker = None
+        if switches.pop("memory", True) is False:
+            twin.memory = None
         if switches.pop("lexical", True) is False:
             fusion = self.config.fusion.model_copy(update={"lexical_weight": 0.0})
             twin.config = self.config.model_copy(update={"fusion": fusion})
@@ -211,6 +224,7 @@ class SearchPipeline:
             "dense_choice": self.encoder_choice,
             "spelling": self.speller is not None,
             "ranker": self.ranker.meta if self.ranker is not None else None,
+            "memory_queries": len(self.memory) if self.memory is not None else 0,
         }
 
     def product(self, product_id: str) -> Product | None:
@@ -356,7 +370,8 @@ class SearchPipeline:
     ) -> tuple[np.ndarray, np.ndarray, Any, Correction, np.ndarray | None]:
         """Candidates in final order before personalisation and rules: (positions, scores, candidates,
         correction, ranker features of the positions or None). `for_training`: the pool a ranker would
-        order, left in fusion order (what the ranker learns from)."""
+        order, left in fusion order (what the ranker learns from), with the search memory of `text`
+        itself left out, as for a query never seen."""
         context, lexical_text, correction = self.understand(text, synonyms)
         search_context = QueryContext(lexical_text, context.terms, context.vector, context.corrected)
         candidates = gather_candidates(
@@ -369,6 +384,8 @@ class SearchPipeline:
             self.config.fusion,
             depth=depth,
             ranked=self.config.ranker.enabled and (self.ranker is not None or for_training),
+            memory=self.memory,
+            leave_out=text if for_training else None,
         )
         positions, scores = candidates.positions, candidates.rrf
         if self.ranker is not None and self.config.ranker.enabled and len(positions) and not for_training:
@@ -467,6 +484,8 @@ class SearchPipeline:
             self.speller.save(path / _SPELLING_DIR)
         if self.suggester is not None:
             self.suggester.save(path / _SUGGEST_DIR)
+        if self.memory is not None:
+            self.memory.save(path / _MEMORY_DIR)
         if self.popularity is not None:
             np.save(path / _POPULARITY_FILE, self.popularity)
         return path
@@ -497,6 +516,13 @@ class SearchPipeline:
             pipeline.speller = SpellingCorrector.load(path / _SPELLING_DIR)
         if (path / _SUGGEST_DIR).exists():
             pipeline.suggester = Suggester.load(path / _SUGGEST_DIR)
+        if (path / _MEMORY_DIR).exists():
+            pipeline.memory = SearchMemory.load(path / _MEMORY_DIR)
+            if pipeline.memory.led_to.shape[1] != len(products):
+                raise ValueError(
+                    f"{path}: the search memory covers {pipeline.memory.led_to.shape[1]} products "
+                    f"but {_PRODUCTS_FILE} has {len(products)}"
+                )
         if (path / _POPULARITY_FILE).exists():
             pipeline.popularity = np.load(path / _POPULARITY_FILE)
         pipeline._attach(CatalogArrays.of(products), lexical)

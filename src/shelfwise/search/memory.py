@@ -1,0 +1,202 @@
+"""Search memory: what the shop's past searches led to, as ranking features for the next query.
+
+A query like ones shoppers typed before wants, more often than not, the products those searches led to,
+even where no title word says so ("door bell" and a remembered "wireless door bell" that led to a "Door
+Chime Kit"). The memory keeps every labelled query (judged, or followed by a click, add-to-cart or
+purchase) with its words, its embedding and the products it led to. For each candidate of a new query the
+learned ranker then reads how close in meaning and in words the nearest remembered query that led to it
+is, a similarity-weighted sum of those labels, and how many remembered queries led to it at all.
+
+Training leaves a query's own memory out (`leave_out`), so the ranker learns how far the memory of *other*
+queries predicts relevance: what it meets on a query it has never seen.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from shelfwise.search.ragged import Ragged
+
+MEMORY_FEATURES: tuple[str, ...] = (
+    "memory_similarity",
+    "memory_word_overlap",
+    "memory_gain",
+    "memory_queries",
+)
+# Only close neighbours should add up in `memory_gain`: a cosine of 0.9 weighs 0.66, one of 0.5 weighs 0.06.
+SIMILARITY_POWER = 4
+
+_ARRAYS_FILE = "memory.npz"
+_META_FILE = "memory.json"
+
+
+@dataclass(frozen=True)
+class RememberedQuery:
+    """One labelled query as the pipeline understood it, with the products it led to (position: label)."""
+
+    key: str
+    terms: Sequence[str]
+    vector: np.ndarray | None
+    labels: Mapping[int, float]
+
+
+@dataclass
+class SearchMemory:
+    keys: list[str]  # the queries as labelled, so training can leave each one's own memory out
+    vectors: np.ndarray | None  # (queries, dim) float32, normalised; None without a dense index
+    words: sp.csc_matrix  # queries x term ids of `word_ids`: 1 where the query has the term
+    word_ids: dict[str, int]
+    led_to: sp.csc_matrix  # queries x products: the label, as a share of the largest label
+    _rows: dict[str, int] = field(init=False, repr=False)
+    _word_counts: np.ndarray = field(init=False, repr=False)
+    _led_to_rows: sp.csr_matrix = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._rows = {key: row for row, key in enumerate(self.keys)}
+        self._word_counts = np.bincount(self.words.indices, minlength=len(self.keys)).astype(np.float32)
+        self._led_to_rows = self.led_to.tocsr()
+
+    @classmethod
+    def of(cls, remembered: Sequence[RememberedQuery], n_products: int) -> Self:
+        word_ids: dict[str, int] = {}
+        word_rows, word_cols, rows, cols, labels = [], [], [], [], []
+        for row, query in enumerate(remembered):
+            for term in dict.fromkeys(query.terms):
+                word_rows.append(row)
+                word_cols.append(word_ids.setdefault(term, len(word_ids)))
+            for position, label in query.labels.items():
+                if label > 0:
+                    rows.append(row)
+                    cols.append(position)
+                    labels.append(float(label))
+        top = max(labels, default=1.0)
+        shape = (len(remembered), n_products)
+        led_to = sp.csc_matrix((np.array(labels, dtype=np.float32) / top, (rows, cols)), shape=shape)
+        words = sp.csc_matrix(
+            (np.ones(len(word_rows), dtype=np.float32), (word_rows, word_cols)),
+            shape=(len(remembered), len(word_ids)),
+        )
+        has_vectors = bool(remembered) and all(q.vector is not None for q in remembered)
+        vectors = (
+            np.stack([np.asarray(q.vector, dtype=np.float32) for q in remembered]) if has_vectors else None
+        )
+        return cls(
+            keys=[q.key for q in remembered],
+            vectors=vectors,
+            words=words,
+            word_ids=word_ids,
+            led_to=led_to,
+        )
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def row_of(self, key: str | None) -> int | None:
+        return None if key is None else self._rows.get(key)
+
+    def features(
+        self,
+        terms: Sequence[str],
+        vector: np.ndarray | None,
+        positions: np.ndarray,
+        leave_out: str | None = None,
+    ) -> np.ndarray:
+        """(candidates, len(MEMORY_FEATURES)) float32 for the candidates at `positions`."""
+        count = len(positions)
+        out = np.zeros((count, len(MEMORY_FEATURES)), dtype=np.float32)
+        if not len(self) or not count:
+            return out
+        flat, candidate = Ragged(self.led_to.indices, self.led_to.indptr).gather(positions)
+        rows = self.led_to.indices[flat]
+        label = self.led_to.data[flat]
+        own = self.row_of(leave_out)
+        if own is not None:
+            keep = rows != own
+            candidate, rows, label = candidate[keep], rows[keep], label[keep]
+        if not len(rows):
+            return out
+        similarity = (
+            np.maximum(self.vectors[rows] @ np.asarray(vector, dtype=np.float32), 0.0)
+            if self.vectors is not None and vector is not None
+            else np.zeros(len(rows), dtype=np.float32)
+        )
+        overlap = self._word_overlap(terms)[rows]
+        # Entries come grouped by candidate, in candidate order: one maximum or sum per run.
+        run_starts = np.flatnonzero(np.r_[True, candidate[1:] != candidate[:-1]])
+        owners = candidate[run_starts]
+        out[owners, 0] = np.maximum.reduceat(similarity, run_starts)
+        out[owners, 1] = np.maximum.reduceat(overlap, run_starts)
+        out[owners, 2] = np.add.reduceat(label * similarity**SIMILARITY_POWER, run_starts)
+        out[owners, 3] = np.log1p(np.diff(np.r_[run_starts, len(candidate)]))
+        return out
+
+    def recall(
+        self, vector: np.ndarray | None, neighbours: int, min_similarity: float, leave_out: str | None = None
+    ) -> np.ndarray:
+        """Products (positions) that the `neighbours` remembered queries nearest in meaning led to, of
+        those at least `min_similarity` close: what a shopper found for nearly the same words before."""
+        if self.vectors is None or vector is None or not len(self) or neighbours <= 0:
+            return np.zeros(0, dtype=np.int64)
+        similarity = self.vectors @ np.asarray(vector, dtype=np.float32)
+        own = self.row_of(leave_out)
+        if own is not None:
+            similarity[own] = -1.0
+        if neighbours < len(similarity):
+            nearest = np.argpartition(-similarity, neighbours - 1)[:neighbours]
+        else:
+            nearest = np.arange(len(similarity))
+        nearest = nearest[similarity[nearest] >= min_similarity]
+        if not len(nearest):
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(self._led_to_rows[nearest].indices).astype(np.int64)
+
+    def _word_overlap(self, terms: Sequence[str]) -> np.ndarray:
+        """Jaccard overlap of the query's terms with each remembered query's."""
+        ids = [self.word_ids[t] for t in dict.fromkeys(terms) if t in self.word_ids]
+        shared = np.zeros(len(self), dtype=np.float32)
+        for column in ids:
+            shared[self.words.indices[self.words.indptr[column] : self.words.indptr[column + 1]]] += 1.0
+        union = self._word_counts + len(set(terms)) - shared
+        return np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
+
+    def save(self, directory: str | Path) -> Path:
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        arrays = {
+            "led_to_data": self.led_to.data,
+            "led_to_indices": self.led_to.indices,
+            "led_to_indptr": self.led_to.indptr,
+            "words_indices": self.words.indices,
+            "words_indptr": self.words.indptr,
+        }
+        if self.vectors is not None:
+            arrays["vectors"] = self.vectors
+        np.savez(path / _ARRAYS_FILE, **arrays)
+        meta = {"keys": self.keys, "word_ids": self.word_ids, "products": self.led_to.shape[1]}
+        (path / _META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Self:
+        path = Path(directory)
+        meta = json.loads((path / _META_FILE).read_text(encoding="utf-8"))
+        with np.load(path / _ARRAYS_FILE) as arrays:
+            keys, word_ids = list(meta["keys"]), dict(meta["word_ids"])
+            led_to = sp.csc_matrix(
+                (arrays["led_to_data"], arrays["led_to_indices"], arrays["led_to_indptr"]),
+                shape=(len(keys), int(meta["products"])),
+            )
+            indices = arrays["words_indices"]
+            words = sp.csc_matrix(
+                (np.ones(len(indices), dtype=np.float32), indices, arrays["words_indptr"]),
+                shape=(len(keys), len(word_ids)),
+            )
+            vectors = arrays.get("vectors")
+        return cls(keys, vectors, words, word_ids, led_to)

@@ -10,7 +10,6 @@ import polars as pl
 import pytest
 
 from shelfwise.domain import Filters, Product
-from shelfwise.index.vector import VectorIndex
 from shelfwise.search import SearchPipeline
 from shelfwise.search.hybrid import FEATURE_NAMES, pool_centroids
 from shelfwise.search.learning import event_groups, fit_search, train_ranker_from_judgements
@@ -235,9 +234,8 @@ def test_candidates_are_compared_with_the_kind_of_product_the_query_finds_first(
     kinds = np.repeat([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], [10, 20], axis=0)
     vectors = kinds + 0.05 * rng.standard_normal((30, 3))
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    index = VectorIndex(vectors.astype(np.float32))
     bm25 = np.r_[np.zeros(20), np.full(10, 5.0)].astype(np.float32)
-    fused, lexical = pool_centroids(index, np.arange(30), bm25).T
+    fused, lexical = pool_centroids(vectors.astype(np.float32), bm25).T
     assert fused[:10].min() > 0.9 > 0.2 > fused[10:].max()
     assert lexical[20:].min() > 0.9 > 0.2 > lexical[:10].max()
-    assert not pool_centroids(None, np.arange(30), bm25).any()
+    assert not pool_centroids(None, bm25).any()

@@ -246,15 +246,17 @@ def gather_candidates(
     )
     order = np.lexsort((positions, -rrf))
     positions, rrf = positions[order], rrf[order].astype(np.float32)
+    # One gather of the candidates' vectors serves their cosine and the pool-centroid features.
+    candidate_vectors = vectors.vectors[positions] if vectors is not None else None
     cosine = (
-        vectors.similarities_of(query_vector, positions).astype(np.float32)
-        if vectors is not None and query_vector is not None
+        (candidate_vectors @ np.asarray(query_vector, dtype=np.float32)).astype(np.float32)
+        if candidate_vectors is not None and query_vector is not None
         else np.full(len(positions), np.nan, dtype=np.float32)
     )
     features = _features(
         query, positions, scored, cosine, lexical_rank[positions], dense_rank[positions], rrf, catalog, stats
     )
-    centroids = pool_centroids(vectors, positions, features[:, FEATURE_NAMES.index("bm25")])
+    centroids = pool_centroids(candidate_vectors, features[:, FEATURE_NAMES.index("bm25")])
     remembered = (
         memory.features(query.terms, query.vector, positions, leave_out)
         if memory is not None
@@ -336,12 +338,12 @@ def _features(
     return features
 
 
-def pool_centroids(vectors: VectorIndex | None, positions: np.ndarray, bm25: np.ndarray) -> np.ndarray:
-    """Cosine of each candidate to the mean of the top fused and of the top lexical candidates: what kind
-    of product the query is after, so a partial match of the same kind ranks above one of another kind."""
-    if vectors is None or not len(positions):
-        return np.zeros((len(positions), 2), dtype=np.float32)
-    candidates = vectors.vectors[positions]
+def pool_centroids(candidates: np.ndarray | None, bm25: np.ndarray) -> np.ndarray:
+    """Cosine of each candidate (rows of `candidates`, its vectors in fused order) to the mean of the top
+    fused and of the top lexical candidates: what kind of product the query is after, so a partial match
+    of the same kind ranks above one of another kind."""
+    if candidates is None or not len(candidates):
+        return np.zeros((len(bm25), 2), dtype=np.float32)
     lexical_top = np.argsort(-bm25, kind="stable")[:CENTROID_DEPTH]
     tops = np.stack([candidates[:CENTROID_DEPTH].mean(axis=0), candidates[lexical_top].mean(axis=0)])
     tops /= np.maximum(np.linalg.norm(tops, axis=1, keepdims=True), 1e-9)

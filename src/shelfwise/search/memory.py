@@ -155,7 +155,8 @@ class SearchMemory:
         nearest = nearest[similarity[nearest] >= min_similarity]
         if not len(nearest):
             return np.zeros(0, dtype=np.int64)
-        return np.unique(self._led_to_rows[nearest].indices).astype(np.int64)
+        flat, _ = Ragged(self._led_to_rows.indices, self._led_to_rows.indptr).gather(nearest)
+        return np.unique(self._led_to_rows.indices[flat]).astype(np.int64)
 
     def _word_overlap(self, terms: Sequence[str]) -> np.ndarray:
         """Jaccard overlap of the query's terms with each remembered query's."""

@@ -75,9 +75,9 @@ def fit_search(
         products, popularity=popularity_of(products, events), embedding_cache=embedding_cache, queries=queries
     )
     if config.ranker.enabled and not events.is_empty():
-        labelled, _ = search_outcomes(events)
-        remember_searches(pipeline, labelled)
-        groups = event_groups(pipeline, events)
+        outcomes = search_outcomes(events)
+        remember_searches(pipeline, outcomes[0])
+        groups = event_groups(pipeline, events, outcomes)
         if len(groups) >= config.ranker.min_queries:
             train, validation = split_groups(groups)
             try:
@@ -157,9 +157,14 @@ def train_ranker_from_judgements(
     return ranker
 
 
-def event_groups(pipeline: SearchPipeline, events: pl.DataFrame) -> list[RankingGroup]:
-    """Searches followed by a click, add-to-cart or purchase of the same actor within the window."""
-    labelled, counts = search_outcomes(events)
+def event_groups(
+    pipeline: SearchPipeline,
+    events: pl.DataFrame,
+    outcomes: tuple[dict[str, dict[str, int]], dict[str, int]] | None = None,
+) -> list[RankingGroup]:
+    """Searches followed by a click, add-to-cart or purchase of the same actor within the window
+    (`outcomes`: what `search_outcomes(events)` gives, when the caller has it already)."""
+    labelled, counts = outcomes if outcomes is not None else search_outcomes(events)
     # Each query costs an encoding and a retrieval: the most acted-on queries teach the most.
     kept = sorted(counts, key=lambda q: (-counts[q], q))[: pipeline.config.ranker.max_training_queries]
     return query_groups(pipeline, {query: labelled[query] for query in sorted(kept)})

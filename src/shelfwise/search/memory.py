@@ -56,12 +56,15 @@ class SearchMemory:
     led_to: sp.csc_matrix  # queries x products: the label, as a share of the largest label
     _rows: dict[str, int] = field(init=False, repr=False)
     _word_counts: np.ndarray = field(init=False, repr=False)
-    _led_to_rows: sp.csr_matrix = field(init=False, repr=False)
+    _queries_of_product: Ragged = field(init=False, repr=False)
+    _products_of_query: Ragged = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._rows = {key: row for row, key in enumerate(self.keys)}
         self._word_counts = np.bincount(self.words.indices, minlength=len(self.keys)).astype(np.float32)
-        self._led_to_rows = self.led_to.tocsr()
+        by_query = self.led_to.tocsr()
+        self._queries_of_product = Ragged(self.led_to.indices, self.led_to.indptr)
+        self._products_of_query = Ragged(by_query.indices, by_query.indptr)
 
     @classmethod
     def of(cls, remembered: Sequence[RememberedQuery], n_products: int) -> Self:
@@ -113,7 +116,7 @@ class SearchMemory:
         out = np.zeros((count, len(MEMORY_FEATURES)), dtype=np.float32)
         if not len(self) or not count:
             return out
-        flat, candidate = Ragged(self.led_to.indices, self.led_to.indptr).gather(positions)
+        flat, candidate = self._queries_of_product.gather(positions)
         rows = self.led_to.indices[flat]
         label = self.led_to.data[flat]
         own = self.row_of(leave_out)
@@ -155,8 +158,8 @@ class SearchMemory:
         nearest = nearest[similarity[nearest] >= min_similarity]
         if not len(nearest):
             return np.zeros(0, dtype=np.int64)
-        flat, _ = Ragged(self._led_to_rows.indices, self._led_to_rows.indptr).gather(nearest)
-        return np.unique(self._led_to_rows.indices[flat]).astype(np.int64)
+        flat, _ = self._products_of_query.gather(nearest)
+        return np.unique(self._products_of_query.values[flat]).astype(np.int64)
 
     def _word_overlap(self, terms: Sequence[str]) -> np.ndarray:
         """Jaccard overlap of the query's terms with each remembered query's."""

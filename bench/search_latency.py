@@ -59,6 +59,8 @@ def build(work: Path, embedding_cache: Path | None, backend: str) -> dict[str, A
         for product_id, title in products_frame.select("product_id", "title").iter_rows()
     ]
     cache = embedding_cache or work / "embedding-cache"
+    # A named cache may still be empty (its first run): then this is indexing from scratch too.
+    warm = cache.is_dir() and any(cache.iterdir())
     started = time.perf_counter()
     config = SearchConfig()
     config = config.model_copy(update={"encoder": config.encoder.model_copy(update={"backend": backend})})
@@ -73,7 +75,7 @@ def build(work: Path, embedding_cache: Path | None, backend: str) -> dict[str, A
     return {
         "products": len(products),
         "index_seconds": round(index_seconds, 1),
-        "embedding_cache_warm": embedding_cache is not None,
+        "embedding_cache_warm": warm,
         "ranker_train_seconds": round(ranker_seconds, 1),
         "encoder": pipeline.components["dense"],
         "vector_index": pipeline.vectors.method if pipeline.vectors is not None else None,

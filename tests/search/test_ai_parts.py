@@ -162,6 +162,25 @@ def test_ranker_learns_the_informative_feature_and_explains_with_it(tmp_path: Pa
     np.testing.assert_allclose(loaded.predict(features), predicted, rtol=1e-6)
 
 
+def test_path_contributions_add_up_to_the_score_and_match_treeshap_on_single_splits() -> None:
+    train, valid, test = synthetic_groups(80, 1), synthetic_groups(20, 2), synthetic_groups(10, 3)
+    features = np.vstack([group.features for group in test])
+    for leaves, depth in ((2, 1), (15, 5)):
+        config = RankerConfig(
+            num_boost_round=40, min_data_in_leaf=5, min_queries=10, num_leaves=leaves, max_depth=depth
+        )
+        path = LearnedRanker(config).fit(train, valid)
+        shap = LearnedRanker(config.model_copy(update={"explanation": "shap"}))
+        shap._booster, shap.meta = path.booster, path.meta
+        by_path, by_shap = path.contributions(features), shap.contributions(features)
+        np.testing.assert_allclose(by_path.sum(axis=1), path.predict(features), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(by_path[:, -1], by_shap[:, -1], rtol=1e-9, atol=1e-9)
+        if depth == 1:  # one split per tree: the path and TreeSHAP agree exactly
+            np.testing.assert_allclose(by_path, by_shap, rtol=1e-6, atol=1e-9)
+        else:  # deeper trees share credit differently, but not the score
+            assert not np.allclose(by_path, by_shap, atol=1e-3)
+
+
 def test_ranker_refuses_too_few_labelled_queries() -> None:
     with pytest.raises(ValueError, match="at least 30"):
         LearnedRanker().fit(synthetic_groups(5, 1))

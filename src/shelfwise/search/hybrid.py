@@ -149,7 +149,7 @@ class ProductStats:
     term_ids: dict[str, int]
     title_trigrams: Ragged  # distinct character trigrams of the lower-cased title, as ids of `trigram_ids`
     trigram_ids: dict[str, int]
-    term_trigrams: sp.csr_matrix  # term id x id in `term_trigram_ids`: the trigrams of each analysed term
+    terms_of_trigram: Ragged  # per id of `term_trigram_ids`, the term ids whose terms have that trigram
     term_trigram_ids: dict[str, int]
     term_trigram_counts: np.ndarray  # float32, distinct trigrams per term
     title_chars: np.ndarray  # float32
@@ -177,7 +177,7 @@ class ProductStats:
         for term in term_ids:
             for gram in _trigrams(term):
                 term_trigram_ids.setdefault(gram, len(term_trigram_ids))
-        term_trigrams = _term_trigram_matrix(list(term_ids), term_trigram_ids)
+        term_trigrams = _term_trigram_matrix(list(term_ids), term_trigram_ids).tocsc()
         return cls(
             title_terms=np.array([len(t) for t in tokens], dtype=np.float32),
             titles_lower=lowered,
@@ -185,7 +185,9 @@ class ProductStats:
             term_ids=term_ids,
             title_trigrams=Ragged.of(trigrams),
             trigram_ids=trigram_ids,
-            term_trigrams=term_trigrams,
+            terms_of_trigram=Ragged(
+                term_trigrams.indices.astype(np.int64), term_trigrams.indptr.astype(np.int64)
+            ),
             term_trigram_ids=term_trigram_ids,
             term_trigram_counts=np.asarray(term_trigrams.sum(axis=1), dtype=np.float32).ravel(),
             title_chars=np.array([len(t) for t in titles], dtype=np.float32),
@@ -235,9 +237,10 @@ def gather_candidates(
     dense_rank = np.full(n, np.inf, dtype=np.float32)
     dense_rank[dense_top] = np.arange(1, len(dense_top) + 1)
     recalled = np.zeros(0, dtype=np.int64)
+    similarity = memory.similarities(query.vector) if memory is not None else None
     if ranked and memory is not None and (len(lexical_candidates) or len(dense_top)):
         recalled = memory.recall(
-            query.vector, config.memory_neighbours, config.memory_min_similarity, leave_out
+            query.vector, config.memory_neighbours, config.memory_min_similarity, leave_out, similarity
         )
         recalled = recalled[mask[recalled]]
     positions = np.union1d(np.union1d(lexical_top, dense_top), recalled).astype(np.int64)
@@ -258,12 +261,16 @@ def gather_candidates(
     )
     centroids = pool_centroids(candidate_vectors, features[:, FEATURE_NAMES.index("bm25")])
     remembered = (
-        memory.features(query.terms, query.vector, positions, leave_out)
+        memory.features(query.terms, query.vector, positions, leave_out, similarity)
         if memory is not None
         else np.zeros((len(positions), len(MEMORY_FEATURES)), dtype=np.float32)
     )
     features = np.hstack([features, centroids, remembered])
-    matching = np.union1d(np.union1d(lexical_candidates, dense_top), recalled).astype(np.int64)
+    # A flag per product: a broad query matches thousands lexically, too many to merge sorted arrays fast.
+    matched = scored.matched.copy()
+    matched[dense_top] = True
+    matched[recalled] = True
+    matching = np.flatnonzero(matched)
     return Candidates(positions, rrf, features, cosine, scored, len(matching), matching)
 
 
@@ -305,7 +312,9 @@ def _features(
     best_cosine = float(np.nanmax(cosine)) if count and not np.all(np.isnan(cosine)) else np.nan
     words = TitleWords.of(positions, stats)
     phrase = query.text.lower()
-    phrase_in_title = np.array([phrase in stats.titles_lower[int(p)] for p in positions], dtype=np.float32)
+    phrase_in_title = np.array(
+        [phrase in stats.titles_lower[p] for p in positions.tolist()], dtype=np.float32
+    )
     features = np.column_stack(
         [
             bm25,
@@ -389,21 +398,33 @@ def _word_matches(
     if not query.terms or not len(tokens):
         zeros = np.zeros(count, dtype=np.float32)
         return [share, zeros, zeros, zeros]
-    query_grams = _term_trigram_matrix(query.terms, stats.term_trigram_ids)
-    distinct, inverse = np.unique(tokens, return_inverse=True)
-    shared = (stats.term_trigrams[distinct] @ query_grams.T).toarray().astype(np.float32)
-    query_sizes = np.array([len(_trigrams(term)) for term in query.terms], dtype=np.float32)
-    jaccard = shared / (stats.term_trigram_counts[distinct][:, None] + query_sizes[None, :] - shared)
+    # Jaccard of each distinct title term with each query term, counting shared trigrams through the
+    # index from trigram to terms: no per-query sparse matrix, whose set-up cost more than the product.
+    vocabulary = len(stats.term_ids)
+    seen = np.zeros(vocabulary, dtype=bool)
+    seen[tokens] = True
+    distinct = np.flatnonzero(seen)
+    slot = np.zeros(vocabulary, dtype=np.int64)
+    slot[distinct] = np.arange(len(distinct))
+    sizes = stats.term_trigram_counts[distinct]
+    jaccard = np.empty((len(distinct), len(query.terms)), dtype=np.float32)
+    for column, term in enumerate(query.terms):
+        grams = _trigrams(term)
+        known = np.array([stats.term_trigram_ids[g] for g in grams if g in stats.term_trigram_ids], np.int64)
+        flat, _ = stats.terms_of_trigram.gather(known)
+        having = stats.terms_of_trigram.values[flat]
+        shared = np.bincount(having, minlength=vocabulary)[distinct].astype(np.float32)
+        # A query term's unknown trigrams match no title word but still count in its size.
+        jaccard[:, column] = shared / (sizes + len(grams) - shared)
     best = np.zeros((count, len(query.terms)), dtype=np.float32)
     # `gather` lists each row's tokens together and in row order: one maximum per run of rows.
     starts = np.flatnonzero(np.r_[True, row_of[1:] != row_of[:-1]])
-    best[row_of[starts]] = np.maximum.reduceat(jaccard[inverse], starts, axis=0)
+    best[row_of[starts]] = np.maximum.reduceat(jaccard[slot[tokens]], starts, axis=0)
     return [share, best.min(axis=1), best.mean(axis=1), best[:, -1]]
 
 
 def _term_trigram_matrix(terms: list[str], trigram_ids: dict[str, int]) -> sp.csr_matrix:
-    """Rows of terms, columns of known trigrams. A query term's unknown trigrams have no column (no
-    title word has them) but still count in its size, which `_word_matches` takes from the term itself."""
+    """Rows of terms, columns of their trigrams."""
     rows: list[int] = []
     columns: list[int] = []
     for row, term in enumerate(terms):

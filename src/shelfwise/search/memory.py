@@ -104,14 +104,23 @@ class SearchMemory:
     def row_of(self, key: str | None) -> int | None:
         return None if key is None else self._rows.get(key)
 
+    def similarities(self, vector: np.ndarray | None) -> np.ndarray | None:
+        """Cosine of the query to every remembered query, None without vectors: computed once per query
+        for `recall` and `features`, since reading all the remembered vectors is most of their cost."""
+        if self.vectors is None or vector is None:
+            return None
+        return np.asarray(self.vectors @ np.asarray(vector, dtype=np.float32), dtype=np.float32)
+
     def features(
         self,
         terms: Sequence[str],
         vector: np.ndarray | None,
         positions: np.ndarray,
         leave_out: str | None = None,
+        similarity: np.ndarray | None = None,
     ) -> np.ndarray:
-        """(candidates, len(MEMORY_FEATURES)) float32 for the candidates at `positions`."""
+        """(candidates, len(MEMORY_FEATURES)) float32 for the candidates at `positions`. `similarity`:
+        what `similarities(vector)` returned, if the caller has it already."""
         count = len(positions)
         out = np.zeros((count, len(MEMORY_FEATURES)), dtype=np.float32)
         if not len(self) or not count:
@@ -125,31 +134,39 @@ class SearchMemory:
             candidate, rows, label = candidate[keep], rows[keep], label[keep]
         if not len(rows):
             return out
-        similarity = (
-            np.maximum(self.vectors[rows] @ np.asarray(vector, dtype=np.float32), 0.0)
-            if self.vectors is not None and vector is not None
-            else np.zeros(len(rows), dtype=np.float32)
+        if similarity is None:
+            similarity = self.similarities(vector)
+        closeness = (
+            np.maximum(similarity[rows], 0.0) if similarity is not None else np.zeros(len(rows), np.float32)
         )
         overlap = self._word_overlap(terms)[rows]
         # Entries come grouped by candidate, in candidate order: one maximum or sum per run.
         run_starts = np.flatnonzero(np.r_[True, candidate[1:] != candidate[:-1]])
         owners = candidate[run_starts]
-        out[owners, 0] = np.maximum.reduceat(similarity, run_starts)
+        out[owners, 0] = np.maximum.reduceat(closeness, run_starts)
         out[owners, 1] = np.maximum.reduceat(overlap, run_starts)
-        out[owners, 2] = np.add.reduceat(label * similarity**SIMILARITY_POWER, run_starts)
+        out[owners, 2] = np.add.reduceat(label * closeness**SIMILARITY_POWER, run_starts)
         out[owners, 3] = np.log1p(np.diff(np.r_[run_starts, len(candidate)]))
         return out
 
     def recall(
-        self, vector: np.ndarray | None, neighbours: int, min_similarity: float, leave_out: str | None = None
+        self,
+        vector: np.ndarray | None,
+        neighbours: int,
+        min_similarity: float,
+        leave_out: str | None = None,
+        similarity: np.ndarray | None = None,
     ) -> np.ndarray:
         """Products (positions) that the `neighbours` remembered queries nearest in meaning led to, of
-        those at least `min_similarity` close: what a shopper found for nearly the same words before."""
-        if self.vectors is None or vector is None or not len(self) or neighbours <= 0:
+        those at least `min_similarity` close: what a shopper found for nearly the same words before.
+        `similarity`: what `similarities(vector)` returned, if the caller has it already."""
+        if similarity is None:
+            similarity = self.similarities(vector)
+        if similarity is None or not len(self) or neighbours <= 0:
             return np.zeros(0, dtype=np.int64)
-        similarity = self.vectors @ np.asarray(vector, dtype=np.float32)
         own = self.row_of(leave_out)
         if own is not None:
+            similarity = similarity.copy()
             similarity[own] = -1.0
         if neighbours < len(similarity):
             nearest = np.argpartition(-similarity, neighbours - 1)[:neighbours]

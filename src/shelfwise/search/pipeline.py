@@ -435,7 +435,7 @@ class SearchPipeline:
         page = slice(offset, offset + size)
         page_positions = positions[page]
         field_matches = self.lexical.matches_for(page_positions, candidates.scored)
-        cosine_of = dict(zip(candidates.positions.tolist(), candidates.cosine.tolist(), strict=True))
+        cosine_of = _page_cosines(page_positions, candidates.positions, candidates.cosine)
         contributions = None
         if self.ranker is not None and features is not None and len(page_positions):
             contributions = self.ranker.contributions(features[page])
@@ -579,3 +579,13 @@ def _apply_rules(
         features,
         {rank_of[p]: notes for p, notes in by_position.items() if p in rank_of},
     )
+
+
+def _page_cosines(page: np.ndarray, positions: np.ndarray, cosine: np.ndarray) -> dict[int, float]:
+    """The cosine of each page product that is a candidate (a pinned product may not be one)."""
+    found = page[:, None] == positions[None, :]
+    return {
+        int(product): float(cosine[found[row].argmax()])
+        for row, product in enumerate(page.tolist())
+        if found[row].any()
+    }

@@ -55,6 +55,13 @@ class RankerConfig(BaseModel):
     min_queries: int = Field(default=30, ge=1, description="Fewer labelled queries than this: no ranker.")
     max_training_queries: int = Field(default=600, ge=1, description="Event-labelled queries used, at most.")
     seed: int = 7
+    explanation: Literal["path", "shap"] = Field(
+        default="path",
+        description="How each hit's score is split among the features. `path`: the change in a tree's "
+        "expected output at every split on the row's path (Saabas; XGBoost's approx_contribs), read from "
+        "a table per leaf. `shap`: exact TreeSHAP, about 30 times slower on Home Depot's ranker "
+        "(3 ms of a 10-hit page).",
+    )
 
 
 @dataclass
@@ -88,6 +95,7 @@ class LearnedRanker:
     def __init__(self, config: RankerConfig | None = None) -> None:
         self.config = config or RankerConfig()
         self._booster: lgb.Booster | None = None
+        self._path_table: np.ndarray | None = None
         self.meta: dict[str, Any] = {}
 
     @property
@@ -130,6 +138,7 @@ class LearnedRanker:
         if valid:
             valid_sets = [_stack(valid, with_positions)]
             callbacks.append(lgb.early_stopping(self.config.early_stopping_rounds, verbose=False))
+        self._path_table = None
         self._booster = lgb.train(
             params, train_set, self.config.num_boost_round, valid_sets=valid_sets, callbacks=callbacks
         )
@@ -162,11 +171,21 @@ class LearnedRanker:
         )
 
     def contributions(self, features: np.ndarray) -> np.ndarray:
-        """Per-feature contributions (SHAP values) per row; the last column is the bias."""
+        """Per-feature contributions per row (`RankerConfig.explanation`), summing to the score; the last
+        column is the bias."""
         iteration = self.meta.get("best_iteration") or None
-        return np.asarray(
-            self.booster.predict(features, num_iteration=iteration, pred_contrib=True, num_threads=1)
-        )
+        if self.config.explanation == "shap":
+            return np.asarray(
+                self.booster.predict(features, num_iteration=iteration, pred_contrib=True, num_threads=1)
+            )
+        if self._path_table is None:
+            self._path_table = path_contribution_table(self.booster, iteration)
+        leaves = np.asarray(
+            self.booster.predict(features, num_iteration=iteration, pred_leaf=True, num_threads=1),
+            dtype=np.int64,
+        ).reshape(len(features), -1)
+        trees = np.arange(leaves.shape[1])
+        return np.asarray(self._path_table[trees, leaves].sum(axis=1), dtype=np.float64)
 
     def save(self, directory: str | Path) -> Path:
         path = Path(directory)
@@ -190,3 +209,44 @@ class LearnedRanker:
         ranker._booster = lgb.Booster(model_file=str(path / _MODEL_FILE))
         ranker.meta = meta
         return ranker
+
+
+def path_contribution_table(booster: lgb.Booster, iteration: int | None = None) -> np.ndarray:
+    """(trees, leaves, features + 1): what each split on the path from a tree's root to each leaf adds
+    to the tree's expected output, by the split's feature; the last column holds the root's expected
+    output. A row's contributions are the sum of its leaves' rows and add up to its score. Expected
+    outputs weigh leaves by their training rows, as LightGBM's TreeSHAP does, so the bias column is
+    TreeSHAP's and a tree of one split gets its TreeSHAP values exactly."""
+    trees = booster.dump_model(num_iteration=iteration)["tree_info"]
+    width = booster.num_feature() + 1
+    table = np.zeros((len(trees), max(t["num_leaves"] for t in trees), width), dtype=np.float64)
+    for tree, info in enumerate(trees):
+        root = info["tree_structure"]
+        path = np.zeros(width)
+        path[-1] = _expected_output(root)[0]
+        _fill_paths(root, path, table[tree])
+    return table
+
+
+def _expected_output(node: dict[str, Any]) -> tuple[float, float]:
+    """(mean output over the node's training rows, their count), cached on the node."""
+    if "split_feature" not in node:
+        return float(node["leaf_value"]), float(node.get("leaf_count", 1))
+    if "_expected" not in node:
+        left, left_rows = _expected_output(node["left_child"])
+        right, right_rows = _expected_output(node["right_child"])
+        rows = left_rows + right_rows
+        node["_expected"] = ((left * left_rows + right * right_rows) / rows if rows else left, rows)
+    expected: tuple[float, float] = node["_expected"]
+    return expected
+
+
+def _fill_paths(node: dict[str, Any], path: np.ndarray, leaves: np.ndarray) -> None:
+    if "split_feature" not in node:
+        leaves[node.get("leaf_index", 0)] = path
+        return
+    here = _expected_output(node)[0]
+    for child in (node["left_child"], node["right_child"]):
+        below = path.copy()
+        below[node["split_feature"]] += _expected_output(child)[0] - here
+        _fill_paths(child, below, leaves)

@@ -197,3 +197,12 @@ def test_without_refit_the_ranker_keeps_its_early_stopped_model() -> None:
     ranker = LearnedRanker(config).fit(synthetic_groups(80, 1), synthetic_groups(20, 2))
     assert not ranker.meta["refitted_on_validation"] and ranker.meta["train_queries"] == 80
     assert ranker.meta["best_iteration"] == ranker.meta["early_stopping_iteration"]
+
+
+def test_the_refit_keeps_within_the_tree_budget() -> None:
+    config = RankerConfig(num_boost_round=12, min_data_in_leaf=5, min_queries=10)
+    ranker = LearnedRanker(config).fit(synthetic_groups(80, 1), synthetic_groups(20, 2))
+    stopped = ranker.meta["early_stopping_iteration"]
+    # 100 queries against the 80 early stopping saw: 1.25 times the rounds, but never past the budget.
+    assert ranker.meta["best_iteration"] == min(12, round(stopped * 1.25))
+    assert ranker.booster.current_iteration() <= 12

@@ -542,6 +542,8 @@ def _apply_rules(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict[int, list[tuple[str, str, float]]]]:
     """Boost/bury shift scores by `amount` spreads, then everything is re-sorted; pins go last, to their slot.
     Adjustments are keyed by rank and follow their product through the re-sort."""
+    if not rules and not adjustments:
+        return positions, scores, features, adjustments  # ranked order already, nothing moves
     by_position = {int(positions[i]): notes for i, notes in adjustments.items()}
     for rule in rules:
         if rule.action not in ("boost", "bury"):

@@ -31,11 +31,17 @@ class RankerConfig(BaseModel):
     # Small trees on a random 70% of the features, to generalise to queries the ranker never saw. A
     # slower rate would double the trees, which every query pays for in scoring and in explanations.
     num_leaves: int = Field(default=15, ge=2)
-    # The per-feature explanation of each hit (TreeSHAP) costs time in the square of tree depth.
+    # TreeSHAP explanations (`explanation="shap"`) cost time in the square of tree depth.
     max_depth: int = Field(default=5, ge=-1, description="-1: no limit (leaf-wise growth only).")
     learning_rate: float = Field(default=0.1, gt=0)
     feature_fraction: float = Field(default=0.7, gt=0, le=1)
-    num_boost_round: int = Field(default=1000, ge=1)
+    # Every query scores its whole pool (about 500 candidates on Home Depot) with every tree: 100 trees
+    # take 1 ms there. Early stopping alone lands anywhere from 65 to 180 trees with the seed, for the
+    # same validation quality (`bench/search_validation.py`; BENCHMARKS.md, Home Depot relevance); the
+    # budget makes the cost predictable.
+    num_boost_round: int = Field(
+        default=100, ge=1, description="Trees at most, in the early-stopped model and in the refit."
+    )
     early_stopping_rounds: int = Field(default=40, ge=1)
     stopping_depth: int = Field(
         default=100, ge=1, description="Early stopping watches NDCG at this depth on the validation queries."
@@ -50,7 +56,10 @@ class RankerConfig(BaseModel):
         default="lambdarank", description="LightGBM ranking objective."
     )
     truncation_level: int = Field(
-        default=50, ge=1, description="Lambdarank learns the order of pairs within this many top positions."
+        default=100,
+        ge=1,
+        description="Lambdarank learns the order of pairs within this many top positions: the depth early "
+        "stopping watches, and the first page of 100 that recall is counted on.",
     )
     min_queries: int = Field(default=30, ge=1, description="Fewer labelled queries than this: no ranker.")
     max_training_queries: int = Field(default=600, ge=1, description="Event-labelled queries used, at most.")
@@ -59,8 +68,8 @@ class RankerConfig(BaseModel):
         default="path",
         description="How each hit's score is split among the features. `path`: the change in a tree's "
         "expected output at every split on the row's path (Saabas; XGBoost's approx_contribs), read from "
-        "a table per leaf. `shap`: exact TreeSHAP, about 30 times slower on Home Depot's ranker "
-        "(3 ms of a 10-hit page).",
+        "a table per leaf. `shap`: exact TreeSHAP, about 18 times slower (a 10-hit page of Home Depot "
+        "with a 207-tree ranker: 3.1 ms against 0.17).",
     )
 
 
@@ -145,7 +154,8 @@ class LearnedRanker:
         stopped_at = int(self._booster.best_iteration or self._booster.current_iteration())
         refitted = self.config.refit and bool(valid)
         if refitted:
-            rounds = max(1, round(stopped_at * (len(useful) + len(valid)) / len(useful)))
+            scaled = round(stopped_at * (len(useful) + len(valid)) / len(useful))
+            rounds = max(1, min(scaled, self.config.num_boost_round))
             self._booster = lgb.train(params, _stack([*useful, *valid], with_positions), rounds)
         self.meta = {
             "source": source,

@@ -5,7 +5,7 @@
 
 The training queries' pools (with each query's own search memory left out, as in training) and the
 held-out queries' pools are computed once; then, per seed, a ranker with the pipeline's configuration is
-trained as `train_ranker_from_judgements` does (early stopping on the last 20% of the training queries,
+trained as `train_ranker_from_judgements` does (early stopping on a fixed random 20% of the training queries,
 then refitted on all) and scored on the held-out queries. Prints one JSON line per seed and a summary.
 """
 

@@ -4,11 +4,12 @@
 
 DIR is what `bench/search_latency.py --work DIR` kept. The training-half queries (split by query hash, as
 `shelfwise evaluate search` splits them) are ranked as the ranker's training sees them, each with its own
-search memory left out, then taken in order 60/20/20: a ranker is trained on the first 60% with early
-stopping on the next 20%, and scored on the last 20% with the same metrics as the evaluation (Recall@100
-counts every relevant product of the query, in the pool or not). `--fusion` and `--ranker` override
-`FusionConfig` and `RankerConfig` fields, e.g. `--ranker '{"num_boost_round": 1000}'`; one ranker is
-trained per seed, since the seed alone moves these figures by a few thousandths. Prints one JSON line.
+search memory left out, then shuffled (a fixed seed) and cut 60/20/20: a ranker is trained on the
+first 60% with early stopping on the next 20%, and scored on the last 20% with the same metrics as the
+evaluation (Recall@100 counts every relevant product of the query, in the pool or not). `--fusion` and
+`--ranker` override `FusionConfig` and `RankerConfig` fields, e.g. `--ranker '{"num_boost_round": 1000}'`;
+one ranker is trained per seed, since the seed alone moves these figures by a few thousandths. Prints one
+JSON line.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ def main() -> None:
     train, _ = split_qrels(load_homedepot()[1], 0.5)
     judged = judgements(train)
     pools = ranked_pools(pipeline, judgement_labels(judged))
+    # A fixed random order: the judgements' own order sorts queries by difficulty (see `split_groups`).
+    pools = [pools[i] for i in np.random.default_rng(0).permutation(len(pools))]
     results = [
         score_rankers(pipeline, pools, judged, overrides, args.seeds) for overrides in args.ranker or [{}]
     ]

@@ -10,6 +10,7 @@ import pytest
 from shelfwise.domain import Filters, Product
 from shelfwise.index.vector import VectorIndex
 from shelfwise.search.hybrid import FEATURE_NAMES
+from shelfwise.search.learning import split_groups
 from shelfwise.search.personal import build_profile
 from shelfwise.search.ranker import LearnedRanker, RankerConfig, RankingGroup
 from shelfwise.search.rules import Rule, RuleSet, RuleStore
@@ -206,3 +207,13 @@ def test_the_refit_keeps_within_the_tree_budget() -> None:
     # 100 queries against the 80 early stopping saw: 1.25 times the rounds, but never past the budget.
     assert ranker.meta["best_iteration"] == min(12, round(stopped * 1.25))
     assert ranker.booster.current_iteration() <= 12
+
+
+def test_early_stopping_watches_a_fixed_random_share_of_the_queries_not_the_last_ones() -> None:
+    groups = synthetic_groups(100, 4)
+    train, validation = split_groups(groups, 0.2)
+    assert len(train) == 80 and len(validation) == 20
+    assert {id(g) for g in train} | {id(g) for g in validation} == {id(g) for g in groups}
+    assert {id(g) for g in validation} != {id(g) for g in groups[80:]}  # not the tail
+    again = split_groups(groups, 0.2)[1]
+    assert [id(g) for g in again] == [id(g) for g in validation]  # the same split every time

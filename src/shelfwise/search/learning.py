@@ -87,9 +87,16 @@ def fit_search(
     return pipeline
 
 
-def split_groups(groups: Sequence[RankingGroup], share: float = 0.2) -> tuple[list[RankingGroup], ...]:
+def split_groups(
+    groups: Sequence[RankingGroup], share: float = 0.2, seed: int = 0
+) -> tuple[list[RankingGroup], ...]:
+    """(training, validation): a fixed random `share` of the queries for early stopping. Not the last
+    ones: labelled queries come in their source's order, which can sort them by difficulty (the last
+    20% of Home Depot's training queries had 93% of their relevant products in the pool, the first
+    60% 87.5%), and early stopping should watch queries like those it will serve."""
+    order = np.random.default_rng(seed).permutation(len(groups))
     cut = max(1, int(len(groups) * (1 - share)))
-    return list(groups[:cut]), list(groups[cut:])
+    return [groups[i] for i in order[:cut]], [groups[i] for i in order[cut:]]
 
 
 def query_groups(pipeline: SearchPipeline, labelled: Mapping[str, Mapping[str, int]]) -> list[RankingGroup]:

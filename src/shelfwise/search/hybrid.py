@@ -424,7 +424,7 @@ def _word_matches(
 
 
 def _term_trigram_matrix(terms: list[str], trigram_ids: dict[str, int]) -> sp.csr_matrix:
-    """Rows of terms, columns of their trigrams."""
+    """Rows of terms, columns of their trigrams that `trigram_ids` knows."""
     rows: list[int] = []
     columns: list[int] = []
     for row, term in enumerate(terms):

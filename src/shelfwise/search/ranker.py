@@ -36,7 +36,7 @@ class RankerConfig(BaseModel):
     learning_rate: float = Field(default=0.1, gt=0)
     feature_fraction: float = Field(default=0.7, gt=0, le=1)
     # Every query scores its whole pool (about 500 candidates on Home Depot) with every tree: 100 trees
-    # take 1 ms there. Early stopping alone lands anywhere from 65 to 180 trees with the seed, for the
+    # take 1 ms there. Early stopping alone lands anywhere from 65 to 228 trees with the seed, for the
     # same validation quality (`bench/search_validation.py`; BENCHMARKS.md, Home Depot relevance); the
     # budget makes the cost predictable.
     num_boost_round: int = Field(

@@ -58,7 +58,17 @@ def main() -> None:
         results.append(row)
         print(json.dumps(row), flush=True)
     recalls = [r["recall_at_100"] for r in results]
-    summary = {"queries": len(relevant), "recall_mean": float(np.mean(recalls)), "recall_min": min(recalls)}
+    # Share of each query's relevant products in its pool at all: the most any ranker can reach.
+    in_pool = [
+        recall_at_k([ids[int(p)] for p in pools[query][0]], gains, len(ids))
+        for query, gains in relevant.items()
+    ]
+    summary = {
+        "queries": len(relevant),
+        "recall_mean": float(np.mean(recalls)),
+        "recall_min": min(recalls),
+        "pool_recall": float(np.mean(in_pool)),
+    }
     print(json.dumps(summary))
 
 

@@ -1,6 +1,6 @@
 """Where a query's time goes, by wall clock, on a pipeline that `bench/search_latency.py --work DIR` kept.
 
-    .venv/bin/python bench/search_stages.py DIR/pipeline [--queries 400] [--warmup 50]
+    .venv/bin/python bench/search_stages.py DIR/pipeline [--queries 400] [--warmup 50] [--explanation shap]
 
 Wraps each stage of a search in a perf_counter timer (unlike cProfile in `bench/search_variants.py`, this
 adds a few microseconds a call, not a share of every numpy call) and runs the first held-out Home Depot
@@ -43,6 +43,7 @@ def instrument(pipeline: SearchPipeline) -> None:
     hybrid.pool_centroids = timed("pool centroids", hybrid.pool_centroids)
     SearchMemory.features = timed("memory features", SearchMemory.features)  # type: ignore[method-assign]
     SearchMemory.recall = timed("memory recall", SearchMemory.recall)  # type: ignore[method-assign]
+    SearchMemory.similarities = timed("memory similarities", SearchMemory.similarities)  # type: ignore[method-assign]
     pipeline.query_vector = timed("query encoding", pipeline.query_vector)  # type: ignore[method-assign]
     pipeline.lexical.scored = timed("BM25 scoring", pipeline.lexical.scored)  # type: ignore[method-assign]
     if pipeline.vectors is not None:
@@ -58,8 +59,11 @@ def main() -> None:
     parser.add_argument("pipeline", type=Path)
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--explanation", choices=["path", "shap"], help="override the ranker's")
     args = parser.parse_args()
     pipeline = SearchPipeline.load(args.pipeline)
+    if args.explanation and pipeline.ranker is not None:
+        pipeline.ranker.config = pipeline.ranker.config.model_copy(update={"explanation": args.explanation})
     pipeline.config = pipeline.config.model_copy(update={"query_vector_cache": 0})
     _, held_out = split_qrels(load_homedepot()[1], 0.5)
     queries = list(judgements(held_out))[: args.queries]

@@ -68,8 +68,8 @@ class RankerConfig(BaseModel):
         default="path",
         description="How each hit's score is split among the features. `path`: the change in a tree's "
         "expected output at every split on the row's path (Saabas; XGBoost's approx_contribs), read from "
-        "a table per leaf. `shap`: exact TreeSHAP, about 18 times slower (a 10-hit page of Home Depot "
-        "with a 207-tree ranker: 3.1 ms against 0.17).",
+        "a table per leaf. `shap`: exact TreeSHAP, about 6 times slower (a 10-hit Home Depot page with "
+        "the 100-tree ranker: 1.47 ms against 0.24; `bench/search_stages.py --explanation shap`).",
     )
 
 

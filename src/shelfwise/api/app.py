@@ -13,9 +13,9 @@ from shelfwise.api.errors import install_error_handlers
 from shelfwise.api.middleware import BodyLimitMiddleware, TelemetryMiddleware
 from shelfwise.api.telemetry import Telemetry
 from shelfwise.domain import Filters, Product, RecommendationKind, Recommendations, SearchResult
+from shelfwise.domain.errors import InvalidRequestError, NotFoundError
+from shelfwise.domain.ingest import IngestReport, QuarantinedRow, Source
 from shelfwise.engine import Engine
-from shelfwise.engine.errors import InvalidRequestError, NotFoundError
-from shelfwise.quality.quarantine import IngestReport, QuarantinedRow
 from shelfwise.quality.report import QualityReport
 from shelfwise.search.rules import Rule
 from shelfwise.training.artifacts import Manifest
@@ -220,11 +220,11 @@ def create_app(engine: Engine) -> FastAPI:
 
     @app.get("/v1/quarantine", response_model=list[QuarantinedRow], tags=["quality"])
     def quarantine(
-        source: Annotated[str | None, Query(pattern="^(products|events)$")] = None,
+        source: Annotated[Source | None, Query()] = None,
         offset: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[QuarantinedRow]:
-        return engine.store.quarantined(source=source, offset=offset, limit=limit)
+        return engine.quarantined(source, offset=offset, limit=limit)
 
     @app.get("/v1/stats", tags=["operations"])
     def stats() -> dict[str, Any]:

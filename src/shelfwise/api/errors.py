@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shelfwise.engine.errors import InvalidRequestError, NotFoundError, NotTrainedError
+from shelfwise.domain.errors import InvalidRequestError, NotFoundError, NotTrainedError
 from shelfwise.io.readers import UnreadableFileError
 
 

@@ -22,8 +22,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from shelfwise.domain.errors import ShelfwiseError
 from shelfwise.engine import Engine
-from shelfwise.engine.errors import ShelfwiseError
 from shelfwise.io.readers import UnreadableFileError
 from shelfwise.settings import CONFIG_FILE_ENV, Settings
 

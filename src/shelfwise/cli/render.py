@@ -10,7 +10,7 @@ from typing import Any
 from rich.table import Table
 
 from shelfwise.domain import Recommendations, SearchResult
-from shelfwise.quality.quarantine import IngestReport, QuarantinedRow
+from shelfwise.domain.ingest import IngestReport, QuarantinedRow
 from shelfwise.training.artifacts import Manifest
 
 RAW_PREVIEW_CHARS = 80

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from shelfwise.cli import render
 from shelfwise.cli.context import stderr_console, stdout_console, warn
+from shelfwise.domain.ingest import IngestReport
 from shelfwise.engine import Engine
-from shelfwise.quality.quarantine import IngestReport
 from shelfwise.training.artifacts import Manifest
 from shelfwise.training.trainer import TrainingConfig
 

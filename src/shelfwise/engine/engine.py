@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,18 +13,23 @@ from typing import Any
 from shelfwise.domain import (
     Event,
     Filters,
+    IngestReport,
+    InvalidRequestError,
+    NotFoundError,
+    NotTrainedError,
     Product,
+    QuarantinedRow,
     RecommendationKind,
     Recommendations,
+    RetryResult,
     SearchResult,
 )
-from shelfwise.engine.errors import InvalidRequestError, NotFoundError, NotTrainedError
+from shelfwise.domain.ingest import Source
+from shelfwise.engine import quarantine
 from shelfwise.io.readers import RawRow
 from shelfwise.quality.config import QualityConfig
 from shelfwise.quality.gate import GatedFile, gate_event_file, gate_events, gate_product_file, gate_products
-from shelfwise.quality.quarantine import IngestReport
 from shelfwise.quality.report import REPORT_FILE, QualityReport
-from shelfwise.quality.retry import catalog_ids
 from shelfwise.recommend.kinds import RecommendationModels, RecommendRequest
 from shelfwise.search.learning import embedding_cache_dir
 from shelfwise.search.personal import build_profile
@@ -111,7 +116,7 @@ class Engine:
         """Every product id, cached until the catalog changes: events are joined against it on each ingest."""
         with self._lock:
             if self._catalog_ids is None:
-                self._catalog_ids = catalog_ids(self.store)
+                self._catalog_ids = self.store.product_ids()
             return self._catalog_ids
 
     def _catalog_changed(self) -> None:
@@ -127,6 +132,62 @@ class Engine:
         """The latest quality report: of the last training run, or of `shelfwise quality check`."""
         path = self.settings.data_dir / REPORT_FILE
         return QualityReport.load(path) if path.exists() else None
+
+    # quarantine -----------------------------------------------------------------------------------
+
+    def quarantined(
+        self, source: Source | None = None, *, offset: int = 0, limit: int | None = 100
+    ) -> list[QuarantinedRow]:
+        """Rows the quality gate quarantined, oldest first, each with its id and reasons."""
+        return self.store.quarantined(source=source, offset=offset, limit=limit)
+
+    def quarantined_row(self, entry_id: int) -> QuarantinedRow:
+        found = self.store.quarantined(ids=[entry_id])
+        if not found:
+            raise NotFoundError(f"no quarantined row with id {entry_id}")
+        return found[0]
+
+    def count_quarantined(self, source: Source | None = None) -> int:
+        return self.store.count_quarantined(source)
+
+    def export_quarantine(self, path: Path, source: Source) -> int:
+        """Write one source's quarantined rows (CSV or JSON lines by suffix) to fix and retry as a file."""
+        return quarantine.export_rows(self.store, path, source)
+
+    def retry_quarantined(self, source: Source, ids: Sequence[int] | None = None) -> RetryResult:
+        """Retry quarantined rows as they are stored (after a catalog import, for example)."""
+        found = self.store.quarantined(source=source, ids=ids, limit=None)
+        items, not_retryable = quarantine.stored_items(found)
+        released, still = self._retry(source, items, f"quarantine ({source})")
+        return RetryResult(
+            source=source,
+            tried=len(found),
+            released=released,
+            still_quarantined=still,
+            not_retryable=not_retryable,
+        )
+
+    def retry_quarantine_file(self, source: Source, path: Path) -> RetryResult:
+        """Retry rows fixed in an exported file; rows without a `_quarantine_id` are simply ingested."""
+        items, unreadable = quarantine.file_items(path)
+        released, still = self._retry(source, items, str(path))
+        return RetryResult(
+            source=source,
+            tried=len(items) + unreadable,
+            released=released,
+            still_quarantined=still,
+            not_retryable=unreadable,
+        )
+
+    def _retry(self, source: Source, items: Sequence[quarantine.RetryItem], label: str) -> tuple[int, int]:
+        def gate(rows: list[RawRow], file: str) -> GatedFile:
+            if source == "products":
+                return gate_products(rows, file, self.quality_config)
+            return gate_events(rows, file, self.quality_config, self.catalog_ids())
+
+        return quarantine.retry(self.store, source, items, label, gate, self.store_gated)
+
+    # real-time events and single products ---------------------------------------------------------
 
     def record(self, event: Event) -> Event:
         """One real-time event: stored, and visible to the very next request of its user or session."""

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from shelfwise.domain import Event, Product
+from shelfwise.domain import Event, IngestReport, Product, QuarantinedRow
 from shelfwise.domain.products import split_category
 from shelfwise.io.parsing import RowError, field_key, parse_event, parse_product
 from shelfwise.io.readers import RawRow, read_rows
@@ -34,13 +34,7 @@ from shelfwise.quality.checks.events import (
 from shelfwise.quality.config import QualityConfig
 from shelfwise.quality.fast_events import read_events_fast
 from shelfwise.quality.flags import DatasetWarning, Flags
-from shelfwise.quality.quarantine import (
-    DUPLICATE_REASON,
-    IngestReport,
-    QuarantinedRow,
-    _check_columns,
-    reasons_by_field,
-)
+from shelfwise.quality.quarantine import DUPLICATE_REASON, check_columns, reasons_by_field
 from shelfwise.quality.repairs import Repair, repair_product_row
 from shelfwise.quality.report import (
     FileSummary,
@@ -92,6 +86,9 @@ class _Row:
         return "accepted"
 
 
+REPORT_ROWS = 100  # quarantined rows an ingest report lists; its counts are never capped
+
+
 @dataclass
 class GatedFile:
     """One file (or batch) through the gate. `stored` are the rows to store (accepted, repaired and
@@ -134,7 +131,8 @@ class GatedFile:
             )
         return results
 
-    def ingest_report(self) -> IngestReport:
+    def ingest_report(self, max_rows: int | None = REPORT_ROWS) -> IngestReport:
+        """The counts of this pass, with its first `max_rows` quarantined rows listed (None lists all)."""
         summary = self.summary()
         rows = sorted(self.quarantined, key=lambda item: item.line)
         return IngestReport(
@@ -145,7 +143,7 @@ class GatedFile:
             repaired=summary.repaired,
             excluded=summary.excluded,
             quarantined=summary.quarantined,
-            quarantined_rows=rows[:100],
+            quarantined_rows=rows if max_rows is None else rows[:max_rows],
             reasons_by_field=reasons_by_field(self.quarantined),
             reasons_by_check=_reasons_by_check(self.rows),
         )
@@ -347,7 +345,7 @@ def gate_product_file(
     path: Path | str, config: QualityConfig | None = None, fmt: str | None = None
 ) -> GatedFile:
     stream = read_rows(path, fmt)
-    _check_columns(stream.path, "products", stream.columns)
+    check_columns(stream.path, "products", stream.columns)
     return gate_products(stream, str(path), config)
 
 
@@ -359,7 +357,7 @@ def gate_event_file(
     now: datetime | None = None,
 ) -> GatedFile:
     stream = read_rows(path, fmt)
-    _check_columns(stream.path, "events", stream.columns)
+    check_columns(stream.path, "events", stream.columns)
     fast = read_events_fast(Path(path)) if fmt is None else None
     if fast is None:
         return gate_events(stream, str(path), config, catalog_ids, now)

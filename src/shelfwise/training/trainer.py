@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 from pydantic import BaseModel, Field
 
-from shelfwise.engine.errors import InvalidRequestError
+from shelfwise.domain.errors import InvalidRequestError
 from shelfwise.quality.config import QualityConfig
 from shelfwise.quality.gate import StoreAssessment, assess_store
 from shelfwise.quality.tiers import TierVerdict, blocked, refusal_message

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from shelfwise.engine.errors import ShelfwiseError
-from shelfwise.quality.retry import Source, retry_stored
+from shelfwise.domain.errors import ShelfwiseError
+from shelfwise.domain.ingest import Source
 from shelfwise.web import features
 from shelfwise.web.analytics import summarise_events
 from shelfwise.web.auth import ADMIN_COOKIE, is_admin, same_key
@@ -135,8 +135,8 @@ def admin_router(web: WebContext) -> APIRouter:
                 "offset": offset,
                 "page_size": QUARANTINE_PAGE,
                 "counts": {
-                    "products": engine.store.count_quarantined("products"),
-                    "events": engine.store.count_quarantined("events"),
+                    "products": engine.count_quarantined("products"),
+                    "events": engine.count_quarantined("events"),
                 },
             },
         )
@@ -174,7 +174,7 @@ def admin_router(web: WebContext) -> APIRouter:
         if source not in ("products", "events"):
             return back("/admin/quality", problem="Choose products or events to retry.")
         ids = [int(value) for value in form.get("id", []) if value.isdigit()] or None
-        result = retry_stored(engine, "products" if source == "products" else "events", ids)
+        result = engine.retry_quarantined("products" if source == "products" else "events", ids)
         notice = (
             f"Retried {result.tried:,} {source} rows: {result.released:,} passed the checks and were "
             f"ingested, {result.still_quarantined:,} still fail"

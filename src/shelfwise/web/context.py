@@ -15,8 +15,8 @@ from starlette.responses import HTMLResponse
 
 from shelfwise import __version__
 from shelfwise.domain import Event, EventType, Explanation, Filters, Recommendations
+from shelfwise.domain.errors import ShelfwiseError
 from shelfwise.engine import Engine
-from shelfwise.engine.errors import ShelfwiseError
 from shelfwise.web import features
 from shelfwise.web.images import product_image_alt
 from shelfwise.web.shopper import Shopper, remember

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from shelfwise.domain import EventType, Filters, Product, Recommendations
-from shelfwise.engine.errors import NotFoundError, ShelfwiseError
+from shelfwise.domain.errors import NotFoundError, ShelfwiseError
 from shelfwise.index.catalog import price_band
 from shelfwise.web import features
 from shelfwise.web.context import WebContext

@@ -96,7 +96,9 @@ class Settings(BaseSettings):
         description="The folder of public data sets for benchmarks and data tests ($SHELFWISE_DATA); "
         "default ../shared/data beside the repository.",
     )
-    quality: QualityConfig = Field(default_factory=QualityConfig, description="The quality gate's thresholds.")
+    quality: QualityConfig = Field(
+        default_factory=QualityConfig, description="The quality gate's thresholds."
+    )
     training: TrainingConfig = Field(
         default_factory=TrainingConfig, description="What `train` fits: search, recommendations, fine-tuning."
     )

@@ -126,7 +126,8 @@ class Engine:
 
     @property
     def quality_config(self) -> QualityConfig:
-        return QualityConfig()
+        """The quality gate's thresholds, from the settings."""
+        return self.settings.quality
 
     def quality_report(self) -> QualityReport | None:
         """The latest quality report: of the last training run, or of `shelfwise quality check`."""
@@ -222,7 +223,7 @@ class Engine:
     def train(self, config: TrainingConfig | None = None, *, force: bool = False) -> Manifest:
         """Train a new version. The quality gate's tiers run first: when a blocking check fails this
         raises TrainingBlockedError naming each one, unless `force`, which the manifest records."""
-        config = config or TrainingConfig(trending_half_life_days=self.settings.trending_half_life_days)
+        config = config or self.settings.training
         manifest = train_bundle(
             self.store,
             self.registry,

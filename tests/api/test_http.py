@@ -38,7 +38,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
             sys.executable,
             "-m",
             "uvicorn",
-            "shelfwise.api.server:app_from_settings",
+            "shelfwise.app:create_app",
             "--factory",
             "--host",
             "127.0.0.1",

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from conftest import catalog_rows, event_rows
-from shelfwise.api.app import create_app
+from shelfwise.api import create_api
 from shelfwise.cli.quality import quality_app
 from shelfwise.engine import Engine
 from shelfwise.io.demo import write_demo_shop
@@ -141,7 +141,7 @@ def test_force_trains_and_records_the_override_and_the_exclusions(tmp_path: Path
 
 def test_get_quality_serves_the_latest_report(tmp_path: Path) -> None:
     engine = Engine.open(tmp_path / "data")
-    client = TestClient(create_app(engine))
+    client = TestClient(create_api(engine))
     assert client.get("/v1/quality").status_code == 404
     engine.ingest_products(catalog_rows())
     engine.train()

@@ -98,10 +98,6 @@ def stderr_console() -> Console:
     return Console(stderr=True)
 
 
-def warn(message: str) -> None:
-    stderr_console().print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
-
-
 def fail(message: str) -> typer.Exit:
     """Print `message` as an error and return the exit to raise."""
     stderr_console().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from shelfwise.domain import (
     Event,
     Filters,
@@ -80,6 +82,7 @@ class Engine:
         return cls(settings)
 
     def close(self) -> None:
+        """Release the store's connections; the engine is not used afterwards."""
         self.store.close()
 
     # ingestion ------------------------------------------------------------------------------------
@@ -126,7 +129,8 @@ class Engine:
 
     @property
     def quality_config(self) -> QualityConfig:
-        """The quality gate's thresholds, from the settings."""
+        """The checks and thresholds the quality gate runs with on ingestion, retries and training (the
+        `quality` settings)."""
         return self.settings.quality
 
     def quality_report(self) -> QualityReport | None:
@@ -143,12 +147,14 @@ class Engine:
         return self.store.quarantined(source=source, offset=offset, limit=limit)
 
     def quarantined_row(self, entry_id: int) -> QuarantinedRow:
+        """One quarantined row by its id; NotFoundError when there is none (it was released or never was)."""
         found = self.store.quarantined(ids=[entry_id])
         if not found:
             raise NotFoundError(f"no quarantined row with id {entry_id}")
         return found[0]
 
     def count_quarantined(self, source: Source | None = None) -> int:
+        """How many rows are quarantined, of one source or of both."""
         return self.store.count_quarantined(source)
 
     def export_quarantine(self, path: Path, source: Source) -> int:
@@ -182,6 +188,7 @@ class Engine:
 
     def _retry(self, source: Source, items: Sequence[quarantine.RetryItem], label: str) -> tuple[int, int]:
         def gate(rows: list[RawRow], file: str) -> GatedFile:
+            """The gate of this source, joined against the catalog as it is now."""
             if source == "products":
                 return gate_products(rows, file, self.quality_config)
             return gate_events(rows, file, self.quality_config, self.catalog_ids())
@@ -197,20 +204,48 @@ class Engine:
         return event
 
     def upsert_product(self, product: Product) -> Product:
+        """Insert or replace one product by product_id, bypassing the file gate (the product is already
+        validated); the next search sees it."""
         self.store.upsert_products([product])
         self._catalog_changed()
         return product
 
     def delete_product(self, product_id: str) -> None:
+        """Remove a product from the catalog (its events stay); NotFoundError when there is none."""
         if not self.store.delete_product(product_id):
             raise NotFoundError(f"no product with product_id {product_id!r}")
         self._catalog_changed()
 
     def get_product(self, product_id: str) -> Product:
+        """One product by product_id; NotFoundError when there is none."""
         product = self.store.get_product(product_id)
         if product is None:
             raise NotFoundError(f"no product with product_id {product_id!r}")
         return product
+
+    def products(self, *, offset: int = 0, limit: int | None = None) -> list[Product]:
+        """A page of the catalog in product_id order; `limit` None reads to the end."""
+        return self.store.products(offset=offset, limit=limit)
+
+    def count_products(self) -> int:
+        """How many products the catalog holds."""
+        return self.store.count_products()
+
+    def count_events(self) -> int:
+        """How many events are stored (quarantined rows not included)."""
+        return self.store.count_events()
+
+    def events_frame(self) -> pl.DataFrame:
+        """Every stored event as a frame, oldest first: for analytics over the whole history."""
+        return self.store.events_frame()
+
+    def known_users(self, user_ids: Sequence[str]) -> set[str]:
+        """Those of `user_ids` that have any stored event."""
+        return self.store.known_users(user_ids)
+
+    def most_active_users(self, n: int) -> list[tuple[str, int]]:
+        """The `n` users with the most stored events, with their event counts, most active first."""
+        return self.store.most_active_users(n)
 
     def forget_user(self, user_id: str) -> int:
         """Delete a user everywhere this engine keeps them: store and online state."""
@@ -236,6 +271,7 @@ class Engine:
         return manifest
 
     def activate(self, version: str) -> Manifest:
+        """Serve a kept trained version (a roll back, or forward again); KeyError when it is not kept."""
         self.registry.activate(version)
         self._load_current()
         assert self._manifest is not None
@@ -243,7 +279,22 @@ class Engine:
 
     @property
     def manifest(self) -> Manifest | None:
+        """The manifest of the version being served; None before the first training."""
         return self._manifest
+
+    def current_version(self) -> str | None:
+        """The version the artifact registry marks current (what the last `train` or `activate` chose)."""
+        return self.registry.current_version()
+
+    def model_versions(self) -> list[Manifest]:
+        """The manifests of every kept trained version, newest first."""
+        manifests = []
+        for version in reversed(self.registry.versions()):
+            try:
+                manifests.append(self.registry.manifest(version))
+            except (OSError, ValueError):
+                continue  # a version being pruned as we list
+        return manifests
 
     def _load_current(self) -> None:
         version = self.registry.current_version()
@@ -259,6 +310,8 @@ class Engine:
     # serving --------------------------------------------------------------------------------------
 
     def search_pipeline(self) -> SearchPipeline:
+        """The search pipeline being served, refitted over the catalog first when products changed since
+        it was fitted (the trained ranker is kept: its features do not depend on the catalog)."""
         with self._lock:
             if self._search is None or self._search_stale:
                 previous = self._search
@@ -279,6 +332,9 @@ class Engine:
         page: int = 1,
         page_size: int = 10,
     ) -> SearchResult:
+        """One page of results for `query` (empty browses the filtered catalog), with facets and an
+        explanation per hit; personalised by the user's history when `user_id` is given, and with the
+        merchandising rules and synonyms in force. InvalidRequestError for a bad page or filter."""
         pipeline = self.search_pipeline()
         profile = None
         if user_id:
@@ -312,12 +368,15 @@ class Engine:
         return self.search_pipeline().suggest(prefix, n)
 
     def list_rules(self) -> list[Rule]:
+        """The merchandising rules in force."""
         return self.rules.load().rules
 
     def add_rule(self, rule: Rule) -> Rule:
+        """Add a rule, or replace the one with its rule_id; the next search applies it."""
         return self.rules.add(rule)
 
     def delete_rule(self, rule_id: str) -> None:
+        """Remove a rule by rule_id; NotFoundError when there is none."""
         if not self.rules.delete(rule_id):
             raise NotFoundError(f"no merchandising rule with rule_id {rule_id!r}")
 
@@ -354,6 +413,9 @@ class Engine:
         n: int = 10,
         filters: Filters | None = None,
     ) -> Recommendations:
+        """`n` products of one kind for a user, a session or a product, filtered by `filters`, each with
+        its reason. InvalidRequestError for an unknown kind or a missing product_id, NotFoundError for an
+        unknown product, NotTrainedError before the first training."""
         try:
             kind = RecommendationKind(kind)
         except ValueError as error:
@@ -395,6 +457,7 @@ class Engine:
         ]
 
     def stats(self) -> dict[str, Any]:
+        """Counts of products, events, users and quarantined rows, and the version being served."""
         return {
             "products": self.store.count_products(),
             "events": self.store.count_events(),

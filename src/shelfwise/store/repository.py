@@ -223,6 +223,20 @@ class Store:
     def count_users(self) -> int:
         return self._count(tables.users)
 
+    def known_users(self, user_ids: Sequence[str]) -> set[str]:
+        """Those of `user_ids` that have a profile (at least one stored event)."""
+        users = tables.users
+        query = select(users.c.user_id).where(users.c.user_id.in_(list(user_ids)))
+        with self.engine.connect() as conn:
+            return {str(user_id) for user_id in conn.execute(query).scalars()}
+
+    def most_active_users(self, limit: int) -> list[tuple[str, int]]:
+        """The users with the most stored events, with their event counts, most active first."""
+        users = tables.users
+        query = select(users.c.user_id, users.c.event_count).order_by(users.c.event_count.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [(str(user_id), int(count)) for user_id, count in conn.execute(query).all()]
+
     def forget_user(self, user_id: str) -> int:
         """Delete every event and the profile of a user; returns the number of events removed."""
         with self.engine.begin() as conn:

@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from shelfwise.domain.errors import ShelfwiseError
 from shelfwise.domain.ingest import Source
-from shelfwise.web import features
+from shelfwise.engine import Engine
 from shelfwise.web.analytics import summarise_events
 from shelfwise.web.auth import ADMIN_COOKIE, is_admin, same_key
 from shelfwise.web.charts import bar_chart, column_chart
@@ -27,6 +27,7 @@ SESSION_AGE = 12 * 3600
 
 
 def admin_router(web: WebContext) -> APIRouter:
+    """The admin pages and their form posts, each behind the admin login."""
     router = APIRouter(prefix="/admin", include_in_schema=False)
     engine = web.engine
 
@@ -35,7 +36,6 @@ def admin_router(web: WebContext) -> APIRouter:
             "section": name.split("/")[-1].removesuffix(".html"),
             "notice": request.query_params.get("notice"),
             "problem": request.query_params.get("problem"),
-            "has_rules": features.has_route(web.app, "/v1/rules"),
             "model_version": engine.manifest.version if engine.manifest else None,
         }
         return web.render(request, name, {**base, **values}, status_code=status_code)
@@ -201,7 +201,7 @@ def admin_router(web: WebContext) -> APIRouter:
             except ShelfwiseError:
                 return 0
 
-        summary = summarise_events(engine.store.events_frame(), count_results)
+        summary = summarise_events(engine.events_frame(), count_results)
         stats = engine.stats()
         browse = _browse_facets(engine)
         return page(
@@ -236,13 +236,8 @@ def admin_router(web: WebContext) -> APIRouter:
     def models(request: Request) -> Response:
         if (stop := refused(request)) is not None:
             return stop
-        current = engine.registry.current_version()
-        versions = []
-        for version in reversed(engine.registry.versions()):
-            try:
-                versions.append(engine.registry.manifest(version))
-            except (OSError, ValueError):
-                continue  # a version being pruned as we list
+        current = engine.current_version()
+        versions = engine.model_versions()
         previous = _rollback_target([m.version for m in versions], current)
         assert web.training is not None
         return page(
@@ -300,7 +295,7 @@ def admin_router(web: WebContext) -> APIRouter:
     return router
 
 
-def _browse_facets(engine: Any) -> dict[str, list[tuple[str, int]]]:
+def _browse_facets(engine: Engine) -> dict[str, list[tuple[str, int]]]:
     """The whole catalog's facet counts (category, brand, price band)."""
     try:
         browse = engine.search("", page_size=1)

@@ -12,6 +12,8 @@ from shelfwise.quality.gate import check_of_reason
 
 @dataclass(frozen=True)
 class QuarantineListing:
+    """One page of the quarantine as the quality page lists it."""
+
     rows: list[tuple[QuarantinedRow, list[str]]]  # the page shown
     matching: int
     checks: dict[str, int]  # every check found in the source's quarantine, with its row count
@@ -25,6 +27,8 @@ def reason_check(source: str, reason: str) -> str:
 def list_quarantine(
     engine: Engine, source: Source | None, check: str | None, offset: int, limit: int
 ) -> QuarantineListing:
+    """A page of quarantined rows (of one source, and with a reason of one check), with every check's
+    row count for the filter."""
     found = engine.quarantined(source, limit=None)
     checks: dict[str, int] = {}
     labelled = []
@@ -39,6 +43,7 @@ def list_quarantine(
 
 
 def find_entry(engine: Engine, entry_id: int) -> QuarantinedRow | None:
+    """One quarantined row, or None when it is gone (released by a retry)."""
     try:
         return engine.quarantined_row(entry_id)
     except NotFoundError:

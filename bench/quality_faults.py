@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 from shelfwise.io.demo import generate_demo_shop, write_demo_shop
-from shelfwise.quality.gate import check_files
 from shelfwise.quality.real_data import (
     AMAZON_BEAUTY,
     FLIPKART,
@@ -47,6 +46,7 @@ from shelfwise.quality.real_data import (
 )
 from shelfwise.quality.repairs import parse_list_text
 from shelfwise.quality.report import QualityReport
+from shelfwise.quality.reporting import check_files
 
 Row = dict[str, Any]
 NOW = datetime(2026, 6, 2, tzinfo=UTC)

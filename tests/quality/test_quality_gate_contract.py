@@ -16,9 +16,9 @@ from shelfwise.api.app import create_app
 from shelfwise.cli.quality import quality_app
 from shelfwise.engine import Engine
 from shelfwise.io.demo import write_demo_shop
-from shelfwise.quality.gate import check_files
 from shelfwise.quality.html import render_html
 from shelfwise.quality.real_data import write_csv
+from shelfwise.quality.reporting import check_files
 from shelfwise.training.trainer import TrainingBlockedError
 
 runner = CliRunner()

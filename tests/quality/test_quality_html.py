@@ -7,8 +7,8 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from shelfwise.io.writers import write_rows
-from shelfwise.quality.gate import check_files
 from shelfwise.quality.html import MAX_ROWS, render_html, write_html
+from shelfwise.quality.reporting import check_files
 
 HOSTILE = '<script>alert("x")</script>'
 

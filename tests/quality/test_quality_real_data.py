@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from shelfwise.quality.gate import check_files
 from shelfwise.quality.real_data import (
     AMAZON_BEAUTY,
     FLIPKART,
@@ -16,6 +15,7 @@ from shelfwise.quality.real_data import (
     flipkart_products,
     write_csv,
 )
+from shelfwise.quality.reporting import check_files
 
 pytestmark = pytest.mark.shared_data
 

@@ -18,9 +18,9 @@ from shelfwise.cli.context import (
     stdout_console,
 )
 from shelfwise.domain import RetryResult
-from shelfwise.quality.gate import check_files
 from shelfwise.quality.html import write_html
 from shelfwise.quality.report import REPORT_FILE, QualityReport
+from shelfwise.quality.reporting import check_files
 
 quality_app = typer.Typer(
     help="The data-quality gate: check files, read the report, fix quarantined rows.", no_args_is_help=True

@@ -32,8 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from shelfwise.io.demo import generate_demo_shop, write_demo_shop
-from shelfwise.quality.real_data import (
+from real_data_quality import (
     AMAZON_BEAUTY,
     FLIPKART,
     HOMEDEPOT,
@@ -44,6 +43,7 @@ from shelfwise.quality.real_data import (
     homedepot_products,
     write_csv,
 )
+from shelfwise.io.demo import generate_demo_shop, write_demo_shop
 from shelfwise.quality.repairs import parse_list_text
 from shelfwise.quality.report import QualityReport
 from shelfwise.quality.reporting import check_files

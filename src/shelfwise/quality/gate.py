@@ -53,12 +53,14 @@ class GatedFile:
     bots: list[BotActor] = field(default_factory=list)
 
     def summary(self) -> FileSummary:
+        """Rows by outcome."""
         counts = {"accepted": 0, "repaired": 0, "excluded": 0, "quarantined": 0}
         for row in self.rows:
             counts[row.outcome()] += 1
         return FileSummary(file=self.file, rows=len(self.rows), **counts)
 
     def results(self) -> list[RowResult]:
+        """The report's entry for each row that is not a plain accept (any check fired on it)."""
         results = []
         for row in self.rows:
             outcome = row.outcome()
@@ -100,6 +102,8 @@ class GatedFile:
 
 
 def gate_products(rows: Iterable[RawRow], file: str, config: QualityConfig | None = None) -> GatedFile:
+    """Gate catalog rows: repair, parse, keep the newest row per product_id, run the catalog checks, and
+    give each row its outcome (accepted, repaired or quarantined)."""
     config = config or QualityConfig()
     gated: list[GatedRow] = []
     parsed: list[tuple[GatedRow, Product]] = []
@@ -167,6 +171,8 @@ def gate_events(
     catalog_ids: Collection[str] | None = None,
     now: datetime | None = None,
 ) -> GatedFile:
+    """Gate event rows: parse, run the event checks (against `catalog_ids` when given, and `now` for
+    future timestamps), and give each row its outcome (accepted, excluded or quarantined)."""
     return _gate_events(((row.line, row, None) for row in rows), file, config, catalog_ids, now, None)
 
 
@@ -238,6 +244,7 @@ def _gate_events(
 def gate_product_file(
     path: Path | str, config: QualityConfig | None = None, fmt: str | None = None
 ) -> GatedFile:
+    """Gate a catalog file (format from its suffix unless `fmt`), after checking its columns."""
     stream = read_rows(path, fmt)
     check_columns(stream.path, "products", stream.columns)
     return gate_products(stream, str(path), config)
@@ -250,6 +257,8 @@ def gate_event_file(
     fmt: str | None = None,
     now: datetime | None = None,
 ) -> GatedFile:
+    """Gate an events file, after checking its columns; large CSV and TSV files take the fast reader
+    (`fast_events`), which parses in bulk and fetches raw rows only for those quarantined."""
     stream = read_rows(path, fmt)
     check_columns(stream.path, "events", stream.columns)
     fast = read_events_fast(Path(path)) if fmt is None else None

@@ -23,6 +23,8 @@ REPORT_FILE = "quality-report.json"
 
 
 class RepairRecord(BaseModel):
+    """One repair the gate made to a row: which check, which field, the text before and after."""
+
     check: str
     field: str
     before: str
@@ -43,6 +45,8 @@ class RowResult(BaseModel):
 
 
 class FileSummary(BaseModel):
+    """Rows read from one file by outcome; the four outcomes always add up to the rows (validated)."""
+
     file: str
     rows: int
     accepted: int
@@ -63,6 +67,8 @@ class FileSummary(BaseModel):
 
 
 class CheckCount(BaseModel):
+    """How many rows one row check fired on, with its severity, effect and meaning (for the tables)."""
+
     name: str
     severity: str
     effect: str
@@ -71,6 +77,8 @@ class CheckCount(BaseModel):
 
 
 class WarningItem(BaseModel):
+    """A dataset-level finding as the report keeps it: the `DatasetWarning` with its check's severity."""
+
     check: str
     severity: str
     message: str
@@ -80,6 +88,7 @@ class WarningItem(BaseModel):
 
     @classmethod
     def of(cls, warning: DatasetWarning) -> WarningItem:
+        """The report's item for `warning`, its severity looked up in the check catalogue."""
         spec = CHECKS[warning.check]
         return cls(
             check=warning.check,
@@ -92,6 +101,9 @@ class WarningItem(BaseModel):
 
 
 class QualityReport(BaseModel):
+    """The whole quality report (the JSON contract of `shelfwise quality check --json` and
+    `GET /v1/quality`): per-file outcomes, checks fired, tier verdicts, warnings, rows and plot data."""
+
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     source: Literal["files", "store"] = "files"
     products: FileSummary | None = None
@@ -105,9 +117,11 @@ class QualityReport(BaseModel):
 
     @property
     def blocked(self) -> bool:
+        """Whether any tier is blocked, so training refuses (unless forced)."""
         return any(tier.status == "blocked" for tier in self.tiers)
 
     def save(self, path: Path | str) -> Path:
+        """Write the report as JSON, atomically (a reader never sees half a file); returns the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(path.suffix + ".tmp")
@@ -117,10 +131,12 @@ class QualityReport(BaseModel):
 
     @classmethod
     def load(cls, path: Path | str) -> QualityReport:
+        """Read a report written by `save`."""
         return cls.model_validate_json(Path(path).read_text())
 
 
 def check_counts(counts: dict[str, int]) -> list[CheckCount]:
+    """The checks that fired (count > 0) with their catalogue entries, most rows first."""
     return [
         CheckCount(
             name=name,

@@ -30,6 +30,8 @@ _FIGURE_USERS = 15
 
 @dataclass
 class QualityCheck:
+    """What `check_files` found: the report, and the gated files behind it (None for a file not given)."""
+
     report: QualityReport
     products: GatedFile | None
     events: GatedFile | None
@@ -50,6 +52,8 @@ def check_files(
 
 
 def build_report(gates: Sequence[GatedFile | None], source: str) -> QualityReport:
+    """The report over gated files (None for a file not given): outcomes, checks, tiers, warnings,
+    rows and plot data; `source` is files or store."""
     present = [gate for gate in gates if gate is not None]
     counts: dict[str, int] = {}
     rows: list[RowResult] = []

@@ -34,6 +34,7 @@ class GatedRow:
         return self.decided or self._outcome()
 
     def decide(self) -> None:
+        """Fix the outcome once every check has run, so later bookkeeping cannot change it."""
         self.decided = self._outcome()
 
     def _outcome(self) -> Outcome:
@@ -70,6 +71,8 @@ def check_of_reason(kind: str, reason: str) -> str:
 
 
 def raw_id(row: RawRow, name: str) -> str | None:
+    """The id field `name` of a raw row before parsing (whatever the column's spelling), for the report
+    to name rows that never parsed; None when absent or blank."""
     if row.data is None:
         return None
     value = row.data.get(name)  # the usual spelling first: field_key per column is the slow path
@@ -82,6 +85,8 @@ def raw_id(row: RawRow, name: str) -> str | None:
 
 
 def quarantined_row(source: str, file: str, row: GatedRow) -> QuarantinedRow:
+    """The quarantine entry of a row: its raw content and every reason, including each quarantining
+    check that fired after parsing."""
     assert row.raw is not None, "the raw row is fetched before a row is quarantined"
     reasons = list(row.reasons)
     for name, detail in row.checks.items():
@@ -97,6 +102,7 @@ def quarantined_row(source: str, file: str, row: GatedRow) -> QuarantinedRow:
 
 
 def reasons_by_check(rows: Sequence[GatedRow]) -> dict[str, int]:
+    """How many rows each check fired on, most first (the ingest report's `reasons_by_check`)."""
     counts: dict[str, int] = {}
     for row in rows:
         for name in row.checks:

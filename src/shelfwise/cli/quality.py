@@ -18,9 +18,9 @@ from shelfwise.cli.context import (
     stdout_console,
 )
 from shelfwise.domain import RetryResult
-from shelfwise.quality.gate import check_files
 from shelfwise.quality.html import write_html
-from shelfwise.quality.report import REPORT_FILE, QualityReport, terminal_summary
+from shelfwise.quality.report import REPORT_FILE, QualityReport
+from shelfwise.quality.reporting import check_files
 
 quality_app = typer.Typer(
     help="The data-quality gate: check files, read the report, fix quarantined rows.", no_args_is_help=True
@@ -69,7 +69,7 @@ def check(
         report.save(json_out)
     if html_out is not None:
         write_html(report, html_out)
-    stdout_console().print(terminal_summary(report, rows))
+    stdout_console().print(render.quality_summary(report, rows))
     if strict and report.blocked:
         raise typer.Exit(code=2)
 
@@ -103,7 +103,7 @@ def report_command(
         report.save(json_out)
     if html_out is not None:
         write_html(report, html_out)
-    stdout_console().print(terminal_summary(report, rows))
+    stdout_console().print(render.quality_summary(report, rows))
 
 
 @quarantine_app.command("list")

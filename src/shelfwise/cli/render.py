@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from rich.console import Group
 from rich.table import Table
 
 from shelfwise.domain import Recommendations, SearchResult
 from shelfwise.domain.ingest import IngestReport, QuarantinedRow
+from shelfwise.quality.report import QualityReport
 from shelfwise.training.artifacts import Manifest
 
 RAW_PREVIEW_CHARS = 80
@@ -119,3 +121,57 @@ def recommendations_table(recommendations: Recommendations) -> Table:
             str(rank), product.product_id, product.title, f"{item.score:.3f}", item.explanation.summary()
         )
     return table
+
+
+_STATUS_STYLE = {"unlocked": "green", "not_unlocked": "yellow", "blocked": "bold red"}
+_SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
+
+
+def quality_summary(report: QualityReport, max_rows: int = 10) -> Group:
+    """Rich tables: outcomes per file, checks that fired, dataset warnings, tiers, the first rows."""
+    outcomes = Table(title="Rows by outcome")
+    for name in ("file", "rows", "accepted", "repaired", "excluded", "quarantined"):
+        outcomes.add_column(name, justify="left" if name == "file" else "right")
+    for summary in (report.products, report.events):
+        if summary is not None:
+            outcomes.add_row(
+                summary.file,
+                *(
+                    f"{value:,}"
+                    for value in (
+                        summary.rows,
+                        summary.accepted,
+                        summary.repaired,
+                        summary.excluded,
+                        summary.quarantined,
+                    )
+                ),
+            )
+    checks = Table(title="Checks that fired")
+    for name in ("check", "severity", "effect", "rows"):
+        checks.add_column(name, justify="right" if name == "rows" else "left")
+    for item in report.check_details:
+        style = _SEVERITY_STYLE.get(item.severity, "")
+        checks.add_row(item.name, f"[{style}]{item.severity}[/]", item.effect, f"{item.rows:,}")
+    warnings = Table(title="Dataset warnings")
+    warnings.add_column("check")
+    warnings.add_column("severity")
+    warnings.add_column("finding", overflow="fold")
+    for warning in report.warnings:
+        style = _SEVERITY_STYLE.get(warning.severity, "")
+        warnings.add_row(warning.check, f"[{style}]{warning.severity}[/]", warning.message)
+    tiers = Table(title="Feature tiers")
+    tiers.add_column("tier")
+    tiers.add_column("status")
+    tiers.add_column("why", overflow="fold")
+    for tier in report.tiers:
+        tiers.add_row(tier.tier, f"[{_STATUS_STYLE[tier.status]}]{tier.status}[/]", tier.message)
+    rows = Table(
+        title=f"First {min(max_rows, len(report.rows))} of {len(report.rows):,} rows not plainly accepted"
+    )
+    for name in ("file", "line", "id", "outcome", "checks"):
+        rows.add_column(name, overflow="fold")
+    for row in report.rows[:max_rows]:
+        ident = row.product_id or row.user_id or ""
+        rows.add_row(row.file, str(row.line), ident, row.outcome, ", ".join(row.checks))
+    return Group(outcomes, tiers, checks, warnings, rows)

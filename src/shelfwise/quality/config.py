@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field
 
 
 class QualityConfig(BaseModel):
+    """Every threshold of the checks and tiers, with its default; a shop tunes them in its settings."""
+
     # text hygiene
     min_title_words: int = Field(default=2, ge=1)
     all_caps_min_letters: int = Field(default=6, ge=1, description="Shorter all-caps titles (USB, TV) pass.")

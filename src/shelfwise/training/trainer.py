@@ -11,8 +11,8 @@ import polars as pl
 from pydantic import BaseModel, Field
 
 from shelfwise.domain.errors import InvalidRequestError
+from shelfwise.quality.assessment import StoreAssessment, assess_store
 from shelfwise.quality.config import QualityConfig
-from shelfwise.quality.gate import StoreAssessment, assess_store
 from shelfwise.quality.tiers import TierVerdict, blocked, refusal_message
 from shelfwise.recommend.kinds import RecommendationConfig, RecommendationModels
 from shelfwise.search.learning import embedding_cache_dir, fit_search

@@ -14,12 +14,13 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from shelfwise.domain.errors import ShelfwiseError
 from shelfwise.domain.ingest import Source
 from shelfwise.engine import Engine
+from shelfwise.io.svg import bar_chart, column_chart
+from shelfwise.quality.html import render_html
+from shelfwise.quality.plots import report_plots
 from shelfwise.web.analytics import summarise_events
 from shelfwise.web.auth import ADMIN_COOKIE, is_admin, same_key
-from shelfwise.web.charts import bar_chart, column_chart
 from shelfwise.web.context import WebContext
 from shelfwise.web.forms import first, local_path, read_form
-from shelfwise.web.quality_plots import quality_plots
 from shelfwise.web.quarantine_view import find_entry, list_quarantine
 
 QUARANTINE_PAGE = 50
@@ -128,7 +129,7 @@ def admin_router(web: WebContext) -> APIRouter:
             {
                 "report": report,
                 "checks_chart": checks_chart,
-                "plots": quality_plots(report) if report else [],
+                "plots": report_plots(report, with_prices=False) if report else [],
                 "listing": listing,
                 "source": chosen,
                 "check": check,
@@ -149,10 +150,6 @@ def admin_router(web: WebContext) -> APIRouter:
         report = engine.quality_report()
         if report is None:
             return HTMLResponse("<p>No quality report yet.</p>", status_code=404)
-        try:
-            from shelfwise.quality.html import render_html
-        except ImportError:
-            return HTMLResponse("<p>This build has no HTML quality report.</p>", status_code=404)
         return HTMLResponse(render_html(report))
 
     @router.get("/quality/quarantine/{entry_id}")

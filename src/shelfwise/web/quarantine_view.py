@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from shelfwise.domain import NotFoundError, QuarantinedRow
 from shelfwise.domain.ingest import Source
 from shelfwise.engine import Engine
-from shelfwise.quality.gate import check_of_reason
+from shelfwise.quality.rows import check_of_reason
 
 
 @dataclass(frozen=True)

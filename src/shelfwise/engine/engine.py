@@ -85,6 +85,12 @@ class Engine:
         """Release the store's connections; the engine is not used afterwards."""
         self.store.close()
 
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # ingestion ------------------------------------------------------------------------------------
 
     def ingest_products(self, source: Rows) -> IngestReport:

@@ -1,23 +1,19 @@
 """Text vectors for the fuzzy checks: TF-IDF over words or character n-grams, L2-normalised, sparse.
 
 The MiniLM sentence encoder reads meaning better, but runs at about 200 titles a second on two cores;
-TF-IDF takes a second for 100,000 titles, so it is the default and the encoder is a setting.
+TF-IDF takes a second for 100,000 titles, so it is the default and the encoder is a setting. Words are
+shelfwise.text.analysis's `alnum` rule.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+from shelfwise.text.analysis import words
 
 
 @lru_cache(maxsize=200_000)

@@ -6,14 +6,13 @@ kind of product) whose words start with what was typed, most common first, so th
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import Counter
 
 from shelfwise.engine import Engine
+from shelfwise.text.analysis import words
 
 MAX_SUGGESTIONS = 8
-_WORD = re.compile(r"[\w'-]+")
 
 
 def product_name(title: str) -> str:
@@ -28,13 +27,13 @@ class TitleSuggester:
         self._built_for: tuple[int, object] | None = None
 
     def suggest(self, typed: str, limit: int = MAX_SUGGESTIONS) -> list[str]:
-        words = [w.lower() for w in _WORD.findall(typed)]
-        if not words:
+        prefixes = words(typed, "autocomplete")
+        if not prefixes:
             return []
         found = []
         for name, lowered, _ in self._index():
-            tokens = _WORD.findall(lowered)
-            if all(any(token.startswith(word) for token in tokens) for word in words):
+            tokens = words(lowered, "autocomplete")
+            if all(any(token.startswith(prefix) for token in tokens) for prefix in prefixes):
                 found.append(name)
                 if len(found) >= limit:
                     break

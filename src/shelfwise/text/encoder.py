@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -157,11 +156,12 @@ def _load_model(config: EncoderConfig) -> Any:
     key = (config.model, config.device, config.max_seq_length)
     with _MODELS_LOCK:
         if key not in _MODELS:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
 
-            model = SentenceTransformer(_resolve_model_path(config.model), device=config.device)
+            # Local files only: weights are never downloaded at run time.
+            model = SentenceTransformer(
+                _resolve_model_path(config.model), device=config.device, local_files_only=True
+            )
             model.max_seq_length = config.max_seq_length
             _MODELS[key] = model
         return _MODELS[key]

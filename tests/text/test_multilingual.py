@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shelfwise.text import EncoderConfig, TextEncoder
 from shelfwise.text.cjk import cjk_share, has_han
-from shelfwise.text.encoder import DEFAULT_MODEL
-from shelfwise.text.multilingual import AUTO_MODEL, USEM3_MODEL, choose_encoder
+from shelfwise.text.encoder import AUTO_MODEL, DEFAULT_MODEL, EncoderConfig, TextEncoder, choose_encoder
+from shelfwise.text.multilingual import USEM3_MODEL
 
 CHINESE_TITLES = [
     "男士运动鞋 透气跑步鞋",

@@ -27,8 +27,7 @@ from shelfwise.search.rules import RuleSet, target_mask
 from shelfwise.search.spelling import Correction, SpellingConfig, SpellingCorrector
 from shelfwise.search.suggest import Suggester
 from shelfwise.search.synonyms import SynonymSet
-from shelfwise.text.encoder import EncoderConfig, TextEncoder, product_text
-from shelfwise.text.multilingual import AUTO_MODEL, choose_encoder
+from shelfwise.text.encoder import AUTO_MODEL, EncoderConfig, TextEncoder, choose_encoder, product_text
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,8 @@ from shelfwise.quality.config import QualityConfig
 from shelfwise.quality.duplicates import identical_titles, near_duplicates
 from shelfwise.quality.flags import DatasetWarning, Flags
 from shelfwise.quality.schemas import validate_products
-from shelfwise.quality.text_vectors import encode_minilm, tfidf, words
+from shelfwise.quality.text_vectors import encode_minilm, tfidf
+from shelfwise.text.analysis import words
 
 COVERAGE_FIELDS = ("description", "brand", "image_url", "attributes", "price", "category")
 _SEPARATORS = re.compile(r"[,|;/]")

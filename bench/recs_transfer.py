@@ -297,7 +297,7 @@ def main() -> None:
         sys.exit(str(missing))
     text = title_embeddings(items, args.text_cache)
     domains = build_domains([args.source, *args.targets], interactions, items, text)
-    overrides = {"max_seconds": args.max_seconds, "show_progress": False, **json.loads(args.config)}
+    overrides = {"max_seconds": args.max_seconds, **json.loads(args.config)}
     config = SequentialConfig(**overrides)
     transfer = TransferConfig(max_seconds=args.max_seconds, **json.loads(args.transfer))
 

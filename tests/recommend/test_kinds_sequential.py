@@ -27,7 +27,6 @@ TINY = SequentialConfig(
     patience=15,
     batch_size=64,
     max_length=8,
-    show_progress=False,
 )
 
 

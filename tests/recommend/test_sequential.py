@@ -23,7 +23,6 @@ FAST = SequentialConfig(
     patience=25,
     batch_size=64,
     max_length=8,
-    show_progress=False,
 )
 
 

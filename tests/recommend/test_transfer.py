@@ -24,7 +24,6 @@ CONFIG = SequentialConfig(
     patience=25,
     batch_size=64,
     max_length=8,
-    show_progress=False,
 )
 SOURCE_IDS = [f"s{i}" for i in range(N_ITEMS)]
 TARGET_IDS = [f"t{i}" for i in range(N_ITEMS)]

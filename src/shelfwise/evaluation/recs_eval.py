@@ -23,11 +23,10 @@ from shelfwise.evaluation.protocols import (
     LeaveOneOutSplit,
     evaluate_split,
     leave_one_out,
-    rank_targets,
 )
 from shelfwise.evaluation.segments import SegmentMetrics, segment_masks
 from shelfwise.recommend.als import ALS
-from shelfwise.recommend.base import ItemScorer
+from shelfwise.recommend.base import ItemScorer, rank_targets
 from shelfwise.recommend.blend import SequentialBlend
 from shelfwise.recommend.cooccurrence import CoOccurrence
 from shelfwise.recommend.interactions import Interactions, Vocabulary

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from rich.table import Table
 
 from shelfwise.domain import Filters, SearchResult
-from shelfwise.evaluation.metrics import mrr_at_k, ndcg_at_k, recall_at_k
+from shelfwise.metrics import mrr_at_k, ndcg_at_k, recall_at_k
 
 QREL_COLUMNS = ("query", "product_id", "gain")
 

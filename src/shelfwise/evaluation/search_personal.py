@@ -37,8 +37,8 @@ from rich.table import Table
 
 from shelfwise.domain import Event, EventType
 from shelfwise.engine import Engine
-from shelfwise.evaluation.metrics import hit_rate_at_k, mrr_at_k, ndcg_at_k
 from shelfwise.io.demo import DemoShop, generate_demo_shop
+from shelfwise.metrics import hit_rate_at_k, mrr_at_k, ndcg_at_k
 from shelfwise.recommend.kinds import RecommendationModels
 from shelfwise.search.learning import ATTRIBUTION_WINDOW, EVENT_LABELS
 from shelfwise.search.personal import MODEL_WEIGHT, UserProfile, build_profile

@@ -51,7 +51,7 @@ from shelfwise.recommend.base import ItemScorer
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.popularity import Popularity
 from shelfwise.recommend.sequential import SequentialConfig, SequentialRecommender
-from shelfwise.recommend.transfer import TransferConfig, TransferredRecommender
+from transfer import TransferConfig, TransferredRecommender
 
 # Anonymised S3Rec attribute id -> the category its items' titles show. Listed largest first.
 CATEGORIES = {

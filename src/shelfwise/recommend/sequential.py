@@ -232,7 +232,7 @@ class SequentialRecommender:
         not given, on the last item of up to `validation_users` users, held out of training.
 
         `init_from` continues training that network (its weights and text buffer; it is trained in place)
-        instead of a fresh one: fine-tuning a model warm-started from another catalog (`recommend.transfer`).
+        instead of a fresh one: fine-tuning a model warm-started from another catalog (`bench/transfer.py`).
         """
         config = self.config
         torch.set_num_threads(config.threads)
@@ -364,7 +364,7 @@ class SequentialRecommender:
     @classmethod
     def from_network(cls, network: SequenceTransformer, config: SequentialConfig | None = None) -> Self:
         """A fitted recommender around an already-built network, e.g. one warm-started from another
-        catalog and scored zero-shot (`recommend.transfer`)."""
+        catalog and scored zero-shot (`bench/transfer.py`)."""
         model = cls(config)
         n_items = network.item_embedding.num_embeddings - 1
         _check_network(network, n_items, model.config)

@@ -15,9 +15,7 @@ from shelfwise.recommend.sequential import SequentialConfig
 from shelfwise.search.pipeline import SearchConfig
 from shelfwise.training.trainer import TrainingConfig
 
-TINY = SequentialConfig(
-    hidden=16, layers=1, dropout=0.1, learning_rate=5e-3, max_epochs=10, max_length=8, show_progress=False
-)
+TINY = SequentialConfig(hidden=16, layers=1, dropout=0.1, learning_rate=5e-3, max_epochs=10, max_length=8)
 
 
 @pytest.fixture

@@ -11,27 +11,35 @@ import tempfile
 import time
 from contextlib import closing
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 import numpy as np
 import polars as pl
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from shelfwise.cli.context import CliError, current_settings, engine_command, stderr_console, stdout_console
-from shelfwise.domain import Filters, SearchResult
-from shelfwise.engine import Engine
-from shelfwise.evaluation.recs_eval import (
-    evaluate_recs,
-    item_texts,
+from shelfwise.cli.render import (
+    render_ablation,
+    render_personal_evaluation,
     render_recs_evaluation,
     render_recs_segments,
+    render_search_evaluation,
 )
+from shelfwise.domain import Filters, SearchResult
+from shelfwise.engine import Engine
+from shelfwise.evaluation.recs_eval import evaluate_recs, item_texts
 from shelfwise.evaluation.search_ablation import (
     ABLATIONS,
     AblationRow,
     positive_queries,
-    render_ablation,
     run_ablation,
     split_qrels,
 )
@@ -39,13 +47,8 @@ from shelfwise.evaluation.search_eval import (
     SearchEvaluation,
     evaluate_search,
     judgements,
-    render_search_evaluation,
 )
-from shelfwise.evaluation.search_personal import (
-    PersonalEvalConfig,
-    render_personal_evaluation,
-    run_demo_evaluation,
-)
+from shelfwise.evaluation.search_personal import PersonalEvalConfig, run_demo_evaluation
 from shelfwise.io.demo import generate_demo_shop
 from shelfwise.recommend.kinds import RecommendationConfig
 from shelfwise.search.learning import embedding_cache_dir, train_ranker_from_judgements
@@ -86,6 +89,36 @@ def progress_bar() -> Progress:
         TimeRemainingColumn(),
         console=stderr_console(),
     )
+
+
+class EpochBar:
+    """The transformer's epochs as a progress bar on stderr, shown from its first epoch (a callback for
+    `SequentialRecommender`); use as a context manager so the bar closes."""
+
+    def __init__(self) -> None:
+        self._progress: Progress | None = None
+        self._task: Any = None
+
+    def __call__(self, epoch: int, epochs: int, status: str) -> None:
+        if self._progress is None:
+            self._progress = Progress(
+                TextColumn("sasrec epoch"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[status]}"),
+                console=stderr_console(),
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("sasrec", total=epochs, status="")
+        self._progress.update(self._task, completed=epoch, status=status)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
 
 
 def scratch_settings(directory: Path) -> Settings:
@@ -258,14 +291,16 @@ def evaluate_recs_command(
             update={"sequential": config.sequential.model_copy(update={"max_seconds": sequential_seconds})}
         )
     embeddings = title_embeddings(catalog) if sequential and text and catalog is not None else None
-    # The transformer shows its own progress bar; a spinner around it would fight over the terminal.
-    evaluation = evaluate_recs(
-        frame,
-        catalog,
-        config=config,
-        item_text_embeddings=embeddings,
-        sequential=None if sequential else False,
-    )
+    # The transformer's epochs are the only progress shown: a spinner would fight them for the terminal.
+    with EpochBar() as epochs:
+        evaluation = evaluate_recs(
+            frame,
+            catalog,
+            config=config,
+            item_text_embeddings=embeddings,
+            sequential=None if sequential else False,
+            progress=epochs,
+        )
     if as_json:
         figures = {
             **evaluation.dataset.model_dump(),

@@ -49,7 +49,7 @@ class FieldWeights(BaseModel):
 
 
 class LexicalIndexConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     weights: FieldWeights = Field(default_factory=FieldWeights)
     stemmer_language: str | None = Field(default="english", description="A PyStemmer language, or None.")

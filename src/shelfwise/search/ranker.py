@@ -26,7 +26,7 @@ FILES = ModelFiles(model="ranker.txt", manifest="ranker_meta.json")
 
 
 class RankerConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
     rerank_depth: int = Field(default=800, ge=1, description="Candidates the ranker re-orders per query.")

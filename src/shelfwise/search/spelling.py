@@ -28,7 +28,7 @@ _VOCAB_FILE = "spelling_vocabulary.json"
 
 
 class SpellingConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
     min_word_chars: int = Field(default=4, ge=2, description="Shorter words are never corrected.")

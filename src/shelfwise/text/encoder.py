@@ -40,7 +40,7 @@ MAX_PRODUCT_TEXT_CHARS = 512
 class EncoderConfig(BaseModel):
     """Which sentence encoder to use and how to batch it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str = Field(
         default=DEFAULT_MODEL,

@@ -61,7 +61,7 @@ class TrainingPair(BaseModel):
 class FinetuneConfig(BaseModel):
     """What to learn from and how long: defaults fit 'minutes on two CPU cores' for a 50,000-product shop."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     base_model: str = Field(default=DEFAULT_MODEL, description="The encoder to start from (copied).")
     min_gain: float = Field(

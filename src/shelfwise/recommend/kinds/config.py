@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shelfwise.domain import Event, EventType, Filters, RecommendationKind
 from shelfwise.domain.events import EVENT_WEIGHTS
@@ -23,6 +23,7 @@ BASKET_EVENTS = [EventType.PURCHASE.value, EventType.ADD_TO_CART.value]
 
 
 class RecommendationConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
     cooccurrence: CoOccurrenceConfig = Field(default_factory=CoOccurrenceConfig)
     copurchase: CoPurchaseConfig = Field(default_factory=CoPurchaseConfig)
     trending: TrendingPopularityConfig = Field(default_factory=TrendingPopularityConfig)

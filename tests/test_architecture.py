@@ -14,6 +14,8 @@ import pytest
 
 import shelfwise
 
+pytestmark = [pytest.mark.slow]
+
 SRC = Path(shelfwise.__file__).parent
 # Imported before forking, so each child pays only for shelfwise's own modules; none of them is ours.
 THIRD_PARTY = [

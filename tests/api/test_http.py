@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from conftest import catalog_rows, event_rows
+from sample_shop import catalog_rows, event_rows
 from shelfwise.engine import Engine
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import catalog_rows, event_rows
+from sample_shop import catalog_rows, event_rows
 from shelfwise.api import create_api
 from shelfwise.engine import Engine
 

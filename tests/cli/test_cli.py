@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import catalog_rows, event_rows
+from sample_shop import catalog_rows, event_rows
 from shelfwise.cli.main import app
 from shelfwise.engine import Engine
 from shelfwise.settings import CONFIG_FILE_ENV

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import catalog_rows, event_rows
+from sample_shop import catalog_rows, event_rows
 from shelfwise.domain import Event, EventType, Filters, RecommendationKind
 from shelfwise.domain.errors import InvalidRequestError, NotFoundError, NotTrainedError
 from shelfwise.engine import Engine

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import catalog_rows, event_rows
+from sample_shop import catalog_rows, event_rows
 from shelfwise.domain import Event, EventType, RecommendationKind
 from shelfwise.engine import Engine
 from shelfwise.recommend.kinds import RecommendationConfig
 from shelfwise.recommend.sequential import SequentialConfig
 from shelfwise.search.pipeline import SearchConfig
 from shelfwise.training.trainer import TrainingConfig
+
+pytestmark = [pytest.mark.slow]
 
 TINY = SequentialConfig(hidden=16, layers=1, dropout=0.1, learning_rate=5e-3, max_epochs=10, max_length=8)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from conftest import catalog_rows, event_rows
+from sample_shop import catalog_rows, event_rows
 from shelfwise.cli.quality import quality_app
 from shelfwise.engine import Engine
 

@@ -21,7 +21,7 @@ from real_data_quality import (
     write_csv,
 )
 
-pytestmark = pytest.mark.shared_data
+pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
 
 def _require(name: str, file: str) -> None:

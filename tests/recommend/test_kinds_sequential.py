@@ -22,6 +22,8 @@ from shelfwise.recommend.kinds import (
 from shelfwise.recommend.rerank import RerankConfig
 from shelfwise.recommend.sequential import SequentialConfig
 
+pytestmark = [pytest.mark.slow]
+
 NOW = datetime.now(UTC)
 CATEGORIES = ["Phones", "Cases", "Pans", "Spatulas"]
 TINY = SequentialConfig(

@@ -14,6 +14,8 @@ from shelfwise.recommend.interactions import Interactions, Vocabulary
 from shelfwise.recommend.rerank import CandidateReranker, RerankConfig, rerank_cases
 from shelfwise.recommend.sequential import SequentialConfig, SequentialRecommender
 
+pytestmark = [pytest.mark.slow]
+
 N_ITEMS = 40
 FAST = SequentialConfig(
     hidden=32,

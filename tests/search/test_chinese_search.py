@@ -18,6 +18,8 @@ from shelfwise.text.cjk import is_han_word
 from shelfwise.text.encoder import DEFAULT_MODEL, EncoderConfig, TextEncoder
 from shelfwise.text.multilingual import USEM3_MODEL
 
+pytestmark = [pytest.mark.slow, pytest.mark.model]
+
 
 def shop() -> list[Product]:
     rows = [

@@ -12,6 +12,8 @@ from shelfwise.text.cjk import cjk_share, has_han
 from shelfwise.text.encoder import AUTO_MODEL, DEFAULT_MODEL, EncoderConfig, TextEncoder, choose_encoder
 from shelfwise.text.multilingual import USEM3_MODEL
 
+pytestmark = [pytest.mark.model]
+
 CHINESE_TITLES = [
     "男士运动鞋 透气跑步鞋",
     "苹果手机壳 透明硅胶",

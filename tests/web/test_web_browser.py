@@ -25,6 +25,8 @@ from shelfwise.search.pipeline import SearchConfig
 from shelfwise.settings import Settings
 from shelfwise.training.trainer import TrainingConfig
 
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
 ADMIN_KEY = "browser-admin-key"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "web"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the evaluation modules load torch and the engine: only the 
     from shelfwise.evaluation.recs_eval import RecsEvaluation, RecsModelResult
     from shelfwise.evaluation.search_ablation import AblationRow
     from shelfwise.evaluation.search_eval import SearchEvaluation
-    from shelfwise.evaluation.search_personal import PersonalEvaluation
+    from shelfwise.experiments.personal_search import PersonalEvaluation
 
 RAW_PREVIEW_CHARS = 80
 

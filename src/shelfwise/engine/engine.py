@@ -315,6 +315,14 @@ class Engine:
 
     # serving --------------------------------------------------------------------------------------
 
+    @property
+    def recommendation_models(self) -> RecommendationModels:
+        """The serving version's recommendation models; NotTrainedError before the first training."""
+        recommender = self._recommender
+        if recommender is None:
+            raise NotTrainedError("no trained model yet: run `shelfwise train` (or POST /v1/train) first")
+        return recommender
+
     def search_pipeline(self) -> SearchPipeline:
         """The search pipeline being served, refitted over the catalog first when products changed since
         it was fitted (the trained ranker is kept: its features do not depend on the catalog)."""

@@ -43,7 +43,7 @@ from shelfwise.search.learning import ATTRIBUTION_WINDOW, EVENT_LABELS
 from shelfwise.search.personal import MODEL_WEIGHT, UserProfile, build_profile
 from shelfwise.search.pipeline import SearchPipeline
 from shelfwise.settings import Settings
-from shelfwise.training.trainer import TrainingConfig, load_bundle
+from shelfwise.training.trainer import TrainingConfig
 
 BASELINE = "no user"
 
@@ -433,7 +433,7 @@ def run_demo_evaluation(
         )
         say("Training on the events before the cut")
         manifest = engine.train(training)
-        pipeline, models, _ = load_bundle(engine.registry, manifest.version)
+        pipeline, models = engine.search_pipeline(), engine.recommendation_models
     sessions = search_sessions(events, cut, config.max_history)
     known = [s for s in sessions if pipeline.product(s.target) is not None]
     say(f"Searching {len(known):,} held-back sessions under {len(variants(config))} variants")

@@ -51,6 +51,7 @@ def test_the_same_seed_writes_byte_identical_files_and_another_seed_does_not(tmp
     assert all(path.stat().st_size > 0 for path in (*first, *second))
 
 
+@pytest.mark.slow
 def test_the_files_do_not_depend_on_the_process_hash_seed(tmp_path: Path) -> None:
     # Set or dict order of strings changes between processes; a generator that leaned on it would drift.
     script = (

@@ -115,3 +115,22 @@ def read_arrays(directory: Path) -> dict[str, np.ndarray]:
         return {}
     with np.load(file, allow_pickle=False) as stored:
         return {key: stored[key] for key in stored.files}
+
+
+PartsT = TypeVar("PartsT", bound="Component[Any]")
+
+
+def save_parts(directory: Path, parts: Mapping[str, Component[Any] | None]) -> list[str]:
+    """Save each present part of a pipeline in its own subdirectory; returns the names saved, which the
+    pipeline keeps in its own manifest state so that `load_part` knows which parts exist."""
+    saved = []
+    for name, part in parts.items():
+        if part is not None:
+            part.save(directory / name)
+            saved.append(name)
+    return saved
+
+
+def load_part(directory: Path, name: str, kind: type[PartsT], saved: list[str]) -> PartsT | None:
+    """The part `name` of a pipeline saved in `directory`, or None when the pipeline had none."""
+    return kind.load(directory / name) if name in saved else None

@@ -69,8 +69,8 @@ class RankerConfig(BaseModel):
         default="path",
         description="How each hit's score is split among the features. `path`: the change in a tree's "
         "expected output at every split on the row's path (Saabas; XGBoost's approx_contribs), read from "
-        "a table per leaf. `shap`: exact TreeSHAP, several times slower (BENCHMARKS.md gives the cost per page; "
-        "`bench/search_stages.py --explanation shap`).",
+        "a table per leaf. `shap`: exact TreeSHAP, several times slower (BENCHMARKS.md gives the cost "
+        "per page; `bench/search_stages.py --explanation shap`).",
     )
 
     def trees(self) -> TreeRankerConfig:

@@ -43,7 +43,7 @@ STAGE_FILES = {
     "query encoding (tokenise + ONNX)": "onnx_backend.py",
     "lexical scoring (BM25)": "lexical.py",
     "vector search": "vector.py",
-    "ranking features": "hybrid.py",
+    "ranking features": "features.py",
     "ranker scores + per-feature contributions (LightGBM)": "lightgbm/basic.py",
     "explanations": "explain.py",
     "whole search": "pipeline.py",

@@ -11,7 +11,7 @@ import pytest
 
 from shelfwise.domain import Filters, Product
 from shelfwise.search import SearchPipeline
-from shelfwise.search.hybrid import FEATURE_NAMES, pool_centroids
+from shelfwise.search.features import FEATURE_NAMES, pool_centroids
 from shelfwise.search.learning import event_groups, fit_search, train_ranker_from_judgements
 from shelfwise.search.personal import UserProfile
 from shelfwise.search.pipeline import SearchConfig
@@ -155,7 +155,7 @@ def test_search_events_label_the_bought_product_and_train_a_ranker(pipeline: Sea
     # A query with a single candidate has nothing to rank and makes no group; the candidates are the
     # pool a ranker would order, dense tail included.
     mask = np.ones(len(pipeline.catalog), dtype=bool)
-    pools = [len(pipeline.rank(q, mask, 0, for_training=True)[0]) for q, _ in pairs]
+    pools = [len(pipeline.training_pool(q, mask)[0]) for q, _ in pairs]
     assert len(groups) == sum(size > 1 for size in pools) >= 2
     assert max(pools) > max(len(pipeline.search(q).hits) for q, _ in pairs)
     assert all(group.labels.max() == 3 and (group.labels == 3).sum() == 1 for group in groups)
@@ -183,10 +183,10 @@ def test_judgements_train_a_ranker_that_is_used_for_ranking(pipeline: SearchPipe
 
 def feature(pipeline: SearchPipeline, query: str, name: str) -> dict[str, float]:
     mask = np.ones(len(pipeline.catalog), dtype=bool)
-    positions, _, candidates, _, _ = pipeline.rank(query, mask, 0, for_training=True)
+    positions, features = pipeline.training_pool(query, mask)
     column = FEATURE_NAMES.index(name)
     ids = pipeline.catalog.product_ids
-    return {ids[int(p)]: float(v) for p, v in zip(positions, candidates.features[:, column], strict=True)}
+    return {ids[int(p)]: float(v) for p, v in zip(positions, features[:, column], strict=True)}
 
 
 def test_word_trigram_features_see_a_typo_that_bm25_misses(pipeline: SearchPipeline) -> None:

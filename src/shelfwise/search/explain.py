@@ -8,7 +8,7 @@ import numpy as np
 
 from shelfwise.domain import Explanation, Reason
 from shelfwise.index.lexical import FieldMatch
-from shelfwise.search.hybrid import FEATURE_NAMES
+from shelfwise.search.features import FEATURE_NAMES
 from shelfwise.search.spelling import Correction
 
 BM25_SIGNAL = "bm25"

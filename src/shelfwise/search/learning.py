@@ -106,14 +106,14 @@ def query_groups(pipeline: SearchPipeline, labelled: Mapping[str, Mapping[str, i
     pipeline.prime_query_vectors(list(labelled))
     ids = pipeline.catalog.product_ids
     for query, labels in labelled.items():
-        positions, _, candidates, _, _ = pipeline.rank(query, mask, 0, for_training=True)
+        positions, features = pipeline.training_pool(query, mask)
         head = min(len(positions), pipeline.config.ranker.rerank_depth)
         if head < 2:
             continue
         label = np.array([labels.get(ids[int(p)], 0) for p in positions[:head]], dtype=np.int32)
         groups.append(
             RankingGroup(
-                features=candidates.features[:head],
+                features=features[:head],
                 labels=label,
                 positions=np.arange(head, dtype=np.int32),
             )

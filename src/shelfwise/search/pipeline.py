@@ -9,7 +9,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -19,7 +19,8 @@ from shelfwise.index.catalog import CatalogArrays
 from shelfwise.index.lexical import LexicalIndex, LexicalIndexConfig
 from shelfwise.index.vector import VectorIndex, VectorIndexConfig
 from shelfwise.search.explain import explain_browse, explain_hybrid, explain_lexical
-from shelfwise.search.hybrid import FusionConfig, ProductStats, QueryContext, gather_candidates
+from shelfwise.search.features import ProductStats, ranker_features
+from shelfwise.search.fusion import Candidates, FusionConfig, QueryContext, gather_candidates
 from shelfwise.search.memory import SearchMemory
 from shelfwise.search.personal import MODEL_WEIGHT, UserProfile
 from shelfwise.search.ranker import LearnedRanker, RankerConfig
@@ -42,6 +43,16 @@ _SUGGEST_DIR = "suggest"
 _MEMORY_DIR = "memory"
 _POPULARITY_FILE = "popularity.npy"
 _SPACES = re.compile(r"\s+")
+
+
+class Ranking(NamedTuple):
+    """A query's candidates in ranked order, before personalisation and rules."""
+
+    positions: np.ndarray  # int64
+    scores: np.ndarray  # float32, best first
+    candidates: Candidates  # the fused pool they come from, in fusion order
+    correction: Correction
+    features: np.ndarray | None  # ranker features of `positions`, in their order; None without a ranker
 
 
 class SearchConfig(BaseModel):
@@ -360,44 +371,53 @@ class SearchPipeline:
     def _configured_synonyms(self) -> SynonymSet:
         return SynonymSet.of_groups(self.config.synonyms)
 
-    def rank(
-        self,
-        text: str,
-        mask: np.ndarray,
-        depth: int,
-        synonyms: SynonymSet | None = None,
-        for_training: bool = False,
-    ) -> tuple[np.ndarray, np.ndarray, Any, Correction, np.ndarray | None]:
-        """Candidates in final order before personalisation and rules: (positions, scores, candidates,
-        correction, ranker features of the positions or None). `for_training`: the pool a ranker would
-        order, left in fusion order (what the ranker learns from), with the search memory of `text`
-        itself left out, as for a query never seen."""
+    def rank(self, text: str, mask: np.ndarray, depth: int, synonyms: SynonymSet | None = None) -> Ranking:
+        """Candidates in final order before personalisation and rules."""
+        context, candidates, correction = self._pool(text, mask, depth, synonyms, leave_out=None)
+        positions, scores = candidates.positions, candidates.rrf
+        if self.ranker is None or not self.config.ranker.enabled or not len(positions):
+            return Ranking(positions, scores, candidates, correction, None)
+        features = self._features(context, candidates, leave_out=None)
+        head = min(len(positions), max(self.config.ranker.rerank_depth, depth))
+        predicted = self.ranker.predict(features[:head])
+        order = np.lexsort((positions[:head], -predicted))
+        tail_scores = predicted.min() - 1 - np.arange(len(positions) - head, dtype=np.float32) * 1e-6
+        positions = np.concatenate([positions[:head][order], positions[head:]])
+        scores = np.concatenate([predicted[order], tail_scores]).astype(np.float32)
+        features = np.concatenate([features[:head][order], features[head:]])
+        return Ranking(positions, scores, candidates, correction, features)
+
+    def training_pool(self, text: str, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, features): the pool a ranker would order, left in fusion order (what the ranker
+        learns from), with the search memory of `text` itself left out, as for a query never seen."""
+        context, candidates, _ = self._pool(text, mask, 0, None, leave_out=text)
+        return candidates.positions, self._features(context, candidates, leave_out=text)
+
+    def _pool(
+        self, text: str, mask: np.ndarray, depth: int, synonyms: SynonymSet | None, leave_out: str | None
+    ) -> tuple[QueryContext, Candidates, Correction]:
         context, lexical_text, correction = self.understand(text, synonyms)
-        search_context = QueryContext(lexical_text, context.terms, context.vector, context.corrected)
+        # Retrieval and the features read the text with its synonyms; the words stay the typed ones.
+        searched = QueryContext(lexical_text, context.terms, context.vector, context.corrected)
+        for_training = leave_out is not None
         candidates = gather_candidates(
-            search_context,
+            searched,
             mask,
             self.lexical,
             self.vectors,
             self.catalog,
-            self._stats_or_build(),
             self.config.fusion,
             depth=depth,
             ranked=self.config.ranker.enabled and (self.ranker is not None or for_training),
             memory=self.memory,
-            leave_out=text if for_training else None,
+            leave_out=leave_out,
         )
-        positions, scores = candidates.positions, candidates.rrf
-        if self.ranker is not None and self.config.ranker.enabled and len(positions) and not for_training:
-            head = min(len(positions), max(self.config.ranker.rerank_depth, depth))
-            predicted = self.ranker.predict(candidates.features[:head])
-            order = np.lexsort((positions[:head], -predicted))
-            tail_scores = predicted.min() - 1 - np.arange(len(positions) - head, dtype=np.float32) * 1e-6
-            positions = np.concatenate([positions[:head][order], positions[head:]])
-            scores = np.concatenate([predicted[order], tail_scores]).astype(np.float32)
-            features = np.concatenate([candidates.features[:head][order], candidates.features[head:]])
-            return positions, scores, candidates, correction, features
-        return positions, scores, candidates, correction, None
+        return searched, candidates, correction
+
+    def _features(self, context: QueryContext, candidates: Candidates, leave_out: str | None) -> np.ndarray:
+        return ranker_features(
+            context, candidates, self.catalog, self._stats_or_build(), self.memory, leave_out
+        )
 
     def _stats_or_build(self) -> ProductStats:
         if self._stats is None:
@@ -435,7 +455,7 @@ class SearchPipeline:
         page = slice(offset, offset + size)
         page_positions = positions[page]
         field_matches = self.lexical.matches_for(page_positions, candidates.scored)
-        cosine_of = _page_cosines(page_positions, candidates.positions, candidates.cosine)
+        cosine_of = candidates.cosines_of(page_positions)
         contributions = None
         if self.ranker is not None and features is not None and len(page_positions):
             contributions = self.ranker.contributions(features[page])
@@ -581,13 +601,3 @@ def _apply_rules(
         features,
         {rank_of[p]: notes for p, notes in by_position.items() if p in rank_of},
     )
-
-
-def _page_cosines(page: np.ndarray, positions: np.ndarray, cosine: np.ndarray) -> dict[int, float]:
-    """The cosine of each page product that is a candidate (a pinned product may not be one)."""
-    found = page[:, None] == positions[None, :]
-    return {
-        int(product): float(cosine[found[row].argmax()])
-        for row, product in enumerate(page.tolist())
-        if found[row].any()
-    }

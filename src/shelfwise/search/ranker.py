@@ -17,7 +17,7 @@ import lightgbm as lgb
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from shelfwise.search.hybrid import FEATURE_NAMES
+from shelfwise.search.features import FEATURE_NAMES
 
 _MODEL_FILE = "ranker.txt"
 _META_FILE = "ranker_meta.json"

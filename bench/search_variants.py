@@ -36,7 +36,7 @@ STAGES = {
     "vector search": "search",
     "ranking features": "_features",
     "ranker scores + per-feature contributions (LightGBM)": "predict",
-    "explanations": "explain_hybrid",
+    "explanations": "explain_hit",
     "whole search": "search",
 }
 STAGE_FILES = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,10 +12,10 @@ import pytest
 
 from shelfwise.domain import Filters, Product
 from shelfwise.search import SearchPipeline
+from shelfwise.search.config import SearchConfig
 from shelfwise.search.features import FEATURE_NAMES, pool_centroids
 from shelfwise.search.learning import event_groups, fit_search, train_ranker_from_judgements
 from shelfwise.search.personal import UserProfile
-from shelfwise.search.pipeline import SearchConfig
 from shelfwise.search.ranker import RankerConfig
 from shelfwise.search.rules import Rule, RuleSet
 from shelfwise.search.spelling import SpellingConfig
@@ -239,3 +240,25 @@ def test_candidates_are_compared_with_the_kind_of_product_the_query_finds_first(
     assert fused[:10].min() > 0.9 > 0.2 > fused[10:].max()
     assert lexical[20:].min() > 0.9 > 0.2 > lexical[:10].max()
     assert not pool_centroids(None, bm25).any()
+
+
+def test_concurrent_searches_through_a_small_query_vector_cache_match_one_at_a_time(
+    pipeline: SearchPipeline,
+) -> None:
+    queries = ["sofa", "couch", "oak table", "kettle", "lamp", "frying pan", "shower", "leathr sofa"]
+    small = pipeline.variant()
+    small.config = small.config.model_copy(update={"query_vector_cache": 2})
+    expected = {q: [(h.product.product_id, h.score) for h in small.search(q).hits] for q in queries}
+    found: dict[tuple[int, str], list[tuple[str, float]]] = {}
+
+    def work(worker: int) -> None:
+        for query in queries[worker:] + queries[:worker]:
+            found[worker, query] = [(h.product.product_id, h.score) for h in small.search(query).hits]
+
+    threads = [threading.Thread(target=work, args=(worker,)) for worker in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(found) == 4 * len(queries)
+    assert all(hits == expected[query] for (_, query), hits in found.items())

@@ -11,10 +11,10 @@ import pytest
 from shelfwise.domain import Product
 from shelfwise.evaluation.search_ablation import run_ablation
 from shelfwise.search import SearchPipeline
+from shelfwise.search.config import SearchConfig
 from shelfwise.search.features import FEATURE_NAMES
 from shelfwise.search.learning import train_ranker_from_judgements
 from shelfwise.search.memory import MEMORY_FEATURES, RememberedQuery, SearchMemory
-from shelfwise.search.pipeline import SearchConfig
 from shelfwise.search.ranker import RankerConfig
 from shelfwise.search.spelling import SpellingConfig
 

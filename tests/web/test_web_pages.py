@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from shelfwise.api.app import create_app
 from shelfwise.engine import Engine
 from shelfwise.io.demo import CATEGORIES, generate_demo_shop
-from shelfwise.search.pipeline import SearchConfig
+from shelfwise.search.config import SearchConfig
 from shelfwise.settings import Settings
 from shelfwise.training.trainer import TrainingConfig
 from shelfwise.web.analytics import summarise_events

@@ -16,8 +16,9 @@ import scipy.sparse as sp
 
 from shelfwise.index.catalog import CatalogArrays
 from shelfwise.index.lexical import FIELD_NAMES, LexicalIndex, ScoredQuery
-from shelfwise.search.fusion import Candidates, QueryContext
+from shelfwise.search.fusion import Candidates
 from shelfwise.search.memory import MEMORY_FEATURES, SearchMemory
+from shelfwise.search.query import QueryContext
 from shelfwise.search.ragged import Ragged
 
 MISSING_RANK = 1000.0

@@ -18,6 +18,7 @@ from shelfwise.index.catalog import CatalogArrays
 from shelfwise.index.lexical import LexicalIndex, ScoredQuery
 from shelfwise.index.vector import VectorIndex, top_k
 from shelfwise.search.memory import SearchMemory
+from shelfwise.search.query import QueryContext
 
 
 class FusionConfig(BaseModel):
@@ -48,16 +49,6 @@ class FusionConfig(BaseModel):
         description="With a learned ranker, all `dense_depth` dense candidates join the pool once the query "
         "has a real match (a lexical one, or a dense one above the floor); the ranker places them.",
     )
-
-
-@dataclass(frozen=True)
-class QueryContext:
-    """What retrieval needs to know about a query beyond its text."""
-
-    text: str
-    terms: list[str]  # distinct analysed terms
-    vector: np.ndarray | None  # normalised query embedding, None without a dense index
-    corrected: bool = False
 
 
 @dataclass

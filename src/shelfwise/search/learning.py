@@ -19,8 +19,9 @@ import polars as pl
 
 from shelfwise.domain import Product
 from shelfwise.domain.events import EVENT_WEIGHTS, EventType
+from shelfwise.search.config import SearchConfig
 from shelfwise.search.memory import RememberedQuery, SearchMemory
-from shelfwise.search.pipeline import SearchConfig, SearchPipeline
+from shelfwise.search.pipeline import SearchPipeline
 from shelfwise.search.ranker import LearnedRanker, RankingGroup
 
 logger = logging.getLogger(__name__)

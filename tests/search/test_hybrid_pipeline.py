@@ -113,6 +113,58 @@ def test_personalisation_moves_the_users_brand_up_and_explains_it(pipeline: Sear
     assert any(r.signal == "personal" and brand in r.detail for r in hit.explanation.reasons)
 
 
+@pytest.fixture(scope="module", params=["bm25 config", "ablation's bm25 row"])
+def bm25_only(request: pytest.FixtureRequest, pipeline: SearchPipeline) -> SearchPipeline:
+    """Fielded BM25 alone: fitted so (no encoder, no spelling), or the ablation's view of the hybrid one."""
+    if request.param == "bm25 config":
+        config = SearchConfig(semantic=False, spelling=SpellingConfig(enabled=False))
+        lexical = SearchPipeline(config).fit(shop())
+    else:
+        lexical = pipeline.variant(semantic=False, spelling=False, ranker=False)
+    assert lexical.vectors is None and lexical.speller is None and lexical.ranker is None
+    return lexical
+
+
+def test_rules_pin_boost_and_bury_on_the_bm25_only_path(bm25_only: SearchPipeline) -> None:
+    plain = ids(bm25_only.search("sofa"))
+    assert plain[:3] == ["s1", "s2", "s3"]  # the shortest titles first; "Corner sofa bed" last
+    pinned = bm25_only.search(
+        "sofa", page_size=3, rules=RuleSet(rules=[Rule(action="pin", query="sofa", product_ids=["l1"])])
+    )
+    assert ids(pinned) == ["l1", *plain[:2]]
+    assert "pinned" in pinned.hits[0].explanation.reasons[-1].detail
+    buried = ids(bm25_only.search("sofa", rules=RuleSet(rules=[Rule(action="bury", product_ids=["s1"])])))
+    assert buried == [*plain[1:3], "s1"]
+    boosted = bm25_only.search(
+        "sofa", rules=RuleSet(rules=[Rule(action="boost", query="sofa", brands=["Sleepwell"])])
+    )
+    assert ids(boosted)[0] == "s3"
+    assert boosted.hits[0].explanation.reasons[-1].signal == "rule"
+    assert boosted.hits[0].explanation.reasons[0].signal == "bm25"
+
+
+def test_a_rule_that_moves_nothing_leaves_the_bm25_page_as_it_was(bm25_only: SearchPipeline) -> None:
+    plain = bm25_only.search("table", page_size=2, page=1)
+    idle = bm25_only.search(
+        "table", page_size=2, rules=RuleSet(rules=[Rule(action="boost", brands=["No Such Brand"])])
+    )
+    assert [(h.product.product_id, h.score) for h in idle.hits] == [
+        (h.product.product_id, h.score) for h in plain.hits
+    ]
+
+
+def test_a_user_profile_reorders_the_bm25_only_path(bm25_only: SearchPipeline) -> None:
+    plain = ids(bm25_only.search("sofa"))
+    assert plain[-1] == "s3"
+    profile = UserProfile(user_id="u", brands={"sleepwell": 1.0})
+    strong = bm25_only.variant()
+    strong.config = strong.config.model_copy(update={"personal_weight": 10.0})
+    personal = strong.search("sofa", profile=profile)
+    assert ids(personal)[0] == "s3" and sorted(ids(personal)) == sorted(plain)
+    reasons = personal.hits[0].explanation.reasons
+    assert any(r.signal == "personal" and "Sleepwell" in r.detail for r in reasons)
+
+
 def test_save_and_load_keep_every_part(pipeline: SearchPipeline, tmp_path: Path) -> None:
     loaded = SearchPipeline.load(pipeline.save(tmp_path / "search"))
     assert loaded.vectors is not None and loaded.speller is not None and loaded.suggester is not None

@@ -235,7 +235,7 @@ class SearchPipeline:
                 ranking = self.rank(text, mask, offset + size, synonyms)
             else:
                 ranking = self._rank_lexical(text, mask, offset + size)
-                profile, applicable = None, []
+            # Personalisation and the rules move hits on every path, BM25 alone included.
             hits = self._page(ranking, offset, size, profile, applicable, mask)
             total, matching, correction = ranking.total, ranking.matching, ranking.correction
         return SearchResult(

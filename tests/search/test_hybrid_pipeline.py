@@ -60,7 +60,7 @@ def test_a_query_without_a_shared_word_finds_products_by_meaning(pipeline: Searc
 
 def test_a_misspelt_query_is_corrected_and_says_so(pipeline: SearchPipeline) -> None:
     result = pipeline.search("leathr sofa")
-    assert result.corrected_query == "leather sofa" and result.did_you_mean == "leather sofa"
+    assert result.query == "leathr sofa" and result.corrected_query == "leather sofa"
     assert ids(result)[0] == "s2"
     assert any(r.signal == "spelling" and "leathr" in r.detail for r in result.hits[0].explanation.reasons)
     assert pipeline.search("leather sofa").corrected_query is None

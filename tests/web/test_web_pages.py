@@ -262,3 +262,15 @@ def test_reasons_map_to_their_checks() -> None:
     assert (
         reason_check("products", "duplicate product_id 'p1': superseded by line 3") == "product.duplicate_id"
     )
+
+
+def test_a_corrected_search_says_what_it_searched_instead(client: TestClient, engine: Engine) -> None:
+    typed = "fryng pan"
+    corrected = engine.search(typed).corrected_query
+    assert corrected == "frying pan"  # the demo shop's titles teach the speller "frying"
+    page = client.get("/search", params={"q": typed}).text
+    assert (
+        "data-corrected" in page
+        and f'Showing results for <a href="/search?q=frying%20pan">{corrected}</a>' in page
+    )
+    assert "data-corrected" not in client.get("/search", params={"q": corrected}).text

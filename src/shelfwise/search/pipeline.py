@@ -247,7 +247,6 @@ class SearchPipeline:
             facets=self.catalog.facets(matching, category_prefix=filters.category if filters else None),
             request_id=request_id or uuid.uuid4().hex,
             corrected_query=correction.text if correction.changed else None,
-            did_you_mean=correction.text if correction.changed else None,
         )
 
     @property

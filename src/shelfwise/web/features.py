@@ -12,8 +12,6 @@ from fastapi.routing import APIRoute
 
 from shelfwise.domain import RecommendationKind
 
-# Fields a search result may use to suggest a better spelling, in the order they are looked for.
-CORRECTION_FIELDS = ("did_you_mean", "correction", "spelling_correction", "suggestion")
 OPTIONAL_SHELVES: dict[str, str] = {
     "buy-again": "Buy it again",
     "new-arrivals": "New arrivals",
@@ -29,20 +27,6 @@ def has_route(app: FastAPI, path: str, method: str = "GET") -> bool:
 
 def available_kinds() -> set[str]:
     return {kind.value for kind in RecommendationKind}
-
-
-def correction(result: Any) -> str | None:
-    """The corrected query a search result carries, if the search pipeline corrected one."""
-    for name in CORRECTION_FIELDS:
-        value = getattr(result, name, None)
-        if isinstance(value, str) and value.strip():
-            return value
-        if value is not None and not isinstance(value, str):
-            for attribute in ("query", "corrected", "text", "to"):
-                nested = getattr(value, attribute, None)
-                if isinstance(nested, str) and nested.strip():
-                    return nested
-    return None
 
 
 def searched_instead(result: Any) -> str | None:

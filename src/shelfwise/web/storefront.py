@@ -119,7 +119,6 @@ def storefront_router(web: WebContext) -> APIRouter:
                 "q": q,
                 "result": result,
                 "error": error,
-                "correction": features.correction(result) if result else None,
                 "searched_instead": features.searched_instead(result) if result else None,
                 "category": category,
                 "brands": brand or [],

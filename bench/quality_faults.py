@@ -32,9 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from shelfwise.io.demo import generate_demo_shop, write_demo_shop
-from shelfwise.quality.gate import check_files
-from shelfwise.quality.real_data import (
+from real_data_quality import (
     AMAZON_BEAUTY,
     FLIPKART,
     HOMEDEPOT,
@@ -45,8 +43,10 @@ from shelfwise.quality.real_data import (
     homedepot_products,
     write_csv,
 )
+from shelfwise.io.demo import generate_demo_shop, write_demo_shop
 from shelfwise.quality.repairs import parse_list_text
 from shelfwise.quality.report import QualityReport
+from shelfwise.quality.reporting import check_files
 
 Row = dict[str, Any]
 NOW = datetime(2026, 6, 2, tzinfo=UTC)

@@ -23,7 +23,8 @@ from pathlib import Path
 import polars as pl
 from rich.console import Console
 
-from shelfwise.evaluation.recs_eval import ModelCandidates, evaluate_recs, render_recs_evaluation
+from shelfwise.cli.render import render_recs_evaluation
+from shelfwise.evaluation.recs_eval import ModelCandidates, evaluate_recs
 from shelfwise.recommend.als import ALS, ALSConfig
 from shelfwise.recommend.cooccurrence import CoOccurrence, CoOccurrenceConfig
 from shelfwise.recommend.itemknn import ItemKNN, ItemKNNConfig

@@ -97,9 +97,7 @@ def main() -> None:
             engine.ingest_events(events_path)
             config = TrainingConfig(
                 search=SearchConfig(semantic=False),
-                recommend=RecommendationConfig(
-                    sequential=SequentialConfig(max_seconds=args.max_seconds, show_progress=False)
-                ),
+                recommend=RecommendationConfig(sequential=SequentialConfig(max_seconds=args.max_seconds)),
             )
             started = time.perf_counter()
             engine.train(config)

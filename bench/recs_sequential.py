@@ -32,9 +32,9 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
+from shelfwise.cli.render import render_recs_evaluation as render_table
 from shelfwise.evaluation.protocols import leave_one_out
 from shelfwise.evaluation.recs_eval import ModelCandidates, build_interactions, evaluate_recs
-from shelfwise.evaluation.recs_eval import render_recs_evaluation as render_table
 from shelfwise.evaluation.segments import evaluate_segments
 from shelfwise.io import datasets
 from shelfwise.recommend.als import ALS, ALSConfig

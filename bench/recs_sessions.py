@@ -24,9 +24,8 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from shelfwise.evaluation.protocols import rank_targets
 from shelfwise.io.datasets import shared_data_dir
-from shelfwise.recommend.base import ItemScorer
+from shelfwise.recommend.base import ItemScorer, rank_targets
 from shelfwise.recommend.blend import SequentialBlend
 from shelfwise.recommend.cooccurrence import CoOccurrence
 from shelfwise.recommend.interactions import Interactions, Vocabulary
@@ -89,9 +88,7 @@ def main() -> None:
     started = time.perf_counter()
     frames = {name: read(name) for name in FILES}
     items = Vocabulary.of(frames["train_full"].get_column("product_id").unique(maintain_order=True).to_list())
-    config = SequentialConfig(
-        **{"max_seconds": args.max_seconds, "show_progress": False, "dropout": 0.2, **json.loads(args.config)}
-    )
+    config = SequentialConfig(**{"max_seconds": args.max_seconds, "dropout": 0.2, **json.loads(args.config)})
 
     # Tuning: fit on train_tr, choose epochs and the blend share on train_valid's next clicks.
     tune_data = Interactions.from_frame(frames["train_tr"], items=items)

@@ -51,7 +51,7 @@ from shelfwise.recommend.base import ItemScorer
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.popularity import Popularity
 from shelfwise.recommend.sequential import SequentialConfig, SequentialRecommender
-from shelfwise.recommend.transfer import TransferConfig, TransferredRecommender
+from transfer import TransferConfig, TransferredRecommender
 
 # Anonymised S3Rec attribute id -> the category its items' titles show. Listed largest first.
 CATEGORIES = {
@@ -297,7 +297,7 @@ def main() -> None:
         sys.exit(str(missing))
     text = title_embeddings(items, args.text_cache)
     domains = build_domains([args.source, *args.targets], interactions, items, text)
-    overrides = {"max_seconds": args.max_seconds, "show_progress": False, **json.loads(args.config)}
+    overrides = {"max_seconds": args.max_seconds, **json.loads(args.config)}
     config = SequentialConfig(**overrides)
     transfer = TransferConfig(max_seconds=args.max_seconds, **json.loads(args.transfer))
 

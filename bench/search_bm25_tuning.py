@@ -20,8 +20,9 @@ from pathlib import Path
 import polars as pl
 from rich.console import Console
 
+from shelfwise.cli.render import render_search_evaluation
 from shelfwise.domain import Product
-from shelfwise.evaluation.search_eval import evaluate_search, render_search_evaluation
+from shelfwise.evaluation.search_eval import evaluate_search
 from shelfwise.index.lexical import LexicalIndexConfig
 from shelfwise.search import SearchConfig, SearchPipeline
 

@@ -44,7 +44,8 @@ from shelfwise.io.datasets import (
 )
 from shelfwise.search import SearchConfig, SearchPipeline
 from shelfwise.search.spelling import SpellingConfig
-from shelfwise.text.cjk import CjkAnalysis, has_han
+from shelfwise.text.analysis import CjkAnalysis
+from shelfwise.text.cjk import has_han
 from shelfwise.text.encoder import DEFAULT_MODEL, EncoderConfig
 from shelfwise.text.multilingual import USEM3_MODEL
 

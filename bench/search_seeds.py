@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from shelfwise.evaluation.metrics import ndcg_at_k, recall_at_k
 from shelfwise.evaluation.search_ablation import split_qrels
 from shelfwise.evaluation.search_eval import judgements
 from shelfwise.io.datasets import load_homedepot
+from shelfwise.metrics import ndcg_at_k, recall_at_k
 from shelfwise.search import SearchPipeline
 from shelfwise.search.learning import judgement_labels, query_groups, split_groups
 from shelfwise.search.ranker import LearnedRanker

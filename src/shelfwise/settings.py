@@ -1,15 +1,31 @@
-"""One settings object for every surface: environment (`SHELFWISE_*`), a TOML file, CLI flags.
+"""One settings tree for every surface and every component: defaults < TOML file < environment < flags.
 
-Defaults need nothing running: a SQLite file under `./shelfwise-data/` and in-process online state.
+Defaults need nothing running: a SQLite file under `./shelfwise-data/` and in-process online state. Every
+component's config hangs off this tree (`quality`, `training.search`, `training.recommend`, …), so a shop
+tunes anything in one place:
+
+    # shelfwise.toml (or the file named by $SHELFWISE_CONFIG, or `--config FILE`)
+    data_dir = "/srv/shop"
+    [quality]
+    min_title_words = 3
+    [training.recommend.trending]
+    half_life_days = 3.0
+
+and the same from the environment, nested with `__`: `SHELFWISE_QUALITY__MIN_TITLE_WORDS=3`. A key that
+names no setting is an error that names it, in the file and in the environment alike. This module is the
+one place that reads the environment; library code takes its settings as arguments.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -17,18 +33,25 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-CONFIG_FILE_ENV = "SHELFWISE_CONFIG"
+from shelfwise.quality.config import QualityConfig
+from shelfwise.training.trainer import TrainingConfig
+
+ENV_PREFIX = "SHELFWISE_"
+CONFIG_FILE_ENV = f"{ENV_PREFIX}CONFIG"
 DEFAULT_CONFIG_FILE = "shelfwise.toml"
+EMBEDDINGS_DIR = "embeddings"  # under the data directory: kept across versions so unchanged texts are reused
+# Variables with the prefix that configure something other than the engine (the test suite's servers).
+FOREIGN_ENV = (f"{ENV_PREFIX}TEST_POSTGRES", f"{ENV_PREFIX}TEST_REDIS")
 
-
-def _config_file() -> Path:
-    return Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+_config_file_override: ContextVar[Path | None] = ContextVar("shelfwise_config_file", default=None)
 
 
 class Settings(BaseSettings):
     """Everything the engine and its surfaces can be told, with defaults that need nothing running."""
 
-    model_config = SettingsConfigDict(env_prefix="SHELFWISE_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+    )
 
     data_dir: Path = Field(default=Path("shelfwise-data"), description="Where the store and artifacts live.")
     database_url: str | None = Field(
@@ -46,7 +69,6 @@ class Settings(BaseSettings):
         default=10 * 1024 * 1024, ge=1024, description="Largest accepted request body."
     )
     recent_events_per_user: int = Field(default=200, ge=1, le=10_000)
-    trending_half_life_days: float = Field(default=7.0, gt=0)
     artifacts_to_keep: int = Field(default=5, ge=1)
     admin_api_key: str | None = Field(
         default=None,
@@ -58,11 +80,33 @@ class Settings(BaseSettings):
         min_length=8,
         description="Key the read endpoints and event posting require; unset leaves them open.",
     )
+    embedding_cache: Path | None = Field(
+        default=None,
+        description="Where product embeddings are cached by text; default data_dir/embeddings. Share one "
+        "folder between data directories to encode a catalog once.",
+    )
+    onnx_cache: Path | None = Field(
+        default=None,
+        description="Where the ONNX copies of the text encoder are exported; default "
+        "$XDG_CACHE_HOME/shelfwise-onnx, else ~/.cache/shelfwise-onnx.",
+    )
+    shared_data: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("shared_data", f"{ENV_PREFIX}DATA", f"{ENV_PREFIX}SHARED_DATA"),
+        description="The folder of public data sets for benchmarks and data tests ($SHELFWISE_DATA); "
+        "default ../shared/data beside the repository.",
+    )
+    quality: QualityConfig = Field(
+        default_factory=QualityConfig, description="The quality gate's thresholds."
+    )
+    training: TrainingConfig = Field(
+        default_factory=TrainingConfig, description="What `train` fits: search, recommendations, fine-tuning."
+    )
 
-    @field_validator("data_dir", mode="after")
+    @field_validator("data_dir", "embedding_cache", "onnx_cache", "shared_data", mode="after")
     @classmethod
-    def _expand(cls, value: Path) -> Path:
-        return value.expanduser()
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
 
     @property
     def store_url(self) -> str:
@@ -74,6 +118,27 @@ class Settings(BaseSettings):
     def artifacts_dir(self) -> Path:
         return self.data_dir / "artifacts"
 
+    @property
+    def embedding_cache_dir(self) -> Path:
+        return self.embedding_cache or self.data_dir / EMBEDDINGS_DIR
+
+    @property
+    def onnx_cache_dir(self) -> Path:
+        if self.onnx_cache is not None:
+            return self.onnx_cache
+        base = os.environ.get("XDG_CACHE_HOME")
+        return Path(base) / "shelfwise-onnx" if base else Path.home() / ".cache" / "shelfwise-onnx"
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **flags: Any) -> Settings:
+        """Settings from every source: `flags` (nested dicts for nested settings; None means "not given")
+        over the environment over `config_file` (default $SHELFWISE_CONFIG, else ./shelfwise.toml) over
+        the defaults."""
+        if config_file is not None and not config_file.is_file():
+            raise ValueError(f"config file {config_file} does not exist")
+        with _reading(config_file):
+            return cls(**_given(flags))
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -84,6 +149,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Precedence: explicit arguments (CLI flags) > environment > TOML file > defaults.
+        _check_environment(settings_cls)
         return (
             init_settings,
             env_settings,
@@ -91,6 +157,49 @@ class Settings(BaseSettings):
         )
 
     def with_overrides(self, **overrides: Any) -> Settings:
-        """A copy with the given fields replaced, skipping None (an unset CLI flag)."""
-        values = {k: v for k, v in overrides.items() if v is not None}
-        return self.model_copy(update=values)
+        """A copy with the given top-level fields replaced, skipping None (an unset CLI flag); checked
+        like any other source."""
+        values = {**self.model_dump(exclude_unset=False), **_given(overrides)}
+        return type(self).model_validate(values)
+
+
+def _config_file() -> Path:
+    return _config_file_override.get() or Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+
+
+@contextmanager
+def _reading(config_file: Path | None) -> Iterator[None]:
+    token = _config_file_override.set(config_file)
+    try:
+        yield
+    finally:
+        _config_file_override.reset(token)
+
+
+def _given(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values actually given: None (an unset flag) dropped, at every depth."""
+    given: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            nested = _given(value)
+            if nested:
+                given[key] = nested
+        elif value is not None:
+            given[key] = value
+    return given
+
+
+def _check_environment(settings_cls: type[BaseSettings]) -> None:
+    """A SHELFWISE_ variable that names no setting is a typo to report, not a value to ignore."""
+    known = {f"{ENV_PREFIX}{name}".upper() for name in settings_cls.model_fields}
+    known |= {CONFIG_FILE_ENV, f"{ENV_PREFIX}DATA", f"{ENV_PREFIX}SHARED_DATA", *FOREIGN_ENV}
+    unknown = sorted(
+        name
+        for name in os.environ
+        if name.upper().startswith(ENV_PREFIX) and name.upper().split("__")[0] not in known
+    )
+    if unknown:
+        raise ValueError(
+            f"unknown setting in the environment: {', '.join(unknown)}; "
+            f"settings are {', '.join(sorted(settings_cls.model_fields))} (nested with __)"
+        )

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from conftest import catalog_rows, event_rows
+from sample_shop import catalog_rows, event_rows
 from shelfwise.engine import Engine
 
 
@@ -38,7 +38,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
             sys.executable,
             "-m",
             "uvicorn",
-            "shelfwise.api.server:app_from_settings",
+            "shelfwise.app:create_app",
             "--factory",
             "--host",
             "127.0.0.1",

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import catalog_rows, event_rows
-from shelfwise.api.app import create_app
+from sample_shop import catalog_rows, event_rows
+from shelfwise.api import create_api
 from shelfwise.engine import Engine
 
 
@@ -18,7 +18,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     engine.ingest_products(catalog_rows())
     engine.ingest_events(event_rows())
     engine.train()
-    with TestClient(create_app(engine)) as test_client:
+    with TestClient(create_api(engine)) as test_client:
         yield test_client
     engine.close()
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from sample_shop import catalog_rows, event_rows
 from shelfwise.cli.main import app
 from shelfwise.engine import Engine
 from shelfwise.settings import CONFIG_FILE_ENV
@@ -182,7 +185,7 @@ def test_demo_without_serving_builds_once_and_reuses(tmp_path: Path) -> None:
     assert "curl" in first.output and "/v1/search" in first.output
     engine = Engine.open(data)
     try:
-        counts = (engine.store.count_products(), engine.store.count_events())
+        counts = (engine.count_products(), engine.count_events())
         version = engine.manifest.version if engine.manifest else None
     finally:
         engine.close()
@@ -194,7 +197,7 @@ def test_demo_without_serving_builds_once_and_reuses(tmp_path: Path) -> None:
     assert "already holds" in second.output
     engine = Engine.open(data)
     try:
-        assert (engine.store.count_products(), engine.store.count_events()) == counts
+        assert (engine.count_products(), engine.count_events()) == counts
         assert engine.manifest is not None and engine.manifest.version == version
     finally:
         engine.close()
@@ -214,9 +217,38 @@ def test_config_file_sets_the_data_dir(tmp_path: Path, monkeypatch: pytest.Monke
     assert result.exit_code == 0, result.output
     engine = Engine.open(data)
     try:
-        assert engine.store.count_products() == 4
+        assert engine.count_products() == 4
     finally:
         engine.close()
 
     missing = runner.invoke(app, ["search", "lamp", "--config", str(tmp_path / "absent.toml")])
     assert missing.exit_code == 1 and "absent.toml" in missing.output
+
+
+def test_train_refuses_over_a_blocking_check_and_force_overrides_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    engine = Engine.open(data)
+    try:
+        engine.ingest_products(catalog_rows())
+        engine.ingest_events(event_rows())
+        start = datetime(2026, 10, 30, tzinfo=UTC)
+        engine.ingest_events(
+            [
+                {
+                    "user_id": "bot",
+                    "event_type": "view",
+                    "product_id": f"p{1 + i % 10}",
+                    "timestamp": (start + timedelta(seconds=i)).isoformat(),
+                }
+                for i in range(300)
+            ]
+        )
+    finally:
+        engine.close()
+    refused = runner.invoke(app, ["train", "--data-dir", str(data)])
+    assert refused.exit_code == 1
+    assert "events.bot_share" in refused.output and "--force" in refused.output
+    forced = runner.invoke(app, ["train", "--force", "--data-dir", str(data)])
+    assert forced.exit_code == 0, forced.output
+    with closing(Engine.open(data)) as reopened:
+        assert reopened.manifest is not None and reopened.manifest.forced

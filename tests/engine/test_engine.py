@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import catalog_rows, event_rows
+from sample_shop import catalog_rows, event_rows
 from shelfwise.domain import Event, EventType, Filters, RecommendationKind
-from shelfwise.engine import Engine, InvalidRequestError, NotFoundError, NotTrainedError
+from shelfwise.domain.errors import InvalidRequestError, NotFoundError, NotTrainedError
+from shelfwise.engine import Engine
 
 
 @pytest.fixture

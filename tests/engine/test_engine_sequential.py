@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import catalog_rows, event_rows
+from sample_shop import catalog_rows, event_rows
 from shelfwise.domain import Event, EventType, RecommendationKind
 from shelfwise.engine import Engine
 from shelfwise.recommend.kinds import RecommendationConfig
@@ -15,9 +15,9 @@ from shelfwise.recommend.sequential import SequentialConfig
 from shelfwise.search.config import SearchConfig
 from shelfwise.training.trainer import TrainingConfig
 
-TINY = SequentialConfig(
-    hidden=16, layers=1, dropout=0.1, learning_rate=5e-3, max_epochs=10, max_length=8, show_progress=False
-)
+pytestmark = [pytest.mark.slow]
+
+TINY = SequentialConfig(hidden=16, layers=1, dropout=0.1, learning_rate=5e-3, max_epochs=10, max_length=8)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -23,7 +24,8 @@ from shelfwise.io.demo import (
     generate_demo_shop,
     write_demo_shop,
 )
-from shelfwise.quality import gate_file
+from shelfwise.quality.config import QualityConfig
+from shelfwise.quality.gate import GatedFile, check_of_reason, gate_event_file, gate_product_file
 
 SMALL: dict[str, Any] = {"n_products": 300, "n_users": 60, "days": 21}
 
@@ -64,18 +66,69 @@ def test_the_files_do_not_depend_on_the_process_hash_seed(tmp_path: Path) -> Non
     assert digest(tmp_path / "1") == digest(tmp_path / "2")
 
 
-def test_every_row_of_the_written_demo_files_passes_the_quality_gate(tmp_path: Path) -> None:
-    products_path, events_path = write_demo_shop(tmp_path, seed=5, **SMALL)
+@pytest.fixture(scope="module")
+def small_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A small demo shop's products.csv and events.csv, written once for this module."""
+    return write_demo_shop(tmp_path_factory.mktemp("small"), seed=5, **SMALL)
 
-    products = gate_file(products_path, "products")
-    events = gate_file(events_path, "events")
 
-    assert products.quarantined == [] and len(products.accepted) == SMALL["n_products"]
-    assert events.quarantined == [] and len(events.accepted) == events.total > 1000
+def gate(products_path: Path, events_path: Path) -> tuple[GatedFile, GatedFile]:
+    """Both files through the quality gate as an import runs it: events checked against the catalog's
+    accepted products, at the demo's end so its newest events are not stale."""
+    config = QualityConfig()
+    products = gate_product_file(products_path, config)
+    catalog_ids = [product.product_id for product in products.stored]
+    return products, gate_event_file(events_path, config, catalog_ids, now=DEMO_END)
+
+
+def test_every_row_of_the_written_demo_files_passes_the_quality_gate(small_files: tuple[Path, Path]) -> None:
+    products, events = gate(*small_files)
+    product_counts, event_counts = products.summary(), events.summary()
+
+    # Accepted as written: nothing quarantined, nothing needed a repair, no event kept out of training.
+    assert (
+        products.quarantined == [] and product_counts.accepted == product_counts.rows == SMALL["n_products"]
+    )
+    assert events.quarantined == [] and events.excluded == []
+    assert event_counts.accepted == event_counts.rows == len(events.stored) > 1000
     generated = generate_demo_shop(seed=5, **SMALL).products
     # Attributes went through a JSON text column and come back as the dicts they were.
-    assert [product.attributes for product in products.accepted] == [row["attributes"] for row in generated]
+    assert [product.attributes for product in products.stored] == [row["attributes"] for row in generated]
     assert sum(bool(row["attributes"]) for row in generated) > 0.8 * len(generated)
+
+
+def test_broken_rows_added_to_the_demo_files_are_quarantined_with_their_reasons(
+    small_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # The gate is not waving the demo through: rows broken on purpose, appended to the same files, are
+    # quarantined for what is wrong with them while every demo row is still accepted.
+    products_path = Path(shutil.copy(small_files[0], tmp_path / "products.csv"))
+    events_path = Path(shutil.copy(small_files[1], tmp_path / "events.csv"))
+    stamp = "2026-01-01T00:00:00Z"
+    with products_path.open("a", encoding="utf-8") as handle:
+        handle.write(f"P00999,Broken Kettle,,Kitchen > Cookware,,-5.00,USD,,,true,{stamp},{stamp}\n")
+        handle.write(f"P01000,,,Kitchen > Cookware,,5.00,USD,,,true,{stamp},{stamp}\n")
+    with events_path.open("a", encoding="utf-8") as handle:
+        handle.write("u00001,s999999,view,P99999,,2026-05-31T12:00:00Z,1,\n")
+        handle.write("u00001,s999999,wishlist,P00001,,2026-05-31T12:00:00Z,1,\n")
+    product_line = SMALL["n_products"] + 2  # after the header and the demo's rows
+    event_line = len(small_files[1].read_text(encoding="utf-8").splitlines()) + 1
+
+    products, events = gate(products_path, events_path)
+
+    assert {
+        row.line: [check_of_reason("product", r) for r in row.reasons] for row in products.quarantined
+    } == {
+        product_line: ["product.negative_price"],
+        product_line + 1: ["product.missing_required"],
+    }
+    assert {row.line: [check_of_reason("event", r) for r in row.reasons] for row in events.quarantined} == {
+        event_line: ["event.unknown_product"],
+        event_line + 1: ["event.unknown_event_type"],
+    }
+    assert products.quarantined[0].raw["product_id"] == "P00999"
+    assert products.summary().accepted == SMALL["n_products"]
+    assert events.summary().accepted == events.summary().rows - 2 and events.excluded == []
 
 
 def test_the_default_shop_has_the_promised_size_and_variety(shop: DemoShop) -> None:

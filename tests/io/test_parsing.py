@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from shelfwise.domain import EventType
+from shelfwise.domain import EventType, IngestReport, QuarantinedRow
 from shelfwise.io import RawRow, RowError, UnreadableFileError, parse_event, parse_product
-from shelfwise.quality import IngestReport, QuarantinedRow, gate_events, gate_file, gate_products
+from shelfwise.quality.gate import gate_event_file, gate_events, gate_product_file, gate_products
 
 
 def reasons_of(parse: Any, data: dict[str, Any]) -> list[str]:
@@ -297,12 +297,12 @@ def test_every_kind_of_bad_product_row_is_quarantined_with_its_line_and_reason(t
         encoding="utf-8",
     )
 
-    result = gate_file(path, "products")
-    report = result.report()
+    result = gate_product_file(path)
+    report = result.ingest_report()
     by_line = {row.line: row for row in result.quarantined}
 
-    assert [p.product_id for p in result.accepted] == ["p6", "p1"]
-    assert next(p for p in result.accepted if p.product_id == "p1").title == "Sofa v2"
+    assert [p.product_id for p in result.stored] == ["p6", "p1"]
+    assert next(p for p in result.stored if p.product_id == "p1").title == "Sofa v2"
     assert sorted(by_line) == [2, 3, 4, 5, 6, 7]
     assert by_line[2].reasons == ["duplicate product_id 'p1': superseded by line 9"]
     assert by_line[3].reasons == ["price: 'abc' is not a number"]
@@ -335,9 +335,9 @@ def test_bad_event_lines_are_quarantined_and_good_ones_kept(tmp_path: Path) -> N
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    result = gate_file(path, "events")
+    result = gate_event_file(path)
 
-    assert [event.event_type for event in result.accepted] == [EventType.VIEW, EventType.SEARCH]
+    assert [event.event_type for event in result.stored] == [EventType.VIEW, EventType.SEARCH]
     assert [(row.line, row.reasons[0].split(":")[0]) for row in result.quarantined] == [
         (3, "row"),
         (4, "event_type"),
@@ -345,7 +345,7 @@ def test_bad_event_lines_are_quarantined_and_good_ones_kept(tmp_path: Path) -> N
     ]
     assert result.quarantined[0].raw == {"_raw_line": "{not json"}
     assert result.quarantined[2].raw == {"_raw_line": '["u1", "view"]'}
-    assert result.report().adds_up and result.total == 5
+    assert result.ingest_report().adds_up and result.ingest_report().total == 5
 
 
 def test_gating_raw_rows_directly_keeps_or_quarantines_every_row() -> None:
@@ -357,8 +357,10 @@ def test_gating_raw_rows_directly_keeps_or_quarantines_every_row() -> None:
     ]
     events = [RawRow(line=7, data={"user_id": "u", "event_type": "view", "timestamp": "2024-01-01"})]
 
-    products, quarantined = gate_products(rows, "upload")
-    accepted_events, bad_events = gate_events(events, "upload")
+    gated_products = gate_products(rows, "upload")
+    gated_events = gate_events(events, "upload")
+    products, quarantined = gated_products.stored, gated_products.quarantined
+    accepted_events, bad_events = gated_events.stored, gated_events.quarantined
 
     assert [p.title for p in products] == ["A2"]
     assert [row.line for row in quarantined] == [2, 3, 4]
@@ -375,9 +377,9 @@ def test_a_header_without_required_columns_is_a_file_problem(tmp_path: Path) -> 
     no_actor.write_text("event_type,product_id,timestamp\nview,p1,2024-01-01\n", encoding="utf-8")
 
     with pytest.raises(UnreadableFileError, match="has no 'product_id' and no 'title' column") as caught:
-        gate_file(headless, "products")
+        gate_product_file(headless)
     with pytest.raises(UnreadableFileError, match="has no 'user_id' or 'session_id' column"):
-        gate_file(no_actor, "events")
+        gate_event_file(no_actor)
 
     assert str(headless) in str(caught.value)
 
@@ -388,7 +390,7 @@ def test_the_report_caps_listed_rows_but_never_the_counts(tmp_path: Path) -> Non
         "product_id,title\n" + "".join(f"p{i},\n" for i in range(30)) + "ok,Fine\n", encoding="utf-8"
     )
 
-    report = gate_file(path, "products").report(max_rows=5)
+    report = gate_product_file(path).ingest_report(max_rows=5)
 
     assert (report.total, report.accepted, report.quarantined) == (31, 1, 30)
     assert len(report.quarantined_rows) == 5 and not report.complete
@@ -410,7 +412,7 @@ def test_quarantined_rows_from_parquet_are_json_safe(tmp_path: Path) -> None:
         pa.table({"product_id": ["a"], "title": [None], "seen": [moment], "score": [float("nan")]}), path
     )
 
-    [row] = gate_file(path, "products").quarantined
+    [row] = gate_product_file(path).quarantined
 
     assert isinstance(row, QuarantinedRow)
     assert row.raw == {"product_id": "a", "title": None, "seen": "2024-01-01T00:00:00+00:00", "score": None}

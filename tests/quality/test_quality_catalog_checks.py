@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import catalog_rows
+from sample_shop import catalog_rows
 from shelfwise.io.readers import RawRow
 from shelfwise.quality.config import QualityConfig
 from shelfwise.quality.duplicates import near_duplicates, small_edit

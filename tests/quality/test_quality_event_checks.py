@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from conftest import event_rows
+from sample_shop import event_rows
 from shelfwise.io.readers import RawRow
 from shelfwise.quality.config import QualityConfig
 from shelfwise.quality.gate import GatedFile, gate_events

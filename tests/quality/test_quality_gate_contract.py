@@ -11,14 +11,14 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from conftest import catalog_rows, event_rows
-from shelfwise.api.app import create_app
+from sample_shop import catalog_rows, event_rows
+from shelfwise.api import create_api
 from shelfwise.cli.quality import quality_app
 from shelfwise.engine import Engine
 from shelfwise.io.demo import write_demo_shop
-from shelfwise.quality.gate import check_files
+from shelfwise.io.writers import write_rows
 from shelfwise.quality.html import render_html
-from shelfwise.quality.real_data import write_csv
+from shelfwise.quality.reporting import check_files
 from shelfwise.training.trainer import TrainingBlockedError
 
 runner = CliRunner()
@@ -38,7 +38,10 @@ def dirty_files(tmp_path: Path) -> tuple[Path, Path]:
         {"user_id": "u1", "event_type": "view", "product_id": "p8", "timestamp": "2030-01-01T00:00:00Z"},
     ]
     events.append(dict(events[0]))  # an exact duplicate event
-    return write_csv(tmp_path / "products.csv", products), write_csv(tmp_path / "events.csv", events)
+    paths = tmp_path / "products.csv", tmp_path / "events.csv"
+    write_rows(paths[0], products)
+    write_rows(paths[1], events)
+    return paths
 
 
 def test_check_writes_the_contract_json(tmp_path: Path) -> None:
@@ -141,7 +144,7 @@ def test_force_trains_and_records_the_override_and_the_exclusions(tmp_path: Path
 
 def test_get_quality_serves_the_latest_report(tmp_path: Path) -> None:
     engine = Engine.open(tmp_path / "data")
-    client = TestClient(create_app(engine))
+    client = TestClient(create_api(engine))
     assert client.get("/v1/quality").status_code == 404
     engine.ingest_products(catalog_rows())
     engine.train()

@@ -7,10 +7,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from conftest import catalog_rows, event_rows
+from sample_shop import catalog_rows, event_rows
 from shelfwise.cli.quality import quality_app
 from shelfwise.engine import Engine
-from shelfwise.quality.retry import entries, export, retry_file, retry_stored
 
 runner = CliRunner()
 
@@ -23,9 +22,9 @@ def test_events_for_unknown_products_rejoin_after_the_catalog_arrives(tmp_path: 
     held = [row for row in event_rows() if row.get("product_id") and row["product_id"] not in known]
     assert report.quarantined == len(held) and report.accepted + report.quarantined == report.total
     engine.ingest_products(catalog_rows())
-    result = retry_stored(engine, "events")
+    result = engine.retry_quarantined("events")
     assert (result.released, result.still_quarantined) == (len(held), 0)
-    assert engine.store.count_quarantined("events") == 0
+    assert engine.count_quarantined("events") == 0
     assert engine.store.count_events() == len(event_rows())
 
 
@@ -38,7 +37,7 @@ def test_export_fix_and_retry_a_file(tmp_path: Path) -> None:
         ]
     )
     out = tmp_path / "fix.csv"
-    assert export(engine.store, out, "products") == 2
+    assert engine.export_quarantine(out, "products") == 2
     with out.open() as handle:
         rows = list(csv.DictReader(handle))
     assert [row["_quarantine_reasons"] for row in rows] == [
@@ -50,11 +49,11 @@ def test_export_fix_and_retry_a_file(tmp_path: Path) -> None:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    result = retry_file(engine, "products", out)
+    result = engine.retry_quarantine_file("products", out)
     assert (result.released, result.still_quarantined) == (1, 1)
     assert engine.get_product("a").price == 12.5
     assert engine.get_product("a").attributes == {}, "export columns do not leak into attributes"
-    left = entries(engine.store, "products")
+    left = engine.quarantined("products")
     assert [entry.raw["product_id"] for entry in left] == ["b"]
 
 
@@ -90,9 +89,9 @@ def test_retry_judges_each_row_once_even_when_files_share_line_numbers(tmp_path:
         assert engine.ingest_events(path).quarantined == 1
     engine.ingest_products([{"product_id": "late", "title": "Walnut shelf"}])
 
-    result = retry_stored(engine, "events")
+    result = engine.retry_quarantined("events")
 
     assert (result.tried, result.released, result.still_quarantined) == (2, 1, 1)
-    [left] = entries(engine.store, "events")
+    [left] = engine.quarantined("events")
     assert (left.file.endswith("second.csv"), left.line, left.raw["product_id"]) == (True, 2, "never")
     assert [e.product_id for e in engine.store.history(user_id="u1")] == ["late"]

@@ -12,9 +12,17 @@ import pytest
 from shelfwise.domain import Event, EventType, Product, RecommendationKind
 from shelfwise.recommend.blend import BlendConfig
 from shelfwise.recommend.diversity import cap_per_category, catalog_coverage, intra_list_diversity
-from shelfwise.recommend.kinds import RecommendationConfig, RecommendationModels, RecommendRequest
+from shelfwise.recommend.kinds import (
+    DIVERSIFIED_KINDS,
+    KINDS,
+    RecommendationConfig,
+    RecommendationModels,
+    RecommendRequest,
+)
 from shelfwise.recommend.rerank import RerankConfig
 from shelfwise.recommend.sequential import SequentialConfig
+
+pytestmark = [pytest.mark.slow]
 
 NOW = datetime.now(UTC)
 CATEGORIES = ["Phones", "Cases", "Pans", "Spatulas"]
@@ -27,7 +35,6 @@ TINY = SequentialConfig(
     patience=15,
     batch_size=64,
     max_length=8,
-    show_progress=False,
 )
 
 
@@ -83,6 +90,16 @@ def history(user: str, *items: tuple[str, int, datetime]) -> list[Event]:
         Event(user_id=user, event_type=EventType(kind), product_id=f"p{p}", timestamp=moment)
         for kind, p, moment in items
     ]
+
+
+def test_every_kind_has_one_handler_and_the_capped_pages_are_the_browsing_ones() -> None:
+    assert set(KINDS) == set(RecommendationKind)
+    assert all(handler.kind is kind for kind, handler in KINDS.items())
+    assert {
+        RecommendationKind.FOR_YOU,
+        RecommendationKind.TRENDING,
+        RecommendationKind.NEW_ARRIVALS,
+    } == DIVERSIFIED_KINDS
 
 
 def test_for_you_uses_the_transformer_and_follows_the_latest_item(fitted: RecommendationModels) -> None:

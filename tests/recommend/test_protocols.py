@@ -10,7 +10,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from shelfwise.evaluation.protocols import LeaveOneOutMetrics, evaluate_split, leave_one_out, rank_targets
+from shelfwise.evaluation.protocols import LeaveOneOutMetrics, evaluate_split, leave_one_out
+from shelfwise.recommend.base import rank_targets
 from shelfwise.recommend.interactions import Interactions, Vocabulary
 
 

@@ -9,14 +9,13 @@ import polars as pl
 import pytest
 from rich.console import Console
 
+from shelfwise.cli.render import render_recs_evaluation, render_recs_segments
 from shelfwise.evaluation.protocols import leave_one_out
 from shelfwise.evaluation.recs_eval import (
     ModelCandidates,
     build_interactions,
     default_models,
     evaluate_recs,
-    render_recs_evaluation,
-    render_recs_segments,
 )
 from shelfwise.evaluation.segments import segment_masks
 from shelfwise.recommend.als import ALS, ALSConfig

@@ -14,6 +14,8 @@ from shelfwise.recommend.interactions import Interactions, Vocabulary
 from shelfwise.recommend.rerank import CandidateReranker, RerankConfig, rerank_cases
 from shelfwise.recommend.sequential import SequentialConfig, SequentialRecommender
 
+pytestmark = [pytest.mark.slow]
+
 N_ITEMS = 40
 FAST = SequentialConfig(
     hidden=32,
@@ -23,7 +25,6 @@ FAST = SequentialConfig(
     patience=25,
     batch_size=64,
     max_length=8,
-    show_progress=False,
 )
 
 
@@ -95,6 +96,20 @@ def test_long_histories_are_truncated_and_bad_items_refused(fitted: SequentialRe
         fitted.score(np.array([N_ITEMS]))
     with pytest.raises(RuntimeError, match="not fitted"):
         SequentialRecommender().score(np.array([1]))
+
+
+def test_progress_hears_every_epoch_and_old_configs_still_load() -> None:
+    heard: list[tuple[int, int, str]] = []
+    config = FAST.model_copy(update={"max_epochs": 3, "patience": 3})
+    model = SequentialRecommender(config, progress=lambda *epoch: heard.append(epoch)).fit(
+        interactions(followed_sequences(users=80))
+    )
+    assert [(done, total) for done, total, _ in heard] == [(1, 3), (2, 3), (3, 3)]
+    best = max(epoch["valid_ndcg"] for epoch in model.history)
+    assert heard[-1][2].endswith(f"best {best:.4f}")
+    # Bundles saved while the model drew its own bar carry `show_progress`; it no longer means anything.
+    legacy = SequentialConfig.model_validate({**FAST.model_dump(), "show_progress": True})
+    assert legacy == FAST
 
 
 def test_training_is_deterministic() -> None:

@@ -1,9 +1,14 @@
 """A sequential model trained on one catalog starts another through item text: warm start, zero-shot,
-fine-tuning, on small generated catalogs whose target item texts mirror the source's."""
+fine-tuning, on small generated catalogs whose target item texts mirror the source's.
+
+Transfer is research code that only `bench/recs_transfer.py` runs, so it lives in bench/ (`bench/transfer.py`)
+and this module imports it from there."""
 
 from __future__ import annotations
 
 import copy
+import sys
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -12,7 +17,12 @@ import torch
 
 from shelfwise.recommend.interactions import Interactions, Vocabulary
 from shelfwise.recommend.sequential import SequentialConfig, SequentialRecommender
-from shelfwise.recommend.transfer import ITEM_PARAMETERS, TransferConfig, TransferredRecommender, warm_start
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
+
+from transfer import ITEM_PARAMETERS, TransferConfig, TransferredRecommender, warm_start  # noqa: E402
 
 N_ITEMS = 40
 TEXT_DIM = 32
@@ -24,7 +34,6 @@ CONFIG = SequentialConfig(
     patience=25,
     batch_size=64,
     max_length=8,
-    show_progress=False,
 )
 SOURCE_IDS = [f"s{i}" for i in range(N_ITEMS)]
 TARGET_IDS = [f"t{i}" for i in range(N_ITEMS)]

@@ -172,7 +172,7 @@ def test_path_contributions_add_up_to_the_score_and_match_treeshap_on_single_spl
         )
         path = LearnedRanker(config).fit(train, valid)
         shap = LearnedRanker(config.model_copy(update={"explanation": "shap"}))
-        shap._booster, shap.meta = path.booster, path.meta
+        shap.model, shap.meta = path.model, path.meta
         by_path, by_shap = path.contributions(features), shap.contributions(features)
         np.testing.assert_allclose(by_path.sum(axis=1), path.predict(features), rtol=1e-4, atol=1e-4)
         np.testing.assert_allclose(by_path[:, -1], by_shap[:, -1], rtol=1e-9, atol=1e-9)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from shelfwise.domain import Product
-from shelfwise.index.lexical import Analyzer, LexicalIndex, LexicalIndexConfig
+from shelfwise.index.lexical import LexicalIndex, LexicalIndexConfig
 from shelfwise.io.datasets import DatasetMissing, load_chinese_product_titles
 from shelfwise.search import SearchPipeline
 from shelfwise.search.config import SearchConfig
@@ -17,6 +17,8 @@ from shelfwise.search.spelling import SpellingConfig, SpellingCorrector
 from shelfwise.text.cjk import is_han_word
 from shelfwise.text.encoder import DEFAULT_MODEL, EncoderConfig, TextEncoder
 from shelfwise.text.multilingual import USEM3_MODEL
+
+pytestmark = [pytest.mark.slow, pytest.mark.model]
 
 
 def shop() -> list[Product]:
@@ -46,15 +48,15 @@ def lexical() -> LexicalIndex:
 
 
 def test_chinese_titles_are_indexed_as_words_and_latin_words_keep_stemming() -> None:
-    terms = Analyzer(LexicalIndexConfig()).analyze("Apple iPhone 15 手机壳 透明")
+    terms = LexicalIndexConfig().analyzer().analyze("Apple iPhone 15 手机壳 透明")
     assert terms[:3] == ["appl", "iphon", "15"]
     assert "手机" in terms and "透明" in terms
     assert "手" not in terms and "透" not in terms  # words, not single characters
-    assert Analyzer(LexicalIndexConfig()).analyze("Running shoes") == ["run", "shoe"]
+    assert LexicalIndexConfig().analyzer().analyze("Running shoes") == ["run", "shoe"]
 
 
 def test_letters_glued_to_chinese_are_a_word_of_their_own() -> None:
-    assert Analyzer(LexicalIndexConfig(cjk_analysis="jieba")).analyze("iphone手机壳") == [
+    assert LexicalIndexConfig(cjk_analysis="jieba").analyzer().analyze("iphone手机壳") == [
         "iphon",
         "手机",
         "壳",
@@ -146,7 +148,7 @@ def test_real_chinese_titles_segment_into_words_and_their_product_words_find_the
         Product(product_id=pid, title=title) for pid, title in titles.select("product_id", "title").rows()
     ]
     words = [
-        w for p in products[:500] for w in Analyzer(LexicalIndexConfig(cjk_analysis="jieba")).words(p.title)
+        w for p in products[:500] for w in LexicalIndexConfig(cjk_analysis="jieba").analyzer().words(p.title)
     ]
     han = [w for w in words if is_han_word(w)]
     assert sum(len(w) >= 2 for w in han) / len(han) > 0.7

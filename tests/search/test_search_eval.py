@@ -5,8 +5,9 @@ import math
 import polars as pl
 import pytest
 
+from shelfwise.cli.render import render_search_evaluation
 from shelfwise.domain import Filters, Hit, Product, SearchResult
-from shelfwise.evaluation.search_eval import evaluate_search, render_search_evaluation
+from shelfwise.evaluation.search_eval import evaluate_search
 from shelfwise.search import SearchPipeline
 
 PRODUCTS = [

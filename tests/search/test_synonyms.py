@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import catalog_rows
+from sample_shop import catalog_rows
 from shelfwise.domain import Product
 from shelfwise.search import SearchConfig, SearchPipeline
 from shelfwise.search.synonyms import SynonymError, SynonymSet, SynonymStore

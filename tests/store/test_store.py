@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shelfwise.domain import Event, EventType, Product
-from shelfwise.quality.quarantine import QuarantinedRow
+from shelfwise.domain.ingest import QuarantinedRow
 from shelfwise.store import Store
 
 
@@ -100,7 +100,9 @@ def test_quarantine_keeps_the_whole_row_and_its_reasons(store: Store) -> None:
     )
     store.add_quarantined([row])
     [kept] = store.quarantined(source="products")
-    assert kept == row
+    assert kept.id is not None
+    assert kept.model_copy(update={"id": None}) == row
+    assert store.quarantined(ids=[kept.id]) == [kept]
     assert store.count_quarantined() == 1
     assert store.count_quarantined("events") == 0
 

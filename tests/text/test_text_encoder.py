@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from shelfwise.domain.products import Product
-from shelfwise.text import EmbeddingCache, EncoderConfig, TextEncoder, product_text
+from shelfwise.text.encoder import EmbeddingCache, EncoderConfig, TextEncoder, product_text
+
+pytestmark = [pytest.mark.model]
 
 
 def test_product_text_joins_fields_and_skips_a_brand_already_in_the_title() -> None:

@@ -5,9 +5,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+import pytest
 import torch
 
-from conftest import catalog_rows
+from sample_shop import catalog_rows
 from shelfwise.domain import Product
 from shelfwise.engine import Engine
 from shelfwise.search.config import SearchConfig
@@ -22,6 +23,8 @@ from shelfwise.training.finetune import (
     positive_rank_share,
 )
 from shelfwise.training.trainer import TrainingConfig
+
+pytestmark = [pytest.mark.slow, pytest.mark.model]
 
 TITLES = [
     "Stainless steel kitchen sink",

@@ -12,13 +12,14 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
-from shelfwise.api.app import create_app
+from shelfwise.app import create_app
 from shelfwise.engine import Engine
-from shelfwise.io.demo import CATEGORIES, generate_demo_shop
+from shelfwise.io.demo import CATEGORIES, DEMO_USERS, generate_demo_shop
 from shelfwise.search.config import SearchConfig
 from shelfwise.settings import Settings
 from shelfwise.training.trainer import TrainingConfig
 from shelfwise.web.analytics import summarise_events
+from shelfwise.web.demo_users import shopper_choices
 from shelfwise.web.images import category_svg
 from shelfwise.web.quarantine_view import reason_check
 from shelfwise.web.shopper import format_cart, parse_cart
@@ -52,14 +53,14 @@ def client(engine: Engine) -> TestClient:
 
 
 def _events(engine: Engine, session_id: str, kind: str) -> pl.DataFrame:
-    frame = engine.store.events_frame()
+    frame = engine.events_frame()
     return frame.filter((pl.col("session_id") == session_id) & (pl.col("event_type") == kind))
 
 
 def test_pages_record_searches_views_carts_and_purchases(client: TestClient, engine: Engine) -> None:
     assert client.get("/").status_code == 200
     session = client.cookies["sw_session"]
-    product = engine.store.products(limit=1)[0]
+    product = engine.products(limit=1)[0]
 
     assert client.get("/search", params={"q": "frying pan"}).status_code == 200
     assert _events(engine, session, "search").get_column("query").to_list() == ["frying pan"]
@@ -96,7 +97,7 @@ def test_unknown_product_is_a_page_not_json(client: TestClient) -> None:
 
 
 def test_switching_user_starts_a_new_session_and_empties_the_cart(client: TestClient, engine: Engine) -> None:
-    product = engine.store.products(limit=1)[0]
+    product = engine.products(limit=1)[0]
     client.post("/cart/add", data={"product_id": product.product_id})
     before = client.cookies["sw_session"]
     response = client.post("/shopper", data={"user_id": "alice", "next": "https://elsewhere.example/"})
@@ -161,7 +162,7 @@ def test_admin_login_shows_the_error_at_the_field_and_guards_writes(client: Test
 
 def test_admin_retrains_and_rolls_back(client: TestClient, engine: Engine) -> None:
     client.post("/admin/login", data={"key": ADMIN_KEY})
-    first = engine.registry.current_version()
+    first = engine.current_version()
     training = client.app.state.web.training  # type: ignore[attr-defined]
     training.config = FAST
     started = client.post("/admin/models/train", headers={"accept": "application/json"})
@@ -169,12 +170,13 @@ def test_admin_retrains_and_rolls_back(client: TestClient, engine: Engine) -> No
     training.wait()
     status = client.get("/admin/models/train/status").json()
     assert status["state"] == "done", status
-    assert engine.registry.current_version() == status["version"] != first
+    assert engine.current_version() == status["version"] != first
 
     page = client.get("/admin/models")
     assert f"Roll back to {first}" in page.text
+    assert [m.version for m in engine.model_versions()] == [status["version"], first]  # newest first
     client.post("/admin/models/activate", data={"version": first})
-    assert engine.registry.current_version() == first
+    assert engine.current_version() == first
     missing = client.post("/admin/models/activate", data={"version": "nope"})
     assert "Could not activate" in missing.text
 
@@ -197,7 +199,7 @@ def test_quarantine_lists_filters_and_retries_rows(client: TestClient, engine: E
     engine.ingest_products([{"product_id": "later-product", "title": "A later product"}])
     result = client.post("/admin/quality/retry", data={"source": "events"})
     assert "1 passed the checks" in result.text
-    assert engine.store.count_quarantined("events") == 1
+    assert engine.count_quarantined("events") == 1
 
 
 def test_category_pictures_are_valid_svg_for_every_demo_category(client: TestClient) -> None:
@@ -209,10 +211,39 @@ def test_category_pictures_are_valid_svg_for_every_demo_category(client: TestCli
     assert client.get("/static/demo/..%2Fsecret.svg").status_code == 404
 
 
-def test_fallback_autocomplete_offers_kinds_of_product(client: TestClient) -> None:
-    suggestions = [s["text"] for s in client.get("/shop/suggest", params={"q": "fry"}).json()["suggestions"]]
-    assert suggestions and all("fry" in s.lower() for s in suggestions)
-    assert suggestions[0] == "Frying Pan"
+def test_the_search_box_completes_from_the_api(client: TestClient, engine: Engine) -> None:
+    script = client.get("/assets/shop.js").text
+    assert 'fetch("/v1/suggest?' in script  # the one autocomplete endpoint
+    typed = engine.products(limit=1)[0].title[:4]
+    suggestions = client.get("/v1/suggest", params={"q": typed, "n": 8}).json()
+    assert suggestions and all(
+        isinstance(s, str) and s.lower().startswith(typed.lower()) for s in suggestions
+    )
+
+
+def test_the_user_switcher_offers_the_demo_shoppers_present(client: TestClient, engine: Engine) -> None:
+    page = client.get("/").text
+    present = engine.known_users([user.user_id for user in DEMO_USERS])
+    assert present and present <= {user.user_id for user in DEMO_USERS}
+    for user in DEMO_USERS:
+        assert (f'<option value="{user.user_id}"' in page) == (user.user_id in present)
+
+
+def test_the_user_switcher_falls_back_to_the_most_active_users(tmp_path: Path) -> None:
+    engine = Engine(Settings(data_dir=tmp_path))
+    try:
+        engine.ingest_products([{"product_id": "p1", "title": "A lamp"}])
+        engine.ingest_events(
+            [{"user_id": "busy", "event_type": "view", "product_id": "p1"}] * 3
+            + [{"user_id": "quiet", "event_type": "view", "product_id": "p1"}] * 2
+        )
+        assert engine.most_active_users(5) == [("busy", 3), ("quiet", 2)]
+        assert [(c.user_id, c.description) for c in shopper_choices(engine)] == [
+            ("busy", "3 events"),
+            ("quiet", "2 events"),
+        ]
+    finally:
+        engine.close()
 
 
 def test_event_summary_counts_click_through_and_zero_result_queries() -> None:

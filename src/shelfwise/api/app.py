@@ -1,4 +1,6 @@
-"""Routes of the HTTP API. Handlers translate HTTP to engine calls and back; no logic lives here."""
+"""Routes of the HTTP API. Handlers translate HTTP to engine calls and back; no logic lives here.
+
+`create_api` builds the API on its own; `shelfwise.app.create_app` adds the web pages to it."""
 
 from __future__ import annotations
 
@@ -9,17 +11,17 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from shelfwise import __version__
+from shelfwise.api.auth import ApiKeys
 from shelfwise.api.errors import install_error_handlers
 from shelfwise.api.middleware import BodyLimitMiddleware, TelemetryMiddleware
 from shelfwise.api.telemetry import Telemetry
 from shelfwise.domain import Filters, Product, RecommendationKind, Recommendations, SearchResult
+from shelfwise.domain.errors import InvalidRequestError, NotFoundError
+from shelfwise.domain.ingest import IngestReport, QuarantinedRow, Source
 from shelfwise.engine import Engine
-from shelfwise.engine.errors import InvalidRequestError, NotFoundError
-from shelfwise.quality.quarantine import IngestReport, QuarantinedRow
 from shelfwise.quality.report import QualityReport
 from shelfwise.search.rules import Rule
 from shelfwise.training.artifacts import Manifest
-from shelfwise.web import mount_web
 
 JsonRows = list[dict[str, Any]] | dict[str, Any]
 SEARCH_PARAMETERS = frozenset(
@@ -28,12 +30,16 @@ SEARCH_PARAMETERS = frozenset(
 
 
 class Health(BaseModel):
+    """What /healthz answers: the process is up, its build, and the model version it serves."""
+
     status: str
     version: str
     model_version: str | None
 
 
 class ProductPage(BaseModel):
+    """A page of the catalog, with the catalog's size."""
+
     total: int
     offset: int
     limit: int
@@ -60,8 +66,12 @@ def _filters(
     )
 
 
-def create_app(engine: Engine) -> FastAPI:
+def create_api(engine: Engine, *, admin_cookie: str | None = None) -> FastAPI:
+    """The HTTP API over `engine`, guarded by the keys of its settings (see shelfwise.api.auth).
+    `admin_cookie`: a cookie that may carry the admin key, where the admin pages are served alongside."""
     telemetry = Telemetry()
+    keys = ApiKeys(engine.settings.admin_api_key, engine.settings.public_api_key, admin_cookie)
+    public, admin = keys.public(), keys.admin()
     app = FastAPI(
         title="shelfwise",
         version=__version__,
@@ -74,6 +84,7 @@ def create_app(engine: Engine) -> FastAPI:
     app.add_middleware(TelemetryMiddleware, telemetry=telemetry)
 
     def count_report(report: IngestReport) -> IngestReport:
+        """Count an ingestion's quarantined rows and accepted events into the metrics."""
         telemetry.rows_quarantined.labels(report.source).inc(report.quarantined)
         if report.source == "events":
             telemetry.events_ingested.inc(report.accepted)
@@ -81,41 +92,51 @@ def create_app(engine: Engine) -> FastAPI:
 
     @app.get("/healthz", response_model=Health, tags=["operations"])
     def healthz() -> Health:
+        """Liveness, the build's version and the model version served (null before the first training)."""
         manifest = engine.manifest
         return Health(status="ok", version=__version__, model_version=manifest.version if manifest else None)
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["operations"])
     def metrics() -> Response:
-        telemetry.products.set(engine.store.count_products())
+        """Prometheus metrics: requests and latencies per endpoint, events, quarantined rows, products."""
+        telemetry.products.set(engine.count_products())
         return Response(telemetry.render(), media_type="text/plain; version=0.0.4")
 
-    @app.post("/v1/products", response_model=IngestReport, tags=["catalog"])
+    @app.post("/v1/products", response_model=IngestReport, tags=["catalog"], dependencies=admin)
     def post_products(payload: Annotated[JsonRows, Body()]) -> IngestReport:
         """Upsert products by product_id. Bad rows are quarantined with their reasons, never dropped."""
         return count_report(engine.ingest_products(_as_rows(payload, "products")))
 
-    @app.get("/v1/products", response_model=ProductPage, tags=["catalog"])
+    @app.get("/v1/products", response_model=ProductPage, tags=["catalog"], dependencies=public)
     def list_products(
         offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100
     ) -> ProductPage:
-        items = engine.store.products(offset=offset, limit=limit)
-        return ProductPage(total=engine.store.count_products(), offset=offset, limit=limit, items=items)
+        """A page of the catalog in product_id order."""
+        items = engine.products(offset=offset, limit=limit)
+        return ProductPage(total=engine.count_products(), offset=offset, limit=limit, items=items)
 
-    @app.get("/v1/products/{product_id}", response_model=Product, tags=["catalog"])
+    @app.get("/v1/products/{product_id}", response_model=Product, tags=["catalog"], dependencies=public)
     def get_product(product_id: str) -> Product:
+        """One product; 404 when there is none."""
         return engine.get_product(product_id)
 
-    @app.delete("/v1/products/{product_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["catalog"])
+    @app.delete(
+        "/v1/products/{product_id}",
+        status_code=status.HTTP_204_NO_CONTENT,
+        tags=["catalog"],
+        dependencies=admin,
+    )
     def delete_product(product_id: str) -> Response:
+        """Remove a product from the catalog (its events stay); 404 when there is none."""
         engine.delete_product(product_id)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
-    @app.post("/v1/events", response_model=IngestReport, tags=["events"])
+    @app.post("/v1/events", response_model=IngestReport, tags=["events"], dependencies=public)
     def post_events(payload: Annotated[JsonRows, Body()]) -> IngestReport:
         """Record a batch of events; each changes the next response for its user or session."""
         return count_report(engine.ingest_events(_as_rows(payload, "events")))
 
-    @app.get("/v1/search", response_model=SearchResult, tags=["search"])
+    @app.get("/v1/search", response_model=SearchResult, tags=["search"], dependencies=public)
     def search(
         request: Request,
         q: Annotated[
@@ -132,6 +153,8 @@ def create_app(engine: Engine) -> FastAPI:
         page_size: Annotated[int, Query(ge=1, le=100)] = 10,
         user_id: str | None = None,
     ) -> SearchResult:
+        """A page of results with facets and an explanation per hit, personalised when `user_id` is given.
+        An unknown parameter is a 422 naming it (a misspelt filter must not be silently ignored)."""
         unknown = sorted(set(request.query_params) - SEARCH_PARAMETERS)
         if unknown:
             raise InvalidRequestError(
@@ -140,7 +163,7 @@ def create_app(engine: Engine) -> FastAPI:
         filters = _filters(category, brand, price_min, price_max, available)
         return engine.search(q, user_id=user_id, filters=filters, page=page, page_size=page_size)
 
-    @app.get("/v1/suggest", response_model=list[str], tags=["search"])
+    @app.get("/v1/suggest", response_model=list[str], tags=["search"], dependencies=public)
     def suggest(
         q: Annotated[str, Query(max_length=200, description="What the shopper has typed so far.")] = "",
         n: Annotated[int, Query(ge=1, le=20)] = 8,
@@ -148,27 +171,39 @@ def create_app(engine: Engine) -> FastAPI:
         """Autocomplete: popular past queries, then product titles, that start with `q`."""
         return engine.suggest(q, n)
 
-    @app.get("/v1/rules", response_model=list[Rule], tags=["merchandising"])
+    @app.get("/v1/rules", response_model=list[Rule], tags=["merchandising"], dependencies=public)
     def list_rules() -> list[Rule]:
         """The merchandising rules in force: boost, bury, pin or filter by query or category."""
         return engine.list_rules()
 
-    @app.post("/v1/rules", response_model=Rule, status_code=status.HTTP_201_CREATED, tags=["merchandising"])
+    @app.post(
+        "/v1/rules",
+        response_model=Rule,
+        status_code=status.HTTP_201_CREATED,
+        tags=["merchandising"],
+        dependencies=admin,
+    )
     def add_rule(rule: Rule) -> Rule:
         """Add (or replace, by rule_id) a rule; the next search uses it."""
         return engine.add_rule(rule)
 
-    @app.delete("/v1/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["merchandising"])
+    @app.delete(
+        "/v1/rules/{rule_id}",
+        status_code=status.HTTP_204_NO_CONTENT,
+        tags=["merchandising"],
+        dependencies=admin,
+    )
     def delete_rule(rule_id: str) -> Response:
+        """Remove a rule; 404 when there is none."""
         engine.delete_rule(rule_id)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
-    @app.get("/v1/synonyms", response_class=PlainTextResponse, tags=["merchandising"])
+    @app.get("/v1/synonyms", response_class=PlainTextResponse, tags=["merchandising"], dependencies=public)
     def get_synonyms() -> str:
         """The synonyms file: `sofa, couch` (both ways) or `tv => television` (one way), one per line."""
         return engine.synonyms_text()
 
-    @app.put("/v1/synonyms", tags=["merchandising"])
+    @app.put("/v1/synonyms", tags=["merchandising"], dependencies=admin)
     async def put_synonyms(request: Request) -> dict[str, Any]:
         """Replace the synonyms with the plain-text body; the next search uses them. A wrong line is a
         422 naming it, and the synonyms in force stay as they were."""
@@ -180,7 +215,12 @@ def create_app(engine: Engine) -> FastAPI:
         parsed = engine.set_synonyms(text)
         return {"rules": len(parsed.rules), "text": parsed.text()}
 
-    @app.get("/v1/recommendations/{kind}", response_model=Recommendations, tags=["recommendations"])
+    @app.get(
+        "/v1/recommendations/{kind}",
+        response_model=Recommendations,
+        tags=["recommendations"],
+        dependencies=public,
+    )
     def recommend(
         kind: RecommendationKind,
         user_id: str | None = None,
@@ -193,12 +233,15 @@ def create_app(engine: Engine) -> FastAPI:
         price_max: Annotated[float | None, Query(ge=0)] = None,
         available: bool | None = None,
     ) -> Recommendations:
+        """`n` products of one kind, each with its reason: for a user or session (for-you, trending,
+        recently-viewed, buy-again, new-arrivals) or a product (similar, bought-together). 409 before the
+        first training."""
         filters = _filters(category, brand, price_min, price_max, available)
         return engine.recommend(
             kind, user_id=user_id, session_id=session_id, product_id=product_id, n=n, filters=filters
         )
 
-    @app.post("/v1/train", response_model=Manifest, tags=["models"])
+    @app.post("/v1/train", response_model=Manifest, tags=["models"], dependencies=admin)
     def train(
         force: Annotated[bool, Query(description="Train even when blocking quality checks fail.")] = False,
     ) -> Manifest:
@@ -206,7 +249,7 @@ def create_app(engine: Engine) -> FastAPI:
         gate runs first and refuses (422, naming each blocking check) unless `force=true`."""
         return engine.train(force=force)
 
-    @app.get("/v1/quality", response_model=QualityReport, tags=["quality"])
+    @app.get("/v1/quality", response_model=QualityReport, tags=["quality"], dependencies=public)
     def quality(
         rows: Annotated[int, Query(ge=0, le=10_000, description="How many flagged rows to include.")] = 100,
     ) -> QualityReport:
@@ -218,22 +261,23 @@ def create_app(engine: Engine) -> FastAPI:
             )
         return report.model_copy(update={"rows": report.rows[:rows]})
 
-    @app.get("/v1/quarantine", response_model=list[QuarantinedRow], tags=["quality"])
+    @app.get("/v1/quarantine", response_model=list[QuarantinedRow], tags=["quality"], dependencies=public)
     def quarantine(
-        source: Annotated[str | None, Query(pattern="^(products|events)$")] = None,
+        source: Annotated[Source | None, Query()] = None,
         offset: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[QuarantinedRow]:
-        return engine.store.quarantined(source=source, offset=offset, limit=limit)
+        """Rows the quality gate quarantined, oldest first, each with its id and every reason."""
+        return engine.quarantined(source, offset=offset, limit=limit)
 
-    @app.get("/v1/stats", tags=["operations"])
+    @app.get("/v1/stats", tags=["operations"], dependencies=public)
     def stats() -> dict[str, Any]:
+        """Counts of products, events, users and quarantined rows, and the model version served."""
         return engine.stats()
 
-    @app.delete("/v1/users/{user_id}", tags=["privacy"])
+    @app.delete("/v1/users/{user_id}", tags=["privacy"], dependencies=admin)
     def forget_user(user_id: str) -> dict[str, Any]:
         """Delete a user's events and profile everywhere the engine keeps them."""
         return {"user_id": user_id, "events_deleted": engine.forget_user(user_id)}
 
-    mount_web(app, engine)
     return app

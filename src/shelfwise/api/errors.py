@@ -10,15 +10,19 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shelfwise.engine.errors import InvalidRequestError, NotFoundError, NotTrainedError
+from shelfwise.api.auth import ApiKeyRequiredError
+from shelfwise.domain.errors import InvalidRequestError, NotFoundError, NotTrainedError
 from shelfwise.io.readers import UnreadableFileError
 
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """The one shape of an error: `{"error": {"code", "message"[, "details"]}}` with its status."""
     body: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         body["details"] = details
-    return JSONResponse(status_code=status, content={"error": body})
+    return JSONResponse(status_code=status, content={"error": body}, headers=headers)
 
 
 def _describe(errors: list[Any]) -> list[str]:
@@ -32,6 +36,12 @@ def _describe(errors: list[Any]) -> list[str]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Map each error the engine and the request parsing raise to its status and JSON body."""
+
+    @app.exception_handler(ApiKeyRequiredError)
+    async def _unauthorized(_: Request, error: ApiKeyRequiredError) -> JSONResponse:
+        return error_response(401, "unauthorized", str(error), headers={"www-authenticate": "Bearer"})
+
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
         problems = _describe(list(error.errors()))

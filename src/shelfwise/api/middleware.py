@@ -11,13 +11,14 @@ from shelfwise.api.telemetry import Telemetry
 
 
 class BodyTooLarge(Exception):
-    pass
+    """Raised inside the app when the streamed body passes the limit; answered 413 by the middleware."""
 
 
 class BodyLimitMiddleware:
     """Refuses bodies over `max_bytes` with 413, by the declared length or by counting what streams in."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        """Wrap `app`, refusing request bodies over `max_bytes`."""
         self.app = app
         self.max_bytes = max_bytes
 
@@ -32,6 +33,7 @@ class BodyLimitMiddleware:
         received = 0
 
         async def counting_receive() -> Message:
+            """The app's `receive`, counting the body as it streams in."""
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
@@ -70,6 +72,7 @@ class TelemetryMiddleware:
     path, so that the metric's label set stays bounded."""
 
     def __init__(self, app: ASGIApp, telemetry: Telemetry) -> None:
+        """Wrap `app`, recording every HTTP request into `telemetry`."""
         self.app = app
         self.telemetry = telemetry
 
@@ -80,6 +83,7 @@ class TelemetryMiddleware:
         status = {"code": 500}
 
         async def recording_send(message: Message) -> None:
+            """The app's `send`, noting the response status."""
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
             await send(message)

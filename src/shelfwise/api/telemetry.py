@@ -11,6 +11,7 @@ class Telemetry:
     """A registry per app, so that several apps in one process (tests) keep separate counts."""
 
     def __init__(self) -> None:
+        """Register the metrics in a registry of this instance's own."""
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "shelfwise_requests_total",
@@ -37,4 +38,5 @@ class Telemetry:
         self.products = Gauge("shelfwise_products", "Products in the catalog.", registry=self.registry)
 
     def render(self) -> bytes:
+        """The metrics in Prometheus' text exposition format."""
         return generate_latest(self.registry)

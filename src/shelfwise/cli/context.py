@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -22,8 +21,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from shelfwise.domain.errors import ShelfwiseError
 from shelfwise.engine import Engine
-from shelfwise.engine.errors import ShelfwiseError
 from shelfwise.io.readers import UnreadableFileError
 from shelfwise.settings import CONFIG_FILE_ENV, Settings
 
@@ -42,7 +41,10 @@ OnlineUrlOption = Annotated[
     str | None, typer.Option("--online-url", help="Online state: memory:// or redis://host:port/db.")
 ]
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help=f"A TOML settings file (sets {CONFIG_FILE_ENV}).")
+    Path | None,
+    typer.Option(
+        "--config", help=f"A TOML settings file (default ${CONFIG_FILE_ENV}, else ./shelfwise.toml)."
+    ),
 ]
 
 
@@ -64,12 +66,10 @@ class EngineOptions:
         return replace(self, **changes)
 
     def settings(self) -> Settings:
-        if self.config is not None:
-            if not self.config.is_file():
-                raise CliError(f"config file {self.config} does not exist")
-            os.environ[CONFIG_FILE_ENV] = str(self.config)
-        return Settings().with_overrides(
-            data_dir=self.data_dir, database_url=self.database_url, online_url=self.online_url
+        if self.config is not None and not self.config.is_file():
+            raise CliError(f"config file {self.config} does not exist")
+        return Settings.load(
+            self.config, data_dir=self.data_dir, database_url=self.database_url, online_url=self.online_url
         )
 
 
@@ -96,10 +96,6 @@ def stdout_console() -> Console:
 
 def stderr_console() -> Console:
     return Console(stderr=True)
-
-
-def warn(message: str) -> None:
-    stderr_console().print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
 
 
 def fail(message: str) -> typer.Exit:

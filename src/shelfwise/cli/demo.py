@@ -26,6 +26,7 @@ from shelfwise.cli.context import (
     stdout_console,
 )
 from shelfwise.cli.steps import ingest_with_status, print_ingest_report, run_server, train_with_status
+from shelfwise.domain.errors import NotFoundError
 from shelfwise.engine import Engine
 
 DEMO_SHOP_DIR = "demo-shop"
@@ -51,8 +52,8 @@ def demo_command(
     try:
         console = stdout_console()
         for source, path, present in (
-            ("products", products_path, engine.store.count_products()),
-            ("events", events_path, engine.store.count_events()),
+            ("products", products_path, engine.count_products()),
+            ("events", events_path, engine.count_events()),
         ):
             if present:
                 console.print(f"The store already holds {present:,} {source}: not ingesting {path} again.")
@@ -99,9 +100,15 @@ def demo_files(directory: Path, products: int | None, users: int | None) -> tupl
 
 
 def print_examples(engine: Engine, host: str, port: int) -> None:
+    """Where the shop is, the admin key, and curl calls that answer something for this shop."""
     base = f"http://{host}:{port}"
     user_id, product_id = _example_ids(engine)
-    product = engine.store.get_product(product_id) if product_id else None
+    product = None
+    if product_id:
+        try:
+            product = engine.get_product(product_id)
+        except NotFoundError:
+            product = None  # events can name a product deleted since
     query = example_query(product.title, product.brand) if product else "shoes"
     lines = [
         f"The shop is at {base} (API docs: {base}/docs).",
@@ -135,11 +142,11 @@ def example_query(title: str, brand: str | None) -> str:
 
 def _example_ids(engine: Engine) -> tuple[str | None, str | None]:
     """The most active user and the most viewed product, so the example calls return something."""
-    events = engine.store.events_frame()
+    events = engine.events_frame()
     user_id = _most_common(events, "user_id")
     product_id = _most_common(events, "product_id")
     if product_id is None:
-        first = engine.store.products(limit=1)
+        first = engine.products(limit=1)
         product_id = first[0].product_id if first else None
     return user_id, product_id
 

@@ -8,49 +8,37 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 import numpy as np
 import polars as pl
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from shelfwise.cli.context import CliError, current_settings, engine_command, stderr_console, stdout_console
-from shelfwise.domain import Filters, SearchResult
-from shelfwise.engine import Engine
-from shelfwise.evaluation.recs_eval import (
-    evaluate_recs,
-    item_texts,
+from shelfwise.cli.render import (
+    render_ablation,
+    render_personal_evaluation,
     render_recs_evaluation,
     render_recs_segments,
-)
-from shelfwise.evaluation.search_ablation import (
-    ABLATIONS,
-    AblationRow,
-    positive_queries,
-    render_ablation,
-    run_ablation,
-    split_qrels,
-)
-from shelfwise.evaluation.search_eval import (
-    SearchEvaluation,
-    evaluate_search,
-    judgements,
     render_search_evaluation,
 )
-from shelfwise.evaluation.search_personal import (
-    PersonalEvalConfig,
-    render_personal_evaluation,
-    run_demo_evaluation,
-)
+from shelfwise.evaluation.recs_eval import evaluate_recs, item_texts
+from shelfwise.experiments.personal_search import PersonalEvalConfig, run_demo_evaluation
+from shelfwise.experiments.search_relevance import score_search
 from shelfwise.io.demo import generate_demo_shop
 from shelfwise.recommend.kinds import RecommendationConfig
-from shelfwise.search.learning import embedding_cache_dir, train_ranker_from_judgements
-from shelfwise.search.ranker import RankerConfig
-from shelfwise.settings import Settings
+from shelfwise.search.learning import embedding_cache_dir
 from shelfwise.text.encoder import TextEncoder
 from shelfwise.training.trainer import EMBEDDINGS_DIR
 
@@ -59,23 +47,6 @@ evaluate_app = typer.Typer(
 )
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="End the output with one line of JSON figures.")]
-
-
-class EngineSearcher:
-    """The engine's production search in the shape `evaluate_search` expects, advancing a progress bar."""
-
-    def __init__(self, engine: Engine, progress: Progress | None = None, task: Any = None) -> None:
-        self.engine = engine
-        self.progress = progress
-        self.task = task
-
-    def search(
-        self, query: str, filters: Filters | None = None, page: int = 1, page_size: int = 10
-    ) -> SearchResult:
-        result = self.engine.search(query, filters=filters, page=page, page_size=page_size)
-        if self.progress is not None:
-            self.progress.advance(self.task)
-        return result
 
 
 def progress_bar() -> Progress:
@@ -88,12 +59,34 @@ def progress_bar() -> Progress:
     )
 
 
-def scratch_settings(directory: Path) -> Settings:
-    """The user's settings with storage pointed at a throwaway directory, so evaluation never touches
-    the real store or online state."""
-    return current_settings().model_copy(
-        update={"data_dir": directory, "database_url": None, "online_url": "memory://"}
-    )
+class EpochBar:
+    """The transformer's epochs as a progress bar on stderr, shown from its first epoch (a callback for
+    `SequentialRecommender`); use as a context manager so the bar closes."""
+
+    def __init__(self) -> None:
+        self._progress: Progress | None = None
+        self._task: Any = None
+
+    def __call__(self, epoch: int, epochs: int, status: str) -> None:
+        if self._progress is None:
+            self._progress = Progress(
+                TextColumn("sasrec epoch"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[status]}"),
+                console=stderr_console(),
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("sasrec", total=epochs, status="")
+        self._progress.update(self._task, completed=epoch, status=status)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
 
 
 def read_csv(path: Path, what: str, string_columns: tuple[str, ...]) -> pl.DataFrame:
@@ -140,8 +133,18 @@ def evaluate_search_command(
     is measured on the held-out queries only."""
     judged = first_queries(read_csv(qrels, "qrels", ("query", "product_id")), limit_queries)
     with tempfile.TemporaryDirectory(prefix="shelfwise-eval-") as scratch:
-        figures, evaluation, rows = score_search(Path(scratch), products, judged, held_out, ablation)
-    console = stderr_console()
+        console = stderr_console()
+        figures, evaluation, rows = score_search(
+            current_settings(),
+            Path(scratch),
+            products,
+            judged,
+            held_out,
+            ablation,
+            step=console.status,
+            counter=counted,
+            note=lambda message: console.print(message, soft_wrap=True),
+        )
     console.print(figures["protocol"], soft_wrap=True)
     if rows:
         table = render_ablation(rows, title="Ablation (same held-out queries)")
@@ -152,72 +155,12 @@ def evaluate_search_command(
         stdout_console().print(render_search_evaluation(evaluation, title=f"Search relevance on {qrels}"))
 
 
-def score_search(
-    scratch: Path, products: Path, judged: pl.DataFrame, held_out_share: float = 0.5, ablation: bool = True
-) -> tuple[dict[str, Any], SearchEvaluation, list[AblationRow]]:
-    """Ingest and train in a throwaway engine under `scratch`; when the store has no events to train the
-    ranker, train it on a query split of the judgements; score the held-out queries."""
-    console = stderr_console()
-    judgements(judged)  # names a missing column or a null before anything is indexed
-    train_part, test_part = split_qrels(judged, held_out_share)
-    min_queries = RankerConfig().min_queries
-    splitting = positive_queries(train_part) >= 2 * min_queries and positive_queries(test_part) > 0
-    if not splitting:
-        train_part, test_part = judged.head(0), judged
-    searched = positive_queries(test_part)
-    with closing(Engine(scratch_settings(scratch))) as engine:
-        started = time.perf_counter()
-        with console.status(f"Ingesting {products}…"):
-            report = engine.ingest_products(products)
-        ingest_seconds = time.perf_counter() - started
-        if report.quarantined:
-            console.print(
-                f"{report.quarantined:,} of {report.total:,} product rows quarantined", soft_wrap=True
-            )
-        started = time.perf_counter()
-        with console.status(f"Training on {report.accepted:,} products…"):
-            engine.train()
-        train_seconds = time.perf_counter() - started
-        pipeline = engine.search_pipeline()
-        ranker_seconds = 0.0
-        if splitting and pipeline.ranker is None and pipeline.config.ranker.enabled:
-            started = time.perf_counter()
-            with console.status(f"Training the ranker on {positive_queries(train_part):,} judged queries…"):
-                train_ranker_from_judgements(pipeline, judgements(train_part))
-            ranker_seconds = time.perf_counter() - started
-        with progress_bar() as progress:
-            task = progress.add_task("Searching held-out queries", total=searched)
-            evaluation = evaluate_search(EngineSearcher(engine, progress, task), test_part)
-        rows: list[AblationRow] = []
-        if ablation:
-            with progress_bar() as progress:
-                task = progress.add_task("Ablation", total=searched * len(ABLATIONS))
-                rows = run_ablation(
-                    pipeline,
-                    test_part,
-                    evaluation,
-                    lambda: progress.advance(task),
-                    trained_on=judgements(train_part) if splitting else None,
-                )
-    protocol = (
-        f"Figures on {searched:,} held-out queries ({held_out_share:.0%} of the judged queries, split by a "
-        f"hash of the query); the learned ranker trained on the other {positive_queries(train_part):,} only."
-        if splitting
-        else "Every judged query is scored; too few to hold some out for training a ranker, so none is used."
-    )
-    figures = {
-        **evaluation.model_dump(exclude={"per_query"}),
-        "products": report.accepted,
-        "products_quarantined": report.quarantined,
-        "ingest_seconds": round(ingest_seconds, 3),
-        "train_seconds": round(train_seconds, 3),
-        "ranker_train_seconds": round(ranker_seconds, 3),
-        "train_queries": positive_queries(train_part) if splitting else 0,
-        "protocol": protocol,
-        "components": pipeline.components,
-        "ablation": [row.model_dump() for row in rows],
-    }
-    return figures, evaluation, rows
+@contextmanager
+def counted(description: str, total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar on stderr for a loop of `total` steps; yields the function that advances it."""
+    with progress_bar() as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda: progress.advance(task)
 
 
 @evaluate_app.command("recs")
@@ -258,14 +201,16 @@ def evaluate_recs_command(
             update={"sequential": config.sequential.model_copy(update={"max_seconds": sequential_seconds})}
         )
     embeddings = title_embeddings(catalog) if sequential and text and catalog is not None else None
-    # The transformer shows its own progress bar; a spinner around it would fight over the terminal.
-    evaluation = evaluate_recs(
-        frame,
-        catalog,
-        config=config,
-        item_text_embeddings=embeddings,
-        sequential=None if sequential else False,
-    )
+    # The transformer's epochs are the only progress shown: a spinner would fight them for the terminal.
+    with EpochBar() as epochs:
+        evaluation = evaluate_recs(
+            frame,
+            catalog,
+            config=config,
+            item_text_embeddings=embeddings,
+            sequential=None if sequential else False,
+            progress=epochs,
+        )
     if as_json:
         figures = {
             **evaluation.dataset.model_dump(),

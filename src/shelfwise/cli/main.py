@@ -102,12 +102,8 @@ def train(
         config = None
         if finetune_encoder:
             from shelfwise.training.finetune import FinetuneConfig
-            from shelfwise.training.trainer import TrainingConfig
 
-            config = TrainingConfig(
-                trending_half_life_days=engine.settings.trending_half_life_days,
-                finetune_encoder=FinetuneConfig(),
-            )
+            config = engine.settings.training.model_copy(update={"finetune_encoder": FinetuneConfig()})
         manifest, seconds = train_with_status(engine, force=force, config=config)
         stdout_console().print(render.manifest_table(manifest, seconds))
 

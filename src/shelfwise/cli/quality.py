@@ -17,10 +17,10 @@ from shelfwise.cli.context import (
     stderr_console,
     stdout_console,
 )
-from shelfwise.quality.gate import check_files
+from shelfwise.domain import RetryResult
 from shelfwise.quality.html import write_html
-from shelfwise.quality.report import REPORT_FILE, QualityReport, terminal_summary
-from shelfwise.quality.retry import RetryResult, export, retry_file, retry_stored
+from shelfwise.quality.report import REPORT_FILE, QualityReport
+from shelfwise.quality.reporting import check_files
 
 quality_app = typer.Typer(
     help="The data-quality gate: check files, read the report, fix quarantined rows.", no_args_is_help=True
@@ -69,7 +69,7 @@ def check(
         report.save(json_out)
     if html_out is not None:
         write_html(report, html_out)
-    stdout_console().print(terminal_summary(report, rows))
+    stdout_console().print(render.quality_summary(report, rows))
     if strict and report.blocked:
         raise typer.Exit(code=2)
 
@@ -103,7 +103,7 @@ def report_command(
         report.save(json_out)
     if html_out is not None:
         write_html(report, html_out)
-    stdout_console().print(terminal_summary(report, rows))
+    stdout_console().print(render.quality_summary(report, rows))
 
 
 @quarantine_app.command("list")
@@ -116,8 +116,8 @@ def quarantine_list(
     """Rows the quality gate quarantined, oldest first."""
     kind = _source(source)
     with closing(open_engine()) as engine:
-        found = engine.store.quarantined(source=kind, offset=offset, limit=limit)
-        total = engine.store.count_quarantined(kind)
+        found = engine.quarantined(kind, offset=offset, limit=limit)
+        total = engine.count_quarantined(kind)
     title = f"{len(found)} of {total:,} quarantined rows" + (f" ({kind})" if kind else "")
     stdout_console().print(render.quarantine_table(found, title))
 
@@ -132,7 +132,7 @@ def quarantine_export(
     kind = _source(source, required=True)
     assert kind is not None
     with closing(open_engine()) as engine:
-        written = export(engine.store, out, kind)
+        written = engine.export_quarantine(out, kind)
     stdout_console().print(f"Wrote {written:,} quarantined {kind} rows to {out}")
 
 
@@ -149,7 +149,9 @@ def quarantine_retry(
     kind = _source(source, required=True)
     assert kind is not None
     with closing(open_engine()) as engine:
-        result = retry_file(engine, kind, file) if file is not None else retry_stored(engine, kind)
+        result = (
+            engine.retry_quarantine_file(kind, file) if file is not None else engine.retry_quarantined(kind)
+        )
     stdout_console().print(_retry_line(result))
 
 

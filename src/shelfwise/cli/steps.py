@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 import time
 from pathlib import Path
 
 from shelfwise.cli import render
-from shelfwise.cli.context import stderr_console, stdout_console, warn
+from shelfwise.cli.context import stderr_console, stdout_console
+from shelfwise.domain.ingest import IngestReport
 from shelfwise.engine import Engine
-from shelfwise.quality.quarantine import IngestReport
 from shelfwise.training.artifacts import Manifest
 from shelfwise.training.trainer import TrainingConfig
 
@@ -17,6 +16,7 @@ QUARANTINE_PREVIEW_ROWS = 10
 
 
 def ingest_with_status(engine: Engine, source: str, file: Path) -> tuple[IngestReport, float]:
+    """Ingest a products or events file behind a spinner; the report and the seconds it took."""
     ingest = engine.ingest_products if source == "products" else engine.ingest_events
     started = time.perf_counter()
     with stderr_console().status(f"Ingesting {source} from {file}…"):
@@ -25,6 +25,7 @@ def ingest_with_status(engine: Engine, source: str, file: Path) -> tuple[IngestR
 
 
 def print_ingest_report(report: IngestReport, seconds: float) -> None:
+    """The ingestion counts, and the first quarantined rows with their reasons."""
     console = stdout_console()
     console.print(render.ingest_table(report, seconds))
     if report.quarantined:
@@ -37,22 +38,19 @@ def print_ingest_report(report: IngestReport, seconds: float) -> None:
 def train_with_status(
     engine: Engine, force: bool = False, config: TrainingConfig | None = None
 ) -> tuple[Manifest, float]:
+    """Train behind a spinner (`force`: over failing blocking quality checks); the manifest and seconds."""
     started = time.perf_counter()
     with stderr_console().status("Training search and recommendation models…"):
-        if "force" in inspect.signature(engine.train).parameters:
-            manifest = engine.train(config, force=force)  # type: ignore[call-arg,unused-ignore]
-        else:
-            if force:
-                warn("this engine has no training quality gate yet, so --force changes nothing")
-            manifest = engine.train()
+        manifest = engine.train(config, force=force)
     return manifest, time.perf_counter() - started
 
 
 def run_server(engine: Engine, host: str, port: int) -> None:
-    from shelfwise.api.server import serve as serve_api
+    """Serve the API and the pages until interrupted, then close the engine."""
+    from shelfwise.app import serve
 
     stderr_console().print(f"Serving on http://{host}:{port} (Ctrl+C stops).", soft_wrap=True)
     try:
-        serve_api(engine, host=host, port=port)
+        serve(engine, host=host, port=port)
     finally:
         engine.close()

@@ -5,26 +5,33 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from shelfwise.domain import (
     Event,
     Filters,
+    IngestReport,
+    InvalidRequestError,
+    NotFoundError,
+    NotTrainedError,
     Product,
+    QuarantinedRow,
     RecommendationKind,
     Recommendations,
+    RetryResult,
     SearchResult,
 )
-from shelfwise.engine.errors import InvalidRequestError, NotFoundError, NotTrainedError
+from shelfwise.domain.ingest import Source
+from shelfwise.engine import quarantine
 from shelfwise.io.readers import RawRow
 from shelfwise.quality.config import QualityConfig
 from shelfwise.quality.gate import GatedFile, gate_event_file, gate_events, gate_product_file, gate_products
-from shelfwise.quality.quarantine import IngestReport
 from shelfwise.quality.report import REPORT_FILE, QualityReport
-from shelfwise.quality.retry import catalog_ids
 from shelfwise.recommend.kinds import RecommendationModels, RecommendRequest
 from shelfwise.search.learning import embedding_cache_dir
 from shelfwise.search.personal import build_profile
@@ -75,7 +82,14 @@ class Engine:
         return cls(settings)
 
     def close(self) -> None:
+        """Release the store's connections; the engine is not used afterwards."""
         self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # ingestion ------------------------------------------------------------------------------------
 
@@ -111,7 +125,7 @@ class Engine:
         """Every product id, cached until the catalog changes: events are joined against it on each ingest."""
         with self._lock:
             if self._catalog_ids is None:
-                self._catalog_ids = catalog_ids(self.store)
+                self._catalog_ids = self.store.product_ids()
             return self._catalog_ids
 
     def _catalog_changed(self) -> None:
@@ -121,12 +135,73 @@ class Engine:
 
     @property
     def quality_config(self) -> QualityConfig:
-        return QualityConfig()
+        """The checks and thresholds the quality gate runs with on ingestion, retries and training (the
+        `quality` settings)."""
+        return self.settings.quality
 
     def quality_report(self) -> QualityReport | None:
         """The latest quality report: of the last training run, or of `shelfwise quality check`."""
         path = self.settings.data_dir / REPORT_FILE
         return QualityReport.load(path) if path.exists() else None
+
+    # quarantine -----------------------------------------------------------------------------------
+
+    def quarantined(
+        self, source: Source | None = None, *, offset: int = 0, limit: int | None = 100
+    ) -> list[QuarantinedRow]:
+        """Rows the quality gate quarantined, oldest first, each with its id and reasons."""
+        return self.store.quarantined(source=source, offset=offset, limit=limit)
+
+    def quarantined_row(self, entry_id: int) -> QuarantinedRow:
+        """One quarantined row by its id; NotFoundError when there is none (it was released or never was)."""
+        found = self.store.quarantined(ids=[entry_id])
+        if not found:
+            raise NotFoundError(f"no quarantined row with id {entry_id}")
+        return found[0]
+
+    def count_quarantined(self, source: Source | None = None) -> int:
+        """How many rows are quarantined, of one source or of both."""
+        return self.store.count_quarantined(source)
+
+    def export_quarantine(self, path: Path, source: Source) -> int:
+        """Write one source's quarantined rows (CSV or JSON lines by suffix) to fix and retry as a file."""
+        return quarantine.export_rows(self.store, path, source)
+
+    def retry_quarantined(self, source: Source, ids: Sequence[int] | None = None) -> RetryResult:
+        """Retry quarantined rows as they are stored (after a catalog import, for example)."""
+        found = self.store.quarantined(source=source, ids=ids, limit=None)
+        items, not_retryable = quarantine.stored_items(found)
+        released, still = self._retry(source, items, f"quarantine ({source})")
+        return RetryResult(
+            source=source,
+            tried=len(found),
+            released=released,
+            still_quarantined=still,
+            not_retryable=not_retryable,
+        )
+
+    def retry_quarantine_file(self, source: Source, path: Path) -> RetryResult:
+        """Retry rows fixed in an exported file; rows without a `_quarantine_id` are simply ingested."""
+        items, unreadable = quarantine.file_items(path)
+        released, still = self._retry(source, items, str(path))
+        return RetryResult(
+            source=source,
+            tried=len(items) + unreadable,
+            released=released,
+            still_quarantined=still,
+            not_retryable=unreadable,
+        )
+
+    def _retry(self, source: Source, items: Sequence[quarantine.RetryItem], label: str) -> tuple[int, int]:
+        def gate(rows: list[RawRow], file: str) -> GatedFile:
+            """The gate of this source, joined against the catalog as it is now."""
+            if source == "products":
+                return gate_products(rows, file, self.quality_config)
+            return gate_events(rows, file, self.quality_config, self.catalog_ids())
+
+        return quarantine.retry(self.store, source, items, label, gate, self.store_gated)
+
+    # real-time events and single products ---------------------------------------------------------
 
     def record(self, event: Event) -> Event:
         """One real-time event: stored, and visible to the very next request of its user or session."""
@@ -135,20 +210,48 @@ class Engine:
         return event
 
     def upsert_product(self, product: Product) -> Product:
+        """Insert or replace one product by product_id, bypassing the file gate (the product is already
+        validated); the next search sees it."""
         self.store.upsert_products([product])
         self._catalog_changed()
         return product
 
     def delete_product(self, product_id: str) -> None:
+        """Remove a product from the catalog (its events stay); NotFoundError when there is none."""
         if not self.store.delete_product(product_id):
             raise NotFoundError(f"no product with product_id {product_id!r}")
         self._catalog_changed()
 
     def get_product(self, product_id: str) -> Product:
+        """One product by product_id; NotFoundError when there is none."""
         product = self.store.get_product(product_id)
         if product is None:
             raise NotFoundError(f"no product with product_id {product_id!r}")
         return product
+
+    def products(self, *, offset: int = 0, limit: int | None = None) -> list[Product]:
+        """A page of the catalog in product_id order; `limit` None reads to the end."""
+        return self.store.products(offset=offset, limit=limit)
+
+    def count_products(self) -> int:
+        """How many products the catalog holds."""
+        return self.store.count_products()
+
+    def count_events(self) -> int:
+        """How many events are stored (quarantined rows not included)."""
+        return self.store.count_events()
+
+    def events_frame(self) -> pl.DataFrame:
+        """Every stored event as a frame, oldest first: for analytics over the whole history."""
+        return self.store.events_frame()
+
+    def known_users(self, user_ids: Sequence[str]) -> set[str]:
+        """Those of `user_ids` that have any stored event."""
+        return self.store.known_users(user_ids)
+
+    def most_active_users(self, n: int) -> list[tuple[str, int]]:
+        """The `n` users with the most stored events, with their event counts, most active first."""
+        return self.store.most_active_users(n)
 
     def forget_user(self, user_id: str) -> int:
         """Delete a user everywhere this engine keeps them: store and online state."""
@@ -161,7 +264,7 @@ class Engine:
     def train(self, config: TrainingConfig | None = None, *, force: bool = False) -> Manifest:
         """Train a new version. The quality gate's tiers run first: when a blocking check fails this
         raises TrainingBlockedError naming each one, unless `force`, which the manifest records."""
-        config = config or TrainingConfig(trending_half_life_days=self.settings.trending_half_life_days)
+        config = config or self.settings.training
         manifest = train_bundle(
             self.store,
             self.registry,
@@ -174,6 +277,7 @@ class Engine:
         return manifest
 
     def activate(self, version: str) -> Manifest:
+        """Serve a kept trained version (a roll back, or forward again); KeyError when it is not kept."""
         self.registry.activate(version)
         self._load_current()
         assert self._manifest is not None
@@ -181,7 +285,22 @@ class Engine:
 
     @property
     def manifest(self) -> Manifest | None:
+        """The manifest of the version being served; None before the first training."""
         return self._manifest
+
+    def current_version(self) -> str | None:
+        """The version the artifact registry marks current (what the last `train` or `activate` chose)."""
+        return self.registry.current_version()
+
+    def model_versions(self) -> list[Manifest]:
+        """The manifests of every kept trained version, newest first."""
+        manifests = []
+        for version in reversed(self.registry.versions()):
+            try:
+                manifests.append(self.registry.manifest(version))
+            except (OSError, ValueError):
+                continue  # a version being pruned as we list
+        return manifests
 
     def _load_current(self) -> None:
         version = self.registry.current_version()
@@ -196,7 +315,17 @@ class Engine:
 
     # serving --------------------------------------------------------------------------------------
 
+    @property
+    def recommendation_models(self) -> RecommendationModels:
+        """The serving version's recommendation models; NotTrainedError before the first training."""
+        recommender = self._recommender
+        if recommender is None:
+            raise NotTrainedError("no trained model yet: run `shelfwise train` (or POST /v1/train) first")
+        return recommender
+
     def search_pipeline(self) -> SearchPipeline:
+        """The search pipeline being served, refitted over the catalog first when products changed since
+        it was fitted (the trained ranker is kept: its features do not depend on the catalog)."""
         with self._lock:
             if self._search is None or self._search_stale:
                 previous = self._search
@@ -217,6 +346,9 @@ class Engine:
         page: int = 1,
         page_size: int = 10,
     ) -> SearchResult:
+        """One page of results for `query` (empty browses the filtered catalog), with facets and an
+        explanation per hit; personalised by the user's history when `user_id` is given, and with the
+        merchandising rules and synonyms in force. InvalidRequestError for a bad page or filter."""
         pipeline = self.search_pipeline()
         profile = None
         if user_id:
@@ -250,12 +382,15 @@ class Engine:
         return self.search_pipeline().suggest(prefix, n)
 
     def list_rules(self) -> list[Rule]:
+        """The merchandising rules in force."""
         return self.rules.load().rules
 
     def add_rule(self, rule: Rule) -> Rule:
+        """Add a rule, or replace the one with its rule_id; the next search applies it."""
         return self.rules.add(rule)
 
     def delete_rule(self, rule_id: str) -> None:
+        """Remove a rule by rule_id; NotFoundError when there is none."""
         if not self.rules.delete(rule_id):
             raise NotFoundError(f"no merchandising rule with rule_id {rule_id!r}")
 
@@ -292,6 +427,9 @@ class Engine:
         n: int = 10,
         filters: Filters | None = None,
     ) -> Recommendations:
+        """`n` products of one kind for a user, a session or a product, filtered by `filters`, each with
+        its reason. InvalidRequestError for an unknown kind or a missing product_id, NotFoundError for an
+        unknown product, NotTrainedError before the first training."""
         try:
             kind = RecommendationKind(kind)
         except ValueError as error:
@@ -333,6 +471,7 @@ class Engine:
         ]
 
     def stats(self) -> dict[str, Any]:
+        """Counts of products, events, users and quarantined rows, and the version being served."""
         return {
             "products": self.store.count_products(),
             "events": self.store.count_events(),

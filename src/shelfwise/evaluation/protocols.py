@@ -10,18 +10,19 @@ Choices, stated once:
   rare, so the choice barely moves the figures, and it never makes a target unreachable.
 - Ties: a target's 0-based rank is #(items scoring higher) + #(other items scoring the same). This
   pessimistic count gives a model that scores everything alike the worst rank, not the best.
+The ranks come from `recommend.base.rank_targets` and the per-case figures from `shelfwise.metrics`, which
+models tune on too; this module is the protocol around them: the split and the means reported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from shelfwise.evaluation.metrics import hit_rate_at_k, ndcg_single_at_k
-from shelfwise.recommend.base import ItemScorer, score_batch
+from shelfwise.metrics import leave_one_out_at_k
+from shelfwise.recommend.base import ItemScorer, rank_targets
 from shelfwise.recommend.interactions import Interactions
 
 MIN_INTERACTIONS = 3
@@ -71,60 +72,6 @@ def leave_one_out(data: Interactions) -> LeaveOneOutSplit:
     )
 
 
-def _check_scores(scores: np.ndarray, expected_rows: int, scorer: ItemScorer) -> None:
-    if scores.ndim != 2 or scores.shape[0] != expected_rows:
-        raise ValueError(
-            f"scorer {scorer.name!r} returned scores of shape {scores.shape}, not ({expected_rows}, n_items)"
-        )
-    if np.isnan(scores).any():
-        raise ValueError(f"scorer {scorer.name!r} returned NaN scores; ranks would be meaningless")
-
-
-def rank_targets(
-    scorer: ItemScorer,
-    histories: Sequence[np.ndarray],
-    targets: np.ndarray,
-    *,
-    exclude_history: bool = True,
-    batch: int = 1024,
-) -> np.ndarray:
-    """0-based rank of each target among all items (pessimistic on ties; see the module docstring)."""
-    targets = np.asarray(targets, dtype=np.int64)
-    if len(histories) != len(targets):
-        raise ValueError(
-            f"{len(histories)} histories but {len(targets)} targets: need one target per history"
-        )
-    if batch < 1:
-        raise ValueError(f"batch must be >= 1, got {batch}")
-    ranks = np.empty(len(targets), dtype=np.int64)
-    for start in range(0, len(targets), batch):
-        chunk = slice(start, start + batch)
-        ranks[chunk] = _rank_chunk(scorer, histories[chunk], targets[chunk], exclude_history)
-    return ranks
-
-
-def _rank_chunk(
-    scorer: ItemScorer, histories: Sequence[np.ndarray], targets: np.ndarray, exclude_history: bool
-) -> np.ndarray:
-    # A copy: the history mask below must not write into an array the model may keep.
-    scores = np.array(score_batch(scorer, histories), dtype=np.float32)
-    _check_scores(scores, len(targets), scorer)
-    if targets.size and (targets.min() < 0 or targets.max() >= scores.shape[1]):
-        raise ValueError(f"a target item index lies outside the {scores.shape[1]} items the scorer ranks")
-    rows = np.arange(len(targets))
-    target_scores = scores[rows, targets]
-    if exclude_history:
-        lengths = [len(h) for h in histories]
-        history_items = np.concatenate(histories).astype(np.int64) if histories else np.zeros(0, np.int64)
-        scores[np.repeat(rows, lengths), history_items] = -np.inf
-        scores[rows, targets] = target_scores
-    column = target_scores[:, None]
-    higher = (scores > column).sum(axis=1)
-    tied_others = (scores == column).sum(axis=1) - 1
-    result: np.ndarray = higher + tied_others
-    return result
-
-
 class LeaveOneOutMetrics(BaseModel):
     """Means over the evaluated users of HR@10, NDCG@10 and (uncut) MRR."""
 
@@ -139,12 +86,12 @@ class LeaveOneOutMetrics(BaseModel):
     def from_ranks(cls, ranks: np.ndarray) -> LeaveOneOutMetrics:
         if len(ranks) == 0:
             return cls(users=0, hr_at_10=0.0, ndcg_at_10=0.0, mrr=None)
-        as_ints = [int(r) for r in ranks]
+        cases = leave_one_out_at_k(ranks, CUTOFF)
         return cls(
-            users=len(as_ints),
-            hr_at_10=float(np.mean([hit_rate_at_k(r, CUTOFF) for r in as_ints])),
-            ndcg_at_10=float(np.mean([ndcg_single_at_k(r, CUTOFF) for r in as_ints])),
-            mrr=float(np.mean(1.0 / (np.asarray(as_ints, dtype=np.float64) + 1.0))),
+            users=len(ranks),
+            hr_at_10=float(np.mean(cases.hit)),
+            ndcg_at_10=float(np.mean(cases.ndcg)),
+            mrr=float(np.mean(1.0 / (np.asarray(ranks, dtype=np.float64) + 1.0))),
         )
 
 

@@ -16,25 +16,23 @@ from typing import Any
 import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
-from rich.table import Table
 
 from shelfwise.evaluation.protocols import (
     LeaveOneOutMetrics,
     LeaveOneOutSplit,
     evaluate_split,
     leave_one_out,
-    rank_targets,
 )
 from shelfwise.evaluation.segments import SegmentMetrics, segment_masks
 from shelfwise.recommend.als import ALS
-from shelfwise.recommend.base import ItemScorer
+from shelfwise.recommend.base import ItemScorer, rank_targets
 from shelfwise.recommend.blend import SequentialBlend
 from shelfwise.recommend.cooccurrence import CoOccurrence
 from shelfwise.recommend.interactions import Interactions, Vocabulary
 from shelfwise.recommend.itemknn import ItemKNN
 from shelfwise.recommend.kinds import RecommendationConfig, sequential_trainable
 from shelfwise.recommend.popularity import Popularity
-from shelfwise.recommend.sequential import SequentialRecommender
+from shelfwise.recommend.sequential import EpochProgress, SequentialRecommender
 
 ORDER_COLUMNS = ("position", "timestamp")
 PROTOCOL = (
@@ -99,6 +97,7 @@ def default_models(
     item_text_embeddings: np.ndarray | None = None,
     *,
     sequential: bool | None = None,
+    progress: EpochProgress | None = None,
 ) -> dict[str, ModelCandidates]:
     """The engine's "for you" recommender as the "default" row, next to its parts and the baselines.
 
@@ -106,7 +105,8 @@ def default_models(
     co-occurrence when `train` meets the engine's minimums for the transformer, and co-occurrence alone
     otherwise. `sequential=False` skips the transformer (minutes on real data): the default row would then
     not be what the engine serves, so the co-occurrence row keeps its own name and there is no "default".
-    The blend reuses the two fitted models listed before it, so the transformer trains once.
+    The blend reuses the two fitted models listed before it, so the transformer trains once; `progress`
+    hears of its epochs.
     """
     config = config if config is not None else RecommendationConfig()
     baselines: dict[str, ModelCandidates] = {"popularity": Popularity(), "item-knn": ItemKNN(), "als": ALS()}
@@ -115,7 +115,9 @@ def default_models(
         return {"co-occurrence": cooccurrence, **baselines}
     if sequential is None and (train is None or not sequential_trainable(config, train)):
         return {"default": cooccurrence, **baselines}
-    transformer = SequentialRecommender(config.sequential, item_text_embeddings=item_text_embeddings)
+    transformer = SequentialRecommender(
+        config.sequential, item_text_embeddings=item_text_embeddings, progress=progress
+    )
     # In evaluation the protocol's validation targets always tune the blend, however few.
     blend_config = config.blend.model_copy(update={"min_validation_cases": 1})
     blend = SequentialBlend(transformer, cooccurrence, blend_config, fit_components=False)
@@ -247,6 +249,7 @@ def evaluate_recs(
     config: RecommendationConfig | None = None,
     item_text_embeddings: np.ndarray | None = None,
     sequential: bool | None = None,
+    progress: EpochProgress | None = None,
 ) -> RecsEvaluation:
     """HR@10, NDCG@10 and MRR on test (and validation) for each model, ranked over every item.
 
@@ -255,7 +258,8 @@ def evaluate_recs(
     `models` maps a row name to a scorer, or to candidate scorers tuned on validation.
     `refit_for_test` refits the chosen model on training + validation interactions before testing.
     Without `models`, `default_models` of the training split, `config`, `item_text_embeddings` (one row per
-    item of the vocabulary: the items frame's order when given) and `sequential` are evaluated.
+    item of the vocabulary: the items frame's order when given) and `sequential` are evaluated, with
+    `progress` told of the transformer's epochs.
     """
     order_column = _order_column(interactions, order)
     data, dropped = build_interactions(interactions, items, user=user, item=item, order=order_column)
@@ -263,7 +267,9 @@ def evaluate_recs(
     if len(split) == 0:
         raise ValueError("no user has the 3 interactions leave-one-out needs; nothing to evaluate")
     if models is None:
-        models = default_models(split.train, config, item_text_embeddings, sequential=sequential)
+        models = default_models(
+            split.train, config, item_text_embeddings, sequential=sequential, progress=progress
+        )
     rows = [
         evaluate_model(name, candidates, split, refit_for_test=refit_for_test, batch=batch)
         for name, candidates in models.items()
@@ -280,48 +286,3 @@ def evaluate_recs(
         order=order_column,
     )
     return RecsEvaluation(dataset=stats, rows=rows)
-
-
-def render_recs_evaluation(evaluation: RecsEvaluation) -> Table:
-    stats = evaluation.dataset
-    refitted = any(row.refit_for_test for row in evaluation.rows)
-    table = Table(
-        title=f"Recommendations: {stats.evaluated_users:,} test users, {stats.items:,} items ranked",
-        caption=evaluation.protocol + ("; refitted on train + validation for test" if refitted else ""),
-    )
-    table.add_column("model", no_wrap=True)
-    for header in ("HR@10", "NDCG@10", "MRR", "valid HR@10", "valid NDCG@10", "fit s", "eval s"):
-        table.add_column(header, justify="right")
-    for row in evaluation.rows:
-        table.add_row(
-            _label(row),
-            f"{row.hr_at_10:.4f}",
-            f"{row.ndcg_at_10:.4f}",
-            "-" if row.mrr is None else f"{row.mrr:.4f}",
-            f"{row.valid_hr_at_10:.4f}",
-            f"{row.valid_ndcg_at_10:.4f}",
-            f"{row.fit_seconds:.1f}",
-            f"{row.eval_seconds:.1f}",
-        )
-    return table
-
-
-def _label(row: RecsModelResult) -> str:
-    label = row.name if row.name == row.model else f"{row.name} ({row.model})"
-    return label if row.candidates == 1 else f"{label}, best of {row.candidates}"
-
-
-def render_recs_segments(evaluation: RecsEvaluation) -> Table:
-    """Test HR@10 / NDCG@10 of each model on the segments (long-tail targets, short histories)."""
-    table = Table(title="Test HR@10 / NDCG@10 by segment")
-    table.add_column("model", no_wrap=True)
-    names = [segment.segment for segment in evaluation.rows[0].segments] if evaluation.rows else []
-    for name in names:
-        table.add_column(name, justify="right")
-    for row in evaluation.rows:
-        cells = [
-            f"{s.metrics.hr_at_10:.4f} / {s.metrics.ndcg_at_10:.4f} (n={s.metrics.users:,})"
-            for s in row.segments
-        ]
-        table.add_row(_label(row), *cells)
-    return table

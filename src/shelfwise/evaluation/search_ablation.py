@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 
 import polars as pl
 from pydantic import BaseModel, Field
-from rich.table import Table
 
 from shelfwise.domain import Filters, SearchResult
 from shelfwise.evaluation.search_eval import SearchEvaluation, evaluate_search, judgements
@@ -135,19 +134,3 @@ def searched_queries(judged: Mapping[str, Mapping[str, float]]) -> int:
 
 def positive_queries(qrels: pl.DataFrame) -> int:
     return 0 if qrels.is_empty() else searched_queries(judgements(qrels))
-
-
-def render_ablation(rows: list[AblationRow], title: str) -> Table:
-    table = Table(title=title)
-    for column in ("configuration", "NDCG@10", "Recall@100", "MRR@10", "p50 ms", "p99 ms"):
-        table.add_column(column, justify="left" if column == "configuration" else "right")
-    for row in rows:
-        table.add_row(
-            row.name,
-            f"{row.ndcg_at_10:.4f}",
-            f"{row.recall_at_100:.4f}",
-            f"{row.mrr_at_10:.4f}",
-            f"{row.latency_p50_ms:.2f}",
-            f"{row.latency_p99_ms:.2f}",
-        )
-    return table

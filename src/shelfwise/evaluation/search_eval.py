@@ -8,10 +8,9 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 from pydantic import BaseModel, Field
-from rich.table import Table
 
 from shelfwise.domain import Filters, SearchResult
-from shelfwise.evaluation.metrics import mrr_at_k, ndcg_at_k, recall_at_k
+from shelfwise.metrics import mrr_at_k, ndcg_at_k, recall_at_k
 
 QREL_COLUMNS = ("query", "product_id", "gain")
 
@@ -109,21 +108,3 @@ def evaluate_search(
         latency_p99_ms=float(np.percentile(latencies, 99)),
         per_query=per_query if keep_per_query else None,
     )
-
-
-def render_search_evaluation(evaluation: SearchEvaluation, title: str = "Search relevance") -> Table:
-    table = Table(title=title)
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    rows = [
-        ("queries", f"{evaluation.queries}"),
-        ("skipped (no positive gain)", f"{evaluation.skipped_queries}"),
-        (f"NDCG@{evaluation.k}", f"{evaluation.ndcg_at_10:.4f}"),
-        (f"Recall@{evaluation.depth}", f"{evaluation.recall_at_100:.4f}"),
-        (f"MRR@{evaluation.k}", f"{evaluation.mrr_at_10:.4f}"),
-        ("latency p50 (ms)", f"{evaluation.latency_p50_ms:.2f}"),
-        ("latency p99 (ms)", f"{evaluation.latency_p99_ms:.2f}"),
-    ]
-    for name, value in rows:
-        table.add_row(name, value)
-    return table

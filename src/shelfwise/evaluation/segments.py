@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel
 
-from shelfwise.evaluation.protocols import LeaveOneOutMetrics, LeaveOneOutSplit, rank_targets
-from shelfwise.recommend.base import ItemScorer
+from shelfwise.evaluation.protocols import LeaveOneOutMetrics, LeaveOneOutSplit
+from shelfwise.recommend.base import ItemScorer, rank_targets
 
 LONG_TAIL_MAX = 5
 SHORT_HISTORY_MAX = 5

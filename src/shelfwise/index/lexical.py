@@ -9,7 +9,6 @@ mask applied before the top k, so a filtered page is as full as the matches allo
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,24 +16,12 @@ from typing import Literal, Self
 
 import bm25s
 import numpy as np
-import Stemmer
-from bm25s import stopwords as bm25s_stopwords
 from pydantic import BaseModel, ConfigDict, Field
 
 from shelfwise.domain import Product
-from shelfwise.text.cjk import CjkAnalysis, has_han, segment, split_han
+from shelfwise.text.analysis import BM25_TOKEN_PATTERN, Analyzer, CjkAnalysis, StopwordLanguage
 
 FIELD_NAMES: tuple[str, ...] = ("title", "brand", "category", "description")
-
-_STOPWORDS: dict[str, tuple[str, ...]] = {
-    "en": bm25s_stopwords.STOPWORDS_EN,
-    "de": bm25s_stopwords.STOPWORDS_GERMAN,
-    "fr": bm25s_stopwords.STOPWORDS_FRENCH,
-    "es": bm25s_stopwords.STOPWORDS_SPANISH,
-    "it": bm25s_stopwords.STOPWORDS_ITALIAN,
-    "nl": bm25s_stopwords.STOPWORDS_DUTCH,
-    "pt": bm25s_stopwords.STOPWORDS_PORTUGUESE,
-}
 
 _FIELD_TEXT: dict[str, Callable[[Product], str]] = {
     "title": lambda p: p.title,
@@ -62,22 +49,21 @@ class FieldWeights(BaseModel):
 
 
 class LexicalIndexConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     weights: FieldWeights = Field(default_factory=FieldWeights)
     stemmer_language: str | None = Field(default="english", description="A PyStemmer language, or None.")
-    stopwords: Literal["en", "de", "fr", "es", "it", "nl", "pt"] | list[str] | None = "en"
-    # Runs of digits and runs of letters are separate tokens, single characters included: sizes and
-    # dimensions ("2x4", "12-gauge", "1/2 in.") match however they are written. On Home Depot titles this
-    # beats bm25s's default (words of two or more characters) by about 0.02 NDCG@10, as does the lower
-    # k1 and b that suit short fields such as titles (tuned on half the queries, checked on the other half).
-    token_pattern: str = r"(?u)\d+|[^\W\d_]+"
+    stopwords: StopwordLanguage | list[str] | None = "en"
+    # Digit runs and letter runs apart (see shelfwise.text.analysis). On Home Depot titles this beats
+    # bm25s's default (words of two or more characters) by about 0.02 NDCG@10, as does the lower k1 and b
+    # that suit short fields such as titles (tuned on half the queries, checked on the other half).
+    token_pattern: str = BM25_TOKEN_PATTERN
     k1: float = Field(default=0.9, gt=0)
     b: float = Field(default=0.6, ge=0, le=1)
     method: Literal["lucene", "robertson", "atire"] = "lucene"
-    # Chinese has no spaces: a run of Han characters is cut into words (see shelfwise.text.cjk). On 4,987
-    # Chinese product titles jieba's words plus character pairs beat words, pairs or characters alone
-    # (bench/search_chinese.py).
+    # Chinese has no spaces: a run of Han characters is cut into words (see shelfwise.text.analysis).
+    # On 4,987 Chinese product titles jieba's words plus character pairs beat words, pairs or characters
+    # alone (bench/search_chinese.py).
     cjk_analysis: CjkAnalysis = "jieba_bigram"
     cjk_index_subwords: bool = Field(
         default=True,
@@ -85,49 +71,15 @@ class LexicalIndexConfig(BaseModel):
         "a query for 运动 finds 运动鞋; queries stay in precise mode.",
     )
 
-
-class Analyzer:
-    """Text -> index terms: lower-case, split, drop stopwords, stem. Queries and documents share it,
-    except that documents may also index the sub-words of long Chinese words (`document=True`).
-
-    Han runs are segmented into words and are not stemmed; everything else takes the same path as
-    before, and text without Han characters never loads the Chinese dictionary."""
-
-    def __init__(self, config: LexicalIndexConfig) -> None:
-        self._pattern = re.compile(config.token_pattern)
-        if isinstance(config.stopwords, str):
-            self._stopwords = frozenset(_STOPWORDS[config.stopwords])
-        else:
-            self._stopwords = frozenset(config.stopwords or ())
-        self._stemmer = Stemmer.Stemmer(config.stemmer_language) if config.stemmer_language else None
-        self._cjk_analysis: CjkAnalysis = config.cjk_analysis
-        self._cjk_subwords = config.cjk_index_subwords
-
-    def words(self, text: str, document: bool = False) -> list[str]:
-        """The query words as typed (lower-cased), stopwords removed: what explanations quote."""
-        tokens = self._pattern.findall(text.lower())
-        if has_han(text):
-            tokens = self._segment(tokens, document)
-        return [w for w in tokens if w not in self._stopwords]
-
-    def _segment(self, tokens: list[str], document: bool) -> list[str]:
-        subwords = document and self._cjk_subwords
-        words: list[str] = []
-        for token in tokens:
-            if not has_han(token):
-                words.append(token)
-                continue
-            # "iphone手机壳" is one run of letters to the token pattern: its Latin part keeps stemming.
-            for run in split_han(token):
-                words.extend(segment(run, self._cjk_analysis, subwords) if has_han(run) else (run,))
-        return words
-
-    def terms(self, words: list[str]) -> list[str]:
-        """One index term per word, in order. (Snowball stemmers leave Han words as they are.)"""
-        return list(self._stemmer.stemWords(words)) if self._stemmer else words
-
-    def analyze(self, text: str, document: bool = False) -> list[str]:
-        return self.terms(self.words(text, document))
+    def analyzer(self) -> Analyzer:
+        """The analyzer these options describe, shared by the index's documents and queries."""
+        return Analyzer(
+            token_pattern=self.token_pattern,
+            stopwords=self.stopwords,
+            stemmer_language=self.stemmer_language,
+            cjk_analysis=self.cjk_analysis,
+            cjk_subwords=self.cjk_index_subwords,
+        )
 
 
 @dataclass(frozen=True)
@@ -176,7 +128,7 @@ Posting = _Posting
 class LexicalIndex:
     def __init__(self, config: LexicalIndexConfig | None = None) -> None:
         self.config = config or LexicalIndexConfig()
-        self.analyzer = Analyzer(self.config)
+        self.analyzer = self.config.analyzer()
         self._fields: dict[str, bm25s.BM25] = {}
         self._n_documents: int | None = None
 

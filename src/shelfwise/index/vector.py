@@ -23,7 +23,7 @@ _GRAPH_FILE = "hnsw.faiss"
 
 
 class VectorIndexConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     method: Literal["auto", "exact", "hnsw"] = Field(
         default="auto", description="`auto`: exact below `exact_below` products, HNSW above."

@@ -1,22 +1,8 @@
 """The quality gate: every row in is accepted, repaired, excluded from training or quarantined with its
-reasons, never silently dropped; tiers decide what the data is good enough to train."""
+reasons, never silently dropped; tiers decide what the data is good enough to train.
+
+The gate itself is `shelfwise.quality.gate`; the report types it returns live in `shelfwise.domain`."""
 
 from shelfwise.quality.config import QualityConfig
-from shelfwise.quality.quarantine import (
-    GateResult,
-    IngestReport,
-    QuarantinedRow,
-    gate_events,
-    gate_file,
-    gate_products,
-)
 
-__all__ = [
-    "GateResult",
-    "IngestReport",
-    "QualityConfig",
-    "QuarantinedRow",
-    "gate_events",
-    "gate_file",
-    "gate_products",
-]
+__all__ = ["QualityConfig"]

@@ -15,6 +15,8 @@ _WINDOW_SECONDS = 60
 
 @dataclass(frozen=True)
 class BotActor:
+    """An actor (`user:ID` or `session:ID`) taken for automated traffic, the rule it broke, and its events."""
+
     actor: str
     reason: str
     events: int

@@ -17,6 +17,9 @@ from shelfwise.domain.products import split_category
 
 @dataclass(frozen=True)
 class Mismatch:
+    """A product that looks mislabelled: its category, the one its text sits closer to, and both
+    similarities (so a person can judge the suggestion)."""
+
     position: int
     label: str
     suggested: str
@@ -25,6 +28,7 @@ class Mismatch:
 
 
 def category_key(category: str | None, depth: int) -> str | None:
+    """The first `depth` levels of a category path (`A > B`), the level compared at; None if none."""
     levels = split_category(category)
     return " > ".join(levels[:depth]) if levels else None
 
@@ -38,6 +42,9 @@ def mislabelled(
     margin: float,
     min_similarity: float,
 ) -> list[Mismatch]:
+    """Products whose text vector is closer (by more than `margin`, and at least `min_similarity`) to
+    another category's centroid than to their own leave-one-out centroid, over categories of at least
+    `min_group` products at `depth` levels."""
     keys = [category_key(category, depth) for category in categories]
     counts: dict[str, int] = {}
     for key in keys:

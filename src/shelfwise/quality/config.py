@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class QualityConfig(BaseModel):
+    """Every threshold of the checks and tiers, with its default; a shop tunes them in its settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
     # text hygiene
     min_title_words: int = Field(default=2, ge=1)
     all_caps_min_letters: int = Field(default=6, ge=1, description="Shorter all-caps titles (USB, TV) pass.")

@@ -3,7 +3,6 @@ confirmed by the cosine of their TF-IDF vectors. Linear in the catalog: no all-p
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,10 +11,9 @@ from functools import lru_cache
 import numpy as np
 import scipy.sparse as sp
 
-from shelfwise.quality.text_vectors import char_ngrams, count_matrix, pair_cosines, tfidf_from_counts, words
+from shelfwise.quality.text_vectors import char_ngrams, count_matrix, pair_cosines, tfidf_from_counts
+from shelfwise.text.analysis import numbers, words
 
-_PUNCTUATION = re.compile(r"[^\w]+", re.UNICODE)
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _HASHES = 45
 _BANDS = 9
 _PRIME = (1 << 31) - 1
@@ -24,7 +22,8 @@ _MIN_JACCARD = 0.5
 
 
 def title_key(title: str) -> str:
-    return _PUNCTUATION.sub(" ", title.lower()).strip()
+    """The title's words (underscore kept) joined by single spaces: what identical titles share."""
+    return " ".join(words(title, "word"))
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ def _parts(
     position: int, titles: Sequence[str], cache: dict[int, tuple[list[str], list[str]]]
 ) -> tuple[list[str], list[str]]:
     if position not in cache:
-        cache[position] = (_NUMBER.findall(titles[position]), words(titles[position]))
+        cache[position] = (numbers(titles[position]), words(titles[position]))
     return cache[position]
 
 
@@ -92,7 +91,7 @@ def _small_edit_cached(
 def small_edit(first: str, second: str, max_edits: int = 2) -> bool:
     """Whether two titles differ only by typos, case, punctuation or spacing, not by a word that names a
     different variant ("Pro" and "Max", "128 GB" and "256 GB")."""
-    if _NUMBER.findall(first) != _NUMBER.findall(second):
+    if numbers(first) != numbers(second):
         return False
     return _words_differ_by_typos(words(first), words(second), max_edits)
 

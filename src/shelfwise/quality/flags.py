@@ -16,6 +16,7 @@ class Flags:
     by_check: dict[str, dict[int, str]] = field(default_factory=dict)
 
     def add(self, check: str, positions: Iterable[int] | np.ndarray, detail: str = "") -> None:
+        """Flag `positions` with `check`, all with the same detail; a row keeps its first detail."""
         rows = self.by_check.setdefault(check, {})
         for position in (
             np.asarray(
@@ -27,11 +28,13 @@ class Flags:
             rows.setdefault(position, detail)
 
     def add_details(self, check: str, details: Mapping[int, str]) -> None:
+        """Flag each position with its own detail; a row keeps its first detail."""
         rows = self.by_check.setdefault(check, {})
         for position, detail in details.items():
             rows.setdefault(int(position), detail)
 
     def mask(self, check: str, size: int) -> np.ndarray:
+        """A boolean mask of length `size` over the frame: True where `check` fired."""
         mask = np.zeros(size, dtype=bool)
         positions = list(self.by_check.get(check, {}))
         if positions:
@@ -39,13 +42,16 @@ class Flags:
         return mask
 
     def count(self, check: str) -> int:
+        """How many rows `check` fired on."""
         return len(self.by_check.get(check, {}))
 
     def merge(self, other: Flags) -> None:
+        """Add every flag of `other` (over the same frame) to these."""
         for check, rows in other.by_check.items():
             self.add_details(check, rows)
 
     def by_row(self) -> dict[int, dict[str, str]]:
+        """The same flags turned around: row position -> {check: detail}, as the gate attaches them."""
         rows: dict[int, dict[str, str]] = {}
         for check, positions in self.by_check.items():
             for position, detail in positions.items():

@@ -29,12 +29,15 @@ _SHOWN = 80
 
 @dataclass(frozen=True)
 class Repair:
+    """One safe change the gate made to a field, kept so the report can show before and after."""
+
     check: str
     field: str
     before: str
     after: str
 
     def describe(self) -> str:
+        """`field: 'before' -> 'after'`, long texts shortened, for the report's details."""
         return f"{self.field}: {_short(self.before)!r} -> {_short(self.after)!r}"
 
 
@@ -60,11 +63,13 @@ def parse_list_text(text: str) -> list[str] | None:
 
 
 def fix_mojibake(text: str) -> str:
+    """Text decoded with the wrong encoding (`cafÃ©`) put right, by ftfy."""
     # Mojibake needs non-ASCII characters; skipping plain ASCII keeps ftfy off nine rows in ten.
     return text if text.isascii() else ftfy.fix_encoding(text)
 
 
 def fix_html(text: str) -> str:
+    """HTML tags removed and entities unescaped (`&amp;` -> `&`)."""
     if not _HTML.search(text):
         return text
     unescaped = html.unescape(_TAG.sub(" ", text))
@@ -72,6 +77,7 @@ def fix_html(text: str) -> str:
 
 
 def fix_whitespace(text: str, field: str) -> str:
+    """Runs of spaces made one and the ends stripped (descriptions keep their line breaks)."""
     pattern = _DESCRIPTION_SPACES if field == "description" else _SPACES
     return pattern.sub(" ", text).strip() if pattern.search(text) else text
 

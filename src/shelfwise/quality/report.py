@@ -1,4 +1,5 @@
-"""The quality report: one JSON document (the contract scripts rely on) and its terminal summary.
+"""The quality report: one JSON document (the contract scripts rely on), pure data. The terminal summary
+is drawn by `shelfwise.cli.render.quality_summary`, the HTML page by `shelfwise.quality.html`.
 
 `rows` lists every input row whose outcome is not a plain accept; `checks` counts rows per check;
 `tiers` gives the verdicts; `warnings` holds the dataset-level findings (shares, minimums, trends).
@@ -11,8 +12,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
-from rich.console import Group
-from rich.table import Table
 
 from shelfwise.quality.checks import CHECKS
 from shelfwise.quality.flags import DatasetWarning
@@ -24,6 +23,8 @@ REPORT_FILE = "quality-report.json"
 
 
 class RepairRecord(BaseModel):
+    """One repair the gate made to a row: which check, which field, the text before and after."""
+
     check: str
     field: str
     before: str
@@ -44,6 +45,8 @@ class RowResult(BaseModel):
 
 
 class FileSummary(BaseModel):
+    """Rows read from one file by outcome; the four outcomes always add up to the rows (validated)."""
+
     file: str
     rows: int
     accepted: int
@@ -64,6 +67,8 @@ class FileSummary(BaseModel):
 
 
 class CheckCount(BaseModel):
+    """How many rows one row check fired on, with its severity, effect and meaning (for the tables)."""
+
     name: str
     severity: str
     effect: str
@@ -72,6 +77,8 @@ class CheckCount(BaseModel):
 
 
 class WarningItem(BaseModel):
+    """A dataset-level finding as the report keeps it: the `DatasetWarning` with its check's severity."""
+
     check: str
     severity: str
     message: str
@@ -81,6 +88,7 @@ class WarningItem(BaseModel):
 
     @classmethod
     def of(cls, warning: DatasetWarning) -> WarningItem:
+        """The report's item for `warning`, its severity looked up in the check catalogue."""
         spec = CHECKS[warning.check]
         return cls(
             check=warning.check,
@@ -93,6 +101,9 @@ class WarningItem(BaseModel):
 
 
 class QualityReport(BaseModel):
+    """The whole quality report (the JSON contract of `shelfwise quality check --json` and
+    `GET /v1/quality`): per-file outcomes, checks fired, tier verdicts, warnings, rows and plot data."""
+
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     source: Literal["files", "store"] = "files"
     products: FileSummary | None = None
@@ -106,9 +117,11 @@ class QualityReport(BaseModel):
 
     @property
     def blocked(self) -> bool:
+        """Whether any tier is blocked, so training refuses (unless forced)."""
         return any(tier.status == "blocked" for tier in self.tiers)
 
     def save(self, path: Path | str) -> Path:
+        """Write the report as JSON, atomically (a reader never sees half a file); returns the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(path.suffix + ".tmp")
@@ -118,10 +131,12 @@ class QualityReport(BaseModel):
 
     @classmethod
     def load(cls, path: Path | str) -> QualityReport:
+        """Read a report written by `save`."""
         return cls.model_validate_json(Path(path).read_text())
 
 
 def check_counts(counts: dict[str, int]) -> list[CheckCount]:
+    """The checks that fired (count > 0) with their catalogue entries, most rows first."""
     return [
         CheckCount(
             name=name,
@@ -133,57 +148,3 @@ def check_counts(counts: dict[str, int]) -> list[CheckCount]:
         for name, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
         if count
     ]
-
-
-_STATUS_STYLE = {"unlocked": "green", "not_unlocked": "yellow", "blocked": "bold red"}
-_SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
-
-
-def terminal_summary(report: QualityReport, max_rows: int = 10) -> Group:
-    """Rich tables: outcomes per file, checks that fired, dataset warnings, tiers, the first rows."""
-    outcomes = Table(title="Rows by outcome")
-    for name in ("file", "rows", "accepted", "repaired", "excluded", "quarantined"):
-        outcomes.add_column(name, justify="left" if name == "file" else "right")
-    for summary in (report.products, report.events):
-        if summary is not None:
-            outcomes.add_row(
-                summary.file,
-                *(
-                    f"{value:,}"
-                    for value in (
-                        summary.rows,
-                        summary.accepted,
-                        summary.repaired,
-                        summary.excluded,
-                        summary.quarantined,
-                    )
-                ),
-            )
-    checks = Table(title="Checks that fired")
-    for name in ("check", "severity", "effect", "rows"):
-        checks.add_column(name, justify="right" if name == "rows" else "left")
-    for item in report.check_details:
-        style = _SEVERITY_STYLE.get(item.severity, "")
-        checks.add_row(item.name, f"[{style}]{item.severity}[/]", item.effect, f"{item.rows:,}")
-    warnings = Table(title="Dataset warnings")
-    warnings.add_column("check")
-    warnings.add_column("severity")
-    warnings.add_column("finding", overflow="fold")
-    for warning in report.warnings:
-        style = _SEVERITY_STYLE.get(warning.severity, "")
-        warnings.add_row(warning.check, f"[{style}]{warning.severity}[/]", warning.message)
-    tiers = Table(title="Feature tiers")
-    tiers.add_column("tier")
-    tiers.add_column("status")
-    tiers.add_column("why", overflow="fold")
-    for tier in report.tiers:
-        tiers.add_row(tier.tier, f"[{_STATUS_STYLE[tier.status]}]{tier.status}[/]", tier.message)
-    rows = Table(
-        title=f"First {min(max_rows, len(report.rows))} of {len(report.rows):,} rows not plainly accepted"
-    )
-    for name in ("file", "line", "id", "outcome", "checks"):
-        rows.add_column(name, overflow="fold")
-    for row in report.rows[:max_rows]:
-        ident = row.product_id or row.user_id or ""
-        rows.add_row(row.file, str(row.line), ident, row.outcome, ", ".join(row.checks))
-    return Group(outcomes, tiers, checks, warnings, rows)

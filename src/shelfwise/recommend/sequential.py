@@ -15,25 +15,28 @@ import copy
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
-from shelfwise.recommend.base import load_model, save_model
+from shelfwise.metrics import leave_one_out_at_k
+from shelfwise.recommend.base import load_model, rank_targets, save_model
 from shelfwise.recommend.cooccurrence import check_item_indices
 from shelfwise.recommend.interactions import Interactions
 
 logger = logging.getLogger(__name__)
 Validation = tuple[Sequence[np.ndarray], np.ndarray]
+# Called after every epoch with (epochs done, most epochs, a status line: loss and validation NDCG@10);
+# the command line draws it as a progress bar.
+EpochProgress = Callable[[int, int, str], None]
 PAD = 0  # item index i is token i + 1
+VALIDATION_CUTOFF = 10
 
 
 class SequentialConfig(BaseModel):
@@ -87,7 +90,15 @@ class SequentialConfig(BaseModel):
         ge=1,
         description="torch CPU threads; on a shared 2-core machine 1 trains 3x faster than 2 (measured).",
     )
-    show_progress: bool = Field(default=True, description="A progress bar on stderr while training.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_show_progress(cls, data: Any) -> Any:
+        """Bundles saved while the model drew its own progress bar still load (progress is now a callback
+        given to SequentialRecommender)."""
+        if isinstance(data, dict) and "show_progress" in data:
+            data = {key: value for key, value in data.items() if key != "show_progress"}
+        return data
 
 
 def _left_padded(sequences: Sequence[np.ndarray], length: int) -> np.ndarray:
@@ -192,11 +203,16 @@ class SequentialRecommender:
     accepts_validation: bool = True
 
     def __init__(
-        self, config: SequentialConfig | None = None, item_text_embeddings: np.ndarray | None = None
+        self,
+        config: SequentialConfig | None = None,
+        item_text_embeddings: np.ndarray | None = None,
+        *,
+        progress: EpochProgress | None = None,
     ) -> None:
         self.config = config if config is not None else SequentialConfig()
         # Used by fit() when it is given none, so evaluation can call the plain fit(data).
         self.item_text_embeddings = item_text_embeddings
+        self.progress = progress
         self._network: SequenceTransformer | None = None
         self._n_items = 0
         self._item_cache: torch.Tensor | None = None
@@ -216,7 +232,7 @@ class SequentialRecommender:
         not given, on the last item of up to `validation_users` users, held out of training.
 
         `init_from` continues training that network (its weights and text buffer; it is trained in place)
-        instead of a fresh one: fine-tuning a model warm-started from another catalog (`recommend.transfer`).
+        instead of a fresh one: fine-tuning a model warm-started from another catalog (`bench/transfer.py`).
         """
         config = self.config
         torch.set_num_threads(config.threads)
@@ -257,39 +273,38 @@ class SequentialRecommender:
         best: tuple[float, dict[str, Any]] | None = None
         stale = 0
         started, cpu_started = time.perf_counter(), time.process_time()
-        with _progress(config.show_progress) as progress:
-            task = progress.add_task("sasrec", total=config.max_epochs, status="")
-            for epoch in range(1, config.max_epochs + 1):
-                loss = self._epoch(batches, optimiser, rng)
-                valid_ndcg = self._validate(validation) if validation is not None else -loss
-                elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-                self.history.append(
-                    {
-                        "epoch": epoch,
-                        "loss": loss,
-                        "valid_ndcg": valid_ndcg,
-                        "seconds": elapsed,
-                        "cpu_seconds": cpu,
-                        "learning_rate": float(optimiser.param_groups[0]["lr"]),
-                    }
-                )
-                if best is None or valid_ndcg > best[0]:
-                    best, stale = (valid_ndcg, copy.deepcopy(network.state_dict())), 0
-                else:
-                    stale += 1
-                    if config.lr_decay < 1 and stale % config.decay_patience == 0:
-                        # A plateau: smaller steps from the best weights find a better optimum.
-                        network.load_state_dict(best[1])
-                        for group in optimiser.param_groups:
-                            group["lr"] *= config.lr_decay
-                status = f"loss {loss:.3f}  valid NDCG@10 {valid_ndcg:.4f}  best {best[0]:.4f}"
-                progress.update(task, advance=1, status=status)
-                if stale >= config.patience and epoch >= config.min_epochs:
-                    break
-                logger.info("sasrec epoch %d: %s (%.0f s, %.0f CPU s)", epoch, status, elapsed, cpu)
-                # CPU time, not wall time: on a shared machine the same budget buys the same training.
-                if config.max_seconds is not None and cpu >= config.max_seconds:
-                    break
+        for epoch in range(1, config.max_epochs + 1):
+            loss = self._epoch(batches, optimiser, rng)
+            valid_ndcg = self._validate(validation) if validation is not None else -loss
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+            self.history.append(
+                {
+                    "epoch": epoch,
+                    "loss": loss,
+                    "valid_ndcg": valid_ndcg,
+                    "seconds": elapsed,
+                    "cpu_seconds": cpu,
+                    "learning_rate": float(optimiser.param_groups[0]["lr"]),
+                }
+            )
+            if best is None or valid_ndcg > best[0]:
+                best, stale = (valid_ndcg, copy.deepcopy(network.state_dict())), 0
+            else:
+                stale += 1
+                if config.lr_decay < 1 and stale % config.decay_patience == 0:
+                    # A plateau: smaller steps from the best weights find a better optimum.
+                    network.load_state_dict(best[1])
+                    for group in optimiser.param_groups:
+                        group["lr"] *= config.lr_decay
+            status = f"loss {loss:.3f}  valid NDCG@10 {valid_ndcg:.4f}  best {best[0]:.4f}"
+            if self.progress is not None:
+                self.progress(epoch, config.max_epochs, status)
+            if stale >= config.patience and epoch >= config.min_epochs:
+                break
+            logger.info("sasrec epoch %d: %s (%.0f s, %.0f CPU s)", epoch, status, elapsed, cpu)
+            # CPU time, not wall time: on a shared machine the same budget buys the same training.
+            if config.max_seconds is not None and cpu >= config.max_seconds:
+                break
         if best is not None:
             network.load_state_dict(best[1])
         network.eval()
@@ -338,19 +353,18 @@ class SequentialRecommender:
         return F.cross_entropy(logits, torch.zeros(len(targets), dtype=torch.long))
 
     def _validate(self, validation: Validation) -> float:
-        from shelfwise.evaluation.protocols import LeaveOneOutMetrics, rank_targets
-
+        """Mean NDCG@10 of the validation targets, ranked as the evaluation protocol ranks them."""
         self.network.eval()
         self._item_cache = None
         histories, targets = validation
         ranks = rank_targets(self, histories, targets, batch=512)
         self._item_cache = None
-        return LeaveOneOutMetrics.from_ranks(ranks).ndcg_at_10
+        return float(np.mean(leave_one_out_at_k(ranks, VALIDATION_CUTOFF).ndcg)) if len(ranks) else 0.0
 
     @classmethod
     def from_network(cls, network: SequenceTransformer, config: SequentialConfig | None = None) -> Self:
         """A fitted recommender around an already-built network, e.g. one warm-started from another
-        catalog and scored zero-shot (`recommend.transfer`)."""
+        catalog and scored zero-shot (`bench/transfer.py`)."""
         model = cls(config)
         n_items = network.item_embedding.num_embeddings - 1
         _check_network(network, n_items, model.config)
@@ -520,16 +534,3 @@ def _text_tensor(embeddings: np.ndarray | None, n_items: int) -> torch.Tensor | 
         raise ValueError("item_text_embeddings holds NaN or infinite values")
     padded = np.vstack([np.zeros((1, embeddings.shape[1]), np.float32), embeddings.astype(np.float32)])
     return torch.from_numpy(padded)
-
-
-def _progress(show: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description} epoch"),
-        TaskProgressColumn(show_speed=False),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[status]}"),
-        console=Console(stderr=True),
-        disable=not show,
-    )

@@ -15,8 +15,7 @@ from shelfwise.search.fusion import FusionConfig
 from shelfwise.search.personal import MODEL_WEIGHT
 from shelfwise.search.ranker import RankerConfig
 from shelfwise.search.spelling import SpellingConfig
-from shelfwise.text.encoder import EncoderConfig
-from shelfwise.text.multilingual import AUTO_MODEL
+from shelfwise.text.encoder import AUTO_MODEL, EncoderConfig
 
 
 class SearchConfig(BaseModel):

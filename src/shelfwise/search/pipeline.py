@@ -40,8 +40,7 @@ from shelfwise.search.rules import Rule, RuleSet, apply_rules, target_mask
 from shelfwise.search.spelling import Correction, SpellingCorrector
 from shelfwise.search.suggest import Suggester
 from shelfwise.search.synonyms import SynonymSet
-from shelfwise.text.encoder import TextEncoder, product_text
-from shelfwise.text.multilingual import choose_encoder
+from shelfwise.text.encoder import TextEncoder, choose_encoder, product_text
 
 logger = logging.getLogger(__name__)
 

@@ -21,12 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shelfwise.domain import Filters, Product
 from shelfwise.domain.products import split_category
 from shelfwise.search.explain import Adjustment
+from shelfwise.text.analysis import words
 
 RULES_FILE = "rules.json"
-
-
-def _words(text: str) -> list[str]:
-    return text.lower().split()
 
 
 def _category_starts(path: str | None, prefix: str) -> bool:
@@ -59,7 +56,7 @@ class Rule(BaseModel):
 
     def applies(self, query: str, filters: Filters | None) -> bool:
         if self.query is not None:
-            wanted, typed = _words(self.query), _words(query)
+            wanted, typed = words(self.query, "whitespace"), words(query, "whitespace")
             if self.match == "exact" and wanted != typed:
                 return False
             if self.match == "contains" and not _contains(typed, wanted):

@@ -13,26 +13,22 @@ Latin words around it are still corrected ("iphnoe 手机壳" -> "iphone 手机�
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
-import Stemmer
 from pydantic import BaseModel, ConfigDict, Field
 
-from shelfwise.text.cjk import HAN_CHARS, is_han_word
+from shelfwise.text.analysis import stemmer, words
+from shelfwise.text.cjk import is_han_word
 
-# Han runs are words of their own here so that the letters next to them ("iphnoe手机壳") stay correctable.
-_WORD = re.compile(f"[{HAN_CHARS}]+|[^\\W\\d_{HAN_CHARS}]+|\\d+", re.UNICODE)
-_LETTERS = re.compile(f"[^\\W\\d_{HAN_CHARS}]+")
 _VOCAB_FILE = "spelling_vocabulary.json"
 
 
 class SpellingConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
     min_word_chars: int = Field(default=4, ge=2, description="Shorter words are never corrected.")
@@ -94,13 +90,12 @@ class SpellingCorrector:
         self.frequency: dict[str, int] = {}
         self._deletes: dict[str, list[str]] = {}
         self._stems: set[str] = set()
-        language = self.config.stemmer_language
-        self._stemmer = Stemmer.Stemmer(language) if language else None
+        self._stemmer = stemmer(self.config.stemmer_language)
 
     def fit(self, texts: Iterable[str]) -> Self:
         counts: Counter[str] = Counter()
         for text in texts:
-            counts.update(_LETTERS.findall(text.lower()))
+            counts.update(words(text, "letters"))
         return self._attach(dict(counts))
 
     def _attach(self, frequency: dict[str, int]) -> Self:
@@ -156,23 +151,23 @@ class SpellingCorrector:
         return best[1] if best else None
 
     def correct(self, query: str) -> Correction:
-        words = _WORD.findall(query.lower())
-        if not words or not self.frequency:
+        typed = words(query, "spelling")
+        if not typed or not self.frequency:
             return Correction(text=query)
         changes: dict[str, str] = {}
         output: list[str] = []
         i = 0
-        while i < len(words):
-            word = words[i]
-            if i + 1 < len(words) and _joinable(word) and _joinable(words[i + 1]):
-                joined = word + words[i + 1]
+        while i < len(typed):
+            word = typed[i]
+            if i + 1 < len(typed) and _joinable(word) and _joinable(typed[i + 1]):
+                joined = word + typed[i + 1]
                 if self.frequency.get(joined, 0) >= self.config.min_frequency and (
                     not self.knows(word)
-                    or not self.knows(words[i + 1])
+                    or not self.knows(typed[i + 1])
                     or self.frequency[joined]
-                    > min(self.frequency.get(word, 0), self.frequency.get(words[i + 1], 0))
+                    > min(self.frequency.get(word, 0), self.frequency.get(typed[i + 1], 0))
                 ):
-                    changes[f"{word} {words[i + 1]}"] = joined
+                    changes[f"{word} {typed[i + 1]}"] = joined
                     output.append(joined)
                     i += 2
                     continue

@@ -9,11 +9,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Self
 
+from shelfwise.text.analysis import normalise
+
 _FILE = "suggest.json"
-
-
-def _normal(text: str) -> str:
-    return " ".join(text.lower().split())
 
 
 class Suggester:
@@ -24,12 +22,12 @@ class Suggester:
         self._title_text: dict[str, str] = {}
 
     def fit(self, titles: Iterable[str], queries: Iterable[str] = ()) -> Self:
-        counts = Counter(_normal(q) for q in queries if q and q.strip())
+        counts = Counter(normalise(q) for q in queries if q and q.strip())
         self._query_counts = dict(counts)
         self._queries = sorted(counts)
         self._title_text = {}
         for title in titles:
-            self._title_text.setdefault(_normal(title), " ".join(title.split()))
+            self._title_text.setdefault(normalise(title), " ".join(title.split()))
         self._titles = sorted(self._title_text)
         return self
 
@@ -44,7 +42,7 @@ class Suggester:
         return found
 
     def suggest(self, prefix: str, n: int = 8) -> list[str]:
-        typed = _normal(prefix)
+        typed = normalise(prefix)
         if not typed:
             return []
         queries = self._prefixed(self._queries, typed, 500)

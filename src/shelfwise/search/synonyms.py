@@ -21,6 +21,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shelfwise.text.analysis import normalise, words
+
 logger = logging.getLogger(__name__)
 
 SYNONYMS_FILE = "synonyms.txt"
@@ -58,7 +60,7 @@ class SynonymSet(BaseModel):
         """Two-way groups, as in SearchConfig.synonyms."""
         rules = []
         for group in groups:
-            phrases = tuple(_normalise(word) for word in group if _normalise(word))
+            phrases = tuple(normalise(word) for word in group if normalise(word))
             if len(phrases) > 1:
                 rules.append(SynonymRule(terms=phrases, expansions=phrases))
         return cls(rules=tuple(rules))
@@ -75,19 +77,15 @@ class SynonymSet(BaseModel):
     def expand(self, query: str) -> list[str]:
         """The phrases to search besides `query`: each rule whose term occurs in it as whole words adds
         the phrases the query does not already contain, in rule order, without repeats."""
-        words = _normalise(query).split()
+        typed = words(query, "whitespace")
         extra: list[str] = []
         for rule in self.rules:
-            if not any(_has_phrase(words, term.split()) for term in rule.terms):
+            if not any(_has_phrase(typed, words(term, "whitespace")) for term in rule.terms):
                 continue
             for phrase in rule.expansions:
-                if phrase not in extra and not _has_phrase(words, phrase.split()):
+                if phrase not in extra and not _has_phrase(typed, words(phrase, "whitespace")):
                     extra.append(phrase)
         return extra
-
-
-def _normalise(text: str) -> str:
-    return " ".join(text.lower().split())
 
 
 def _has_phrase(words: list[str], phrase: list[str]) -> bool:
@@ -97,7 +95,7 @@ def _has_phrase(words: list[str], phrase: list[str]) -> bool:
 
 
 def _phrases(part: str, source: str, number: int) -> tuple[str, ...]:
-    phrases = tuple(_normalise(p) for p in part.split(","))
+    phrases = tuple(normalise(p) for p in part.split(","))
     if any(not p for p in phrases):
         raise SynonymError(f"{source} line {number}: an empty word between commas in {part.strip()!r}")
     return phrases

@@ -6,19 +6,19 @@ executemany statements inside one transaction, which is what makes bulk ingestio
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import polars as pl
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import create_engine, delete, event, func, insert, select
+from sqlalchemy import create_engine, delete, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import StaticPool
 
 from shelfwise.domain import Event, EventType, Product
-from shelfwise.quality.quarantine import QuarantinedRow
+from shelfwise.domain.ingest import QuarantinedRow
 from shelfwise.store import tables
 
 _BATCH = 5_000
@@ -111,6 +111,11 @@ class Store:
         with self.engine.connect() as conn:
             value = conn.execute(select(func.max(tables.products.c.ingested_at))).scalar_one()
         return value if isinstance(value, datetime) or value is None else datetime.fromisoformat(str(value))
+
+    def product_ids(self) -> set[str]:
+        """Every stored product_id; one column, so a 100k catalog is cheap to join events against."""
+        with self.engine.connect() as conn:
+            return {str(value) for value in conn.execute(select(tables.products.c.product_id)).scalars()}
 
     def count_products(self) -> int:
         return self._count(tables.products)
@@ -218,6 +223,20 @@ class Store:
     def count_users(self) -> int:
         return self._count(tables.users)
 
+    def known_users(self, user_ids: Sequence[str]) -> set[str]:
+        """Those of `user_ids` that have a profile (at least one stored event)."""
+        users = tables.users
+        query = select(users.c.user_id).where(users.c.user_id.in_(list(user_ids)))
+        with self.engine.connect() as conn:
+            return {str(user_id) for user_id in conn.execute(query).scalars()}
+
+    def most_active_users(self, limit: int) -> list[tuple[str, int]]:
+        """The users with the most stored events, with their event counts, most active first."""
+        users = tables.users
+        query = select(users.c.user_id, users.c.event_count).order_by(users.c.event_count.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [(str(user_id), int(count)) for user_id, count in conn.execute(query).all()]
+
     def forget_user(self, user_id: str) -> int:
         """Delete every event and the profile of a user; returns the number of events removed."""
         with self.engine.begin() as conn:
@@ -247,19 +266,43 @@ class Store:
         return len(records)
 
     def quarantined(
-        self, *, source: str | None = None, offset: int = 0, limit: int = 100
+        self,
+        *,
+        source: str | None = None,
+        ids: Sequence[int] | None = None,
+        offset: int = 0,
+        limit: int | None = 100,
     ) -> list[QuarantinedRow]:
-        query = select(tables.quarantine).order_by(tables.quarantine.c.id).offset(offset).limit(limit)
+        """Stored quarantine entries with their ids, oldest first; `ids` picks entries, `limit` None all."""
+        table = tables.quarantine
+        query = select(table).order_by(table.c.id).offset(offset).limit(limit)
         if source is not None:
-            query = query.where(tables.quarantine.c.source == source)
+            query = query.where(table.c.source == source)
+        if ids is not None:
+            query = query.where(table.c.id.in_(list(ids)))
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         return [
             QuarantinedRow(
-                source=r["source"], file=r["file"], line=r["line"], raw=r["raw"], reasons=r["reasons"]
+                id=int(r["id"]),
+                source=r["source"],
+                file=r["file"],
+                line=int(r["line"]),
+                raw=dict(r["raw"]),
+                reasons=list(r["reasons"]),
             )
             for r in rows
         ]
+
+    def resolve_quarantined(self, released: Sequence[int], still_failing: Mapping[int, list[str]]) -> None:
+        """After a retry, in one transaction: remove the entries that passed, and give those that still
+        fail their new reasons."""
+        table = tables.quarantine
+        with self.engine.begin() as conn:
+            if released:
+                conn.execute(delete(table).where(table.c.id.in_(list(released))))
+            for ident, reasons in still_failing.items():
+                conn.execute(update(table).where(table.c.id == ident).values(reasons=reasons))
 
     def count_quarantined(self, source: str | None = None) -> int:
         query = select(func.count()).select_from(tables.quarantine)

@@ -1,5 +1,2 @@
-"""Text encoders shared by search and recommendations: sentence embeddings with an on-disk cache."""
-
-from shelfwise.text.encoder import EmbeddingCache, EncoderConfig, TextEncoder, product_text
-
-__all__ = ["EmbeddingCache", "EncoderConfig", "TextEncoder", "product_text"]
+"""Text for search and recommendations: words (analysis, cjk) and sentence vectors (encoder, with the
+multilingual and ONNX backends). Import from the modules themselves; this package re-exports nothing."""

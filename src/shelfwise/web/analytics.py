@@ -20,6 +20,8 @@ DAYS_SHOWN = 42
 
 @dataclass(frozen=True)
 class QueryStats:
+    """How one normalised query fared: searches, those followed by engagement, and results now."""
+
     query: str
     searches: int
     clicked: int
@@ -27,11 +29,14 @@ class QueryStats:
 
     @property
     def click_through(self) -> float:
+        """The share of searches followed by engagement."""
         return self.clicked / self.searches if self.searches else 0.0
 
 
 @dataclass
 class EventSummary:
+    """What the events page shows: volumes, visitors, a funnel and the queries."""
+
     total: int
     by_type: dict[str, int]
     visitors: int

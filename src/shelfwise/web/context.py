@@ -1,4 +1,4 @@
-"""What every page handler shares: the engine, the templates, the shopper's events, the optional features."""
+"""What every page handler shares: the engine, the templates, the shopper's events and the shelves."""
 
 from __future__ import annotations
 
@@ -8,16 +8,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import FastAPI
 from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from shelfwise import __version__
-from shelfwise.domain import Event, EventType, Explanation, Filters, Recommendations
+from shelfwise.domain import (
+    Event,
+    EventType,
+    Explanation,
+    Filters,
+    RecommendationKind,
+    Recommendations,
+    SearchResult,
+)
+from shelfwise.domain.errors import ShelfwiseError
 from shelfwise.engine import Engine
-from shelfwise.engine.errors import ShelfwiseError
-from shelfwise.web import features
 from shelfwise.web.images import product_image_alt
 from shelfwise.web.shopper import Shopper, remember
 from shelfwise.web.training_job import TrainingJob
@@ -28,6 +34,7 @@ RULE_SIGNAL = "rule"  # the search pipeline's signal for merchandising-rule adju
 
 
 def money(value: float | None, currency: str | None = None) -> str:
+    """A price as the shop shows it: `$1,234.50`, or the amount and an unknown currency's code."""
     if value is None:
         return "Price on request"
     symbol = {"USD": "$", "EUR": "€", "GBP": "£", None: "$"}.get(currency)
@@ -42,11 +49,18 @@ def promotion(explanation: Explanation) -> str | None:
     return None
 
 
+def searched_instead(result: SearchResult) -> str | None:
+    """The corrected query a search ran instead of the one typed, when the pipeline corrected it."""
+    return result.corrected_query
+
+
 def make_templates() -> Jinja2Templates:
+    """The page templates with the filters and helpers they use."""
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     templates.env.filters["money"] = money
     templates.env.globals["alt_text"] = product_image_alt
     templates.env.globals["promotion"] = promotion
+    templates.env.globals["searched_instead"] = searched_instead
     templates.env.globals["version"] = __version__
     templates.env.globals["urlencode"] = lambda pairs: urlencode(pairs, doseq=True)
     return templates
@@ -54,7 +68,8 @@ def make_templates() -> Jinja2Templates:
 
 @dataclass
 class WebContext:
-    app: FastAPI
+    """The engine the pages serve, their templates, and the one background training job."""
+
     engine: Engine
     templates: Jinja2Templates = field(default_factory=make_templates)
     training: TrainingJob | None = None
@@ -65,10 +80,12 @@ class WebContext:
 
     @property
     def admin_key(self) -> str | None:
+        """The admin API key; None switches the admin pages off."""
         return self.engine.settings.admin_api_key
 
     @property
     def public_key(self) -> str | None:
+        """The public API key the pages' scripts send to the API (None when reads are open)."""
         return self.engine.settings.public_api_key
 
     def render(
@@ -79,6 +96,7 @@ class WebContext:
         shopper: Shopper | None = None,
         status_code: int = 200,
     ) -> HTMLResponse:
+        """Render a page; with a shopper, their cookies are written back on the response."""
         context = {"request": request, "shopper": shopper, "public_key": self.public_key, **values}
         response = self.templates.TemplateResponse(request, name, context, status_code=status_code)
         if shopper is not None:
@@ -118,16 +136,14 @@ class WebContext:
 
     def shelf(
         self,
-        kind: str,
+        kind: RecommendationKind,
         shopper: Shopper | None = None,
         product_id: str | None = None,
         n: int = 8,
         filters: Filters | None = None,
     ) -> Recommendations | None:
-        """Recommendations of one kind, or None when the kind does not exist here or cannot answer yet
-        (no model trained, unknown product): a shelf that cannot be filled is left out of the page."""
-        if kind not in features.available_kinds():
-            return None
+        """Recommendations of one kind, or None when they cannot be given yet (no model trained, unknown
+        product): a shelf that cannot be filled is left out of the page."""
         try:
             return self.engine.recommend(
                 kind,

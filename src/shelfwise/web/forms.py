@@ -10,6 +10,7 @@ MAX_FORM_BYTES = 64 * 1024
 
 
 async def read_form(request: Request) -> dict[str, list[str]]:
+    """The posted fields, each with its values; an oversized form reads as empty."""
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         return {}
@@ -17,6 +18,7 @@ async def read_form(request: Request) -> dict[str, list[str]]:
 
 
 def first(form: dict[str, list[str]], name: str, default: str = "") -> str:
+    """A field's first value, stripped, or `default` when it was not posted."""
     values = form.get(name)
     return values[0].strip() if values else default
 

@@ -1,5 +1,4 @@
-"""Adding the pages to the API's FastAPI app: storefront, admin, static assets, category pictures,
-and the API-key guard over /v1."""
+"""Adding the pages to a FastAPI app: storefront, admin, static assets and category pictures."""
 
 from __future__ import annotations
 
@@ -11,7 +10,6 @@ from starlette.responses import Response
 
 from shelfwise.engine import Engine
 from shelfwise.web.admin import admin_router
-from shelfwise.web.auth import ApiKeyMiddleware
 from shelfwise.web.context import WebContext
 from shelfwise.web.images import category_svg, valid_slug
 from shelfwise.web.storefront import storefront_router
@@ -22,11 +20,10 @@ IMAGE_CACHE = "public, max-age=86400"
 
 
 def mount_web(app: FastAPI, engine: Engine) -> WebContext:
-    """Serve the pages from `app`. Call while building the app (middleware cannot be added later)."""
-    web = WebContext(app=app, engine=engine)
+    """Serve the pages from `app` (kept in `app.state.web`). Their scripts call the HTTP API under /v1,
+    so `app` is expected to serve it too (see shelfwise.app)."""
+    web = WebContext(engine=engine)
     app.state.web = web
-    settings = engine.settings
-    app.add_middleware(ApiKeyMiddleware, admin_key=settings.admin_api_key, public_key=settings.public_api_key)
 
     @app.get("/static/demo/{slug}.svg", include_in_schema=False)
     def category_picture(slug: str) -> Response:

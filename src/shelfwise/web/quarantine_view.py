@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shelfwise.domain import NotFoundError, QuarantinedRow
+from shelfwise.domain.ingest import Source
 from shelfwise.engine import Engine
-from shelfwise.quality.gate import check_of_reason
-from shelfwise.quality.retry import QuarantineEntry, Source, entries
+from shelfwise.quality.rows import check_of_reason
 
 
 @dataclass(frozen=True)
 class QuarantineListing:
-    rows: list[tuple[QuarantineEntry, list[str]]]  # the page shown
+    """One page of the quarantine as the quality page lists it."""
+
+    rows: list[tuple[QuarantinedRow, list[str]]]  # the page shown
     matching: int
     checks: dict[str, int]  # every check found in the source's quarantine, with its row count
 
@@ -24,7 +27,9 @@ def reason_check(source: str, reason: str) -> str:
 def list_quarantine(
     engine: Engine, source: Source | None, check: str | None, offset: int, limit: int
 ) -> QuarantineListing:
-    found = entries(engine.store, source)
+    """A page of quarantined rows (of one source, and with a reason of one check), with every check's
+    row count for the filter."""
+    found = engine.quarantined(source, limit=None)
     checks: dict[str, int] = {}
     labelled = []
     for entry in found:
@@ -37,6 +42,9 @@ def list_quarantine(
     return QuarantineListing(labelled[offset : offset + limit], len(labelled), ordered)
 
 
-def find_entry(engine: Engine, entry_id: int) -> QuarantineEntry | None:
-    found = entries(engine.store, None, [entry_id])
-    return found[0] if found else None
+def find_entry(engine: Engine, entry_id: int) -> QuarantinedRow | None:
+    """One quarantined row, or None when it is gone (released by a retry)."""
+    try:
+        return engine.quarantined_row(entry_id)
+    except NotFoundError:
+        return None

@@ -22,6 +22,8 @@ _ID = re.compile(r"^[\w.@:-]{1,128}$")
 
 @dataclass
 class Shopper:
+    """The visitor of one request: who they shop as, their session, their cart."""
+
     user_id: str | None
     session_id: str
     cart: dict[str, int] = field(default_factory=dict)
@@ -29,14 +31,17 @@ class Shopper:
 
     @property
     def label(self) -> str:
+        """What the page calls them."""
         return self.user_id or "Guest"
 
     @property
     def cart_count(self) -> int:
+        """Items in the cart, counting quantities."""
         return sum(self.cart.values())
 
 
 def current_shopper(request: Request) -> Shopper:
+    """The shopper the request's cookies describe; a new session when it has none (or a bad one)."""
     user = request.cookies.get(USER_COOKIE) or None
     session = request.cookies.get(SESSION_COOKIE) or ""
     new_session = not _ID.match(session)
@@ -51,10 +56,12 @@ def current_shopper(request: Request) -> Shopper:
 
 
 def new_session_id() -> str:
+    """A fresh anonymous session id."""
     return f"web-{uuid.uuid4().hex[:16]}"
 
 
 def parse_cart(text: str) -> dict[str, int]:
+    """The cart cookie's lines, dropping malformed ones and capping lines and quantities."""
     cart: dict[str, int] = {}
     for line in unquote(text).split(","):
         product_id, _, quantity = line.rpartition(":")
@@ -66,10 +73,12 @@ def parse_cart(text: str) -> dict[str, int]:
 
 
 def format_cart(cart: dict[str, int]) -> str:
+    """The cart as its cookie stores it (what `parse_cart` reads back)."""
     return quote(",".join(f"{product_id}:{quantity}" for product_id, quantity in cart.items()), safe=":,")
 
 
 def valid_id(value: str) -> bool:
+    """Whether a user, session or product id from a cookie or form is one the pages accept."""
     return bool(_ID.match(value))
 
 

@@ -10,21 +10,27 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
-from shelfwise.domain import EventType, Filters, Product, Recommendations
-from shelfwise.engine.errors import NotFoundError, ShelfwiseError
+from shelfwise.domain import EventType, Filters, Product, RecommendationKind, Recommendations
+from shelfwise.domain.errors import NotFoundError, ShelfwiseError
+from shelfwise.engine import Engine
 from shelfwise.index.catalog import price_band
-from shelfwise.web import features
 from shelfwise.web.context import WebContext
 from shelfwise.web.demo_users import shopper_choices
 from shelfwise.web.forms import first, local_path, read_form
 from shelfwise.web.shopper import MAX_QUANTITY, current_shopper, new_session_id, remember, valid_id
-from shelfwise.web.suggest import TitleSuggester
 
 PAGE_SIZE = 12
 DEMO_IMAGES = "/static/demo/"
 MAX_PAGE = 100
+Kind = RecommendationKind
+# The home page's shelves after "Picked for you" and "Trending now", in order.
+HOME_SHELVES = (
+    (Kind.BUY_AGAIN, "Buy it again"),
+    (Kind.NEW_ARRIVALS, "New arrivals"),
+    (Kind.RECENTLY_VIEWED, "Recently viewed"),
+)
 
 
 def price_bounds(band: str) -> tuple[float | None, float | None]:
@@ -39,30 +45,27 @@ def price_bounds(band: str) -> tuple[float | None, float | None]:
 
 
 def storefront_router(web: WebContext) -> APIRouter:
+    """The shop's pages and form posts."""
     router = APIRouter(include_in_schema=False)
     engine = web.engine
-    suggester = TitleSuggester(engine)
 
     def base_values(request: Request) -> dict[str, Any]:
         return {
             "choices": shopper_choices(engine),
-            "suggest_url": "/v1/suggest" if features.has_route(web.app, "/v1/suggest") else "/shop/suggest",
             "current_path": str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
         }
 
     @router.get("/")
     def home(request: Request) -> Response:
         shopper = current_shopper(request)
-        for_you, trending = web.shelf("for-you", shopper, n=8), web.shelf("trending", shopper, n=8)
+        for_you, trending = web.shelf(Kind.FOR_YOU, shopper, n=8), web.shelf(Kind.TRENDING, shopper, n=8)
         # Without any history, for-you falls back to what trends: show that once, and say so.
         cold_start = for_you is not None and trending is not None and _same_items(for_you, trending)
         shelves = [
-            ("for-you", "Picked for you", None if cold_start else for_you),
-            ("trending", "Trending now", trending),
+            (Kind.FOR_YOU.value, "Picked for you", None if cold_start else for_you),
+            (Kind.TRENDING.value, "Trending now", trending),
         ]
-        for kind, title in features.OPTIONAL_SHELVES.items():
-            shelves.append((kind, title, web.shelf(kind, shopper, n=8)))
-        shelves.append(("recently-viewed", "Recently viewed", web.shelf("recently-viewed", shopper, n=8)))
+        shelves += [(kind.value, title, web.shelf(kind, shopper, n=8)) for kind, title in HOME_SHELVES]
         departments = _departments(engine)
         return web.render(
             request,
@@ -119,7 +122,6 @@ def storefront_router(web: WebContext) -> APIRouter:
                 "q": q,
                 "result": result,
                 "error": error,
-                "searched_instead": features.searched_instead(result) if result else None,
                 "category": category,
                 "brands": brand or [],
                 "price": price,
@@ -152,8 +154,8 @@ def storefront_router(web: WebContext) -> APIRouter:
                 **base_values(request),
                 "product": item,
                 "band": price_band(item.price) if item.price is not None else None,
-                "similar": web.shelf("similar", shopper, product_id=item.product_id, n=8),
-                "together": web.shelf("bought-together", shopper, product_id=item.product_id, n=6),
+                "similar": web.shelf(Kind.SIMILAR, shopper, product_id=item.product_id, n=8),
+                "together": web.shelf(Kind.BOUGHT_TOGETHER, shopper, product_id=item.product_id, n=6),
                 "in_cart": shopper.cart.get(item.product_id, 0),
             },
             shopper,
@@ -174,8 +176,10 @@ def storefront_router(web: WebContext) -> APIRouter:
                 "total": sum((p.price or 0.0) * n for p, n in lines),
                 "added": added_product,
                 "ordered": ordered,
-                "together": web.shelf("bought-together", shopper, product_id=anchor, n=6) if anchor else None,
-                "for_you": web.shelf("for-you", shopper, n=8),
+                "together": (
+                    web.shelf(Kind.BOUGHT_TOGETHER, shopper, product_id=anchor, n=6) if anchor else None
+                ),
+                "for_you": web.shelf(Kind.FOR_YOU, shopper, n=8),
             },
             shopper,
         )
@@ -230,11 +234,6 @@ def storefront_router(web: WebContext) -> APIRouter:
         remember(response, shopper)
         return response
 
-    @router.get("/shop/suggest")
-    def suggest(q: Annotated[str, Query(max_length=200)] = "") -> JSONResponse:
-        """Autocomplete from the catalog's titles, used when the search API offers none of its own."""
-        return JSONResponse({"query": q, "suggestions": [{"text": s} for s in suggester.suggest(q)]})
-
     return router
 
 
@@ -250,7 +249,7 @@ def _ids(shelf: Recommendations) -> list[str]:
     return [item.product.product_id for item in shelf.items]
 
 
-def _cart_lines(engine: Any, cart: dict[str, int]) -> list[tuple[Product, int]]:
+def _cart_lines(engine: Engine, cart: dict[str, int]) -> list[tuple[Product, int]]:
     lines = []
     for product_id, amount in cart.items():
         try:
@@ -260,7 +259,7 @@ def _cart_lines(engine: Any, cart: dict[str, int]) -> list[tuple[Product, int]]:
     return lines
 
 
-def _departments(engine: Any) -> list[tuple[str, int, str | None]]:
+def _departments(engine: Engine) -> list[tuple[str, int, str | None]]:
     """Top-level categories with their product counts and a picture from one of their products."""
     try:
         browse = engine.search("", page_size=1)

@@ -20,6 +20,8 @@ MAX_ESTIMATE = 0.95
 
 @dataclass
 class TrainingStatus:
+    """Where the admin's training run stands."""
+
     state: State = "idle"
     started: float | None = None
     finished: float | None = None
@@ -29,6 +31,7 @@ class TrainingStatus:
     forced: bool = False
 
     def as_dict(self, now: float | None = None) -> dict[str, object]:
+        """The status as the models page and its script read it, with elapsed time and progress."""
         now = time.monotonic() if now is None else now
         elapsed = 0.0
         if self.started is not None:
@@ -73,6 +76,7 @@ class TrainingJob:
             return True
 
     def wait(self, timeout: float | None = None) -> None:
+        """Wait for the running training to finish (or `timeout` seconds)."""
         thread = self._thread
         if thread is not None:
             thread.join(timeout)

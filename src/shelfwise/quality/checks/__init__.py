@@ -13,6 +13,8 @@ from typing import Literal
 
 
 class Severity(StrEnum):
+    """How bad a firing check is, for people reading the report (the effect decides what happens)."""
+
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
@@ -33,6 +35,9 @@ Target = Literal["products", "events"]
 
 @dataclass(frozen=True)
 class CheckSpec:
+    """One check of the catalogue: its stable name, what it looks at, its severity, its effect and a
+    one-line description (the docs table and the reports show it)."""
+
     name: str
     target: Target
     severity: Severity
@@ -41,6 +46,7 @@ class CheckSpec:
 
     @property
     def dataset_level(self) -> bool:
+        """Whether this is a dataset check (a share, minimum or trend) rather than a row check."""
         return self.effect is Effect.NONE
 
 
@@ -156,6 +162,7 @@ CHECKS: dict[str, CheckSpec] = {spec.name: spec for spec in _ALL}
 
 
 def spec(name: str) -> CheckSpec:
+    """The catalogue entry of `name`; a KeyError naming the unknown check otherwise."""
     try:
         return CHECKS[name]
     except KeyError:

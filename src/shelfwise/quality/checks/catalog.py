@@ -21,7 +21,8 @@ from shelfwise.quality.config import QualityConfig
 from shelfwise.quality.duplicates import identical_titles, near_duplicates
 from shelfwise.quality.flags import DatasetWarning, Flags
 from shelfwise.quality.schemas import validate_products
-from shelfwise.quality.text_vectors import encode_minilm, tfidf, words
+from shelfwise.quality.text_vectors import encode_minilm, tfidf
+from shelfwise.text.analysis import words
 
 COVERAGE_FIELDS = ("description", "brand", "image_url", "attributes", "price", "category")
 _SEPARATORS = re.compile(r"[,|;/]")
@@ -30,6 +31,7 @@ _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
 def products_frame(products: Sequence[Product]) -> pl.DataFrame:
+    """The parsed products as one polars frame, the shape the catalog checks run over."""
     return pl.DataFrame(
         {
             "product_id": [p.product_id for p in products],
@@ -191,6 +193,8 @@ def _text_vectors(texts: list[str], config: QualityConfig) -> sp.csr_matrix:
 def catalog_warnings(
     frame: pl.DataFrame, flags: Flags, rows_read: int, quarantined: int, config: QualityConfig
 ) -> list[DatasetWarning]:
+    """The catalog's dataset warnings: nothing accepted, too much quarantined, too many duplicates, low
+    field coverage, too few products for semantic search."""
     warnings: list[DatasetWarning] = []
     accepted = frame.height
     if accepted == 0:
@@ -245,6 +249,7 @@ def catalog_warnings(
 
 
 def coverage_shares(frame: pl.DataFrame) -> dict[str, float]:
+    """The share of products that have each optional field (attributes: at least one), to 4 places."""
     if frame.height == 0:
         return dict.fromkeys(COVERAGE_FIELDS, 0.0)
     shares: dict[str, float] = {}

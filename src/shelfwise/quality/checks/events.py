@@ -30,6 +30,7 @@ EVENT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
 
 
 def events_frame(events: Sequence[Event]) -> pl.DataFrame:
+    """The parsed events as one polars frame (UTC timestamps), the shape the event checks run over."""
     return pl.DataFrame(
         {
             "user_id": [e.user_id for e in events],
@@ -143,6 +144,8 @@ def event_warnings(
     config: QualityConfig,
     now: datetime | None = None,
 ) -> list[DatasetWarning]:
+    """The events' dataset warnings: quarantine, unknown-product and bot shares, volume and staleness,
+    and the minimums personalisation and bought-together need."""
     now = now or datetime.now(UTC)
     warnings: list[DatasetWarning] = []
     total = max(rows_read, 1)
@@ -198,6 +201,7 @@ def _training_events(frame: pl.DataFrame, flags: Flags) -> pl.DataFrame:
 
 
 def per_day(frame: pl.DataFrame) -> pl.DataFrame:
+    """Events per calendar day (UTC), oldest first: columns `day` and `len`."""
     return frame.group_by(pl.col("timestamp").dt.date().alias("day")).len().sort("day")
 
 
@@ -240,6 +244,8 @@ def _volume(frame: pl.DataFrame, config: QualityConfig, now: datetime) -> list[D
 
 
 def interaction_counts(frame: pl.DataFrame) -> dict[str, int]:
+    """What the personalisation minimums count: interactions by known users, those users, users with
+    2 or more, and co-purchased pairs (up to 50 products a user, so one buyer cannot fill the count)."""
     interactions = frame.filter(
         pl.col("event_type").is_in(INTERACTION_TYPES) & pl.col("user_id").is_not_null()
     )

@@ -41,8 +41,8 @@
   }
 
   function showProblems(body) {
-    var error = (body && body.error) || {};
-    var problems = error.details && error.details.length ? error.details : [error.message || "The rule could not be saved."];
+    var error = body.error;  // {code, message, details (one line per problem, for an invalid rule)}
+    var problems = error.details && error.details.length ? error.details : [error.message];
     problems.forEach(function (problem) {
       var text = String(problem);
       var field = "_form";
@@ -71,14 +71,14 @@
 
   function edit(rule) {
     clearErrors();
-    form.elements.rule_id.value = rule.rule_id || "";
+    form.elements.rule_id.value = rule.rule_id;
     ["action", "query", "match", "when_category", "note"].forEach(function (name) {
-      if (form.elements[name]) form.elements[name].value = rule[name] || (name === "match" ? "exact" : "");
+      form.elements[name].value = rule[name] || "";  // query, when_category and note may be null
     });
-    LISTS.forEach(function (name) { form.elements[name].value = (rule[name] || []).join(", "); });
-    form.elements.position.value = rule.position || 1;
-    form.elements.amount.value = rule.amount || 1;
-    app.querySelector("[data-form-title]").textContent = "Edit rule " + (rule.rule_id || "");
+    LISTS.forEach(function (name) { form.elements[name].value = rule[name].join(", "); });
+    form.elements.position.value = rule.position;
+    form.elements.amount.value = rule.amount;
+    app.querySelector("[data-form-title]").textContent = "Edit rule " + rule.rule_id;
     app.querySelector("[data-cancel]").hidden = false;
     form.scrollIntoView({ behavior: "smooth" });
   }
@@ -93,9 +93,9 @@
 
   function describeTargets(rule) {
     var parts = [];
-    if (rule.product_ids && rule.product_ids.length) parts.push("products " + rule.product_ids.join(", "));
-    if (rule.brands && rule.brands.length) parts.push("brands " + rule.brands.join(", "));
-    if (rule.categories && rule.categories.length) parts.push("categories " + rule.categories.join(", "));
+    if (rule.product_ids.length) parts.push("products " + rule.product_ids.join(", "));
+    if (rule.brands.length) parts.push("brands " + rule.brands.join(", "));
+    if (rule.categories.length) parts.push("categories " + rule.categories.join(", "));
     return parts.join("; ");
   }
 
@@ -111,7 +111,7 @@
     }
     rules.forEach(function (rule) {
       var row = el("tr");
-      row.setAttribute("data-rule", rule.rule_id || "");
+      row.setAttribute("data-rule", rule.rule_id);
       var action = el("td");
       action.appendChild(el("span", rule.action, "pill " + ({ pin: "info", boost: "good", bury: "bad", filter: "meh" }[rule.action] || "")));
       row.appendChild(action);
@@ -138,7 +138,7 @@
   function load() {
     return fetch("/v1/rules", { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
-      .then(function (body) { rules = Array.isArray(body) ? body : (body.rules || []); renderRules(); });
+      .then(function (body) { rules = body; renderRules(); });  // GET /v1/rules: a list of rules
   }
 
   function remove(rule) {
@@ -150,8 +150,8 @@
 
   function targeted(product) {
     return rules.filter(function (rule) {
-      return (rule.product_ids || []).indexOf(product.product_id) >= 0 ||
-        (rule.brands || []).map(function (b) { return b.toLowerCase(); }).indexOf((product.brand || "").toLowerCase()) >= 0;
+      return rule.product_ids.indexOf(product.product_id) >= 0 ||
+        rule.brands.map(function (b) { return b.toLowerCase(); }).indexOf((product.brand || "").toLowerCase()) >= 0;
     }).map(function (rule) { return rule.action; });
   }
 
@@ -163,7 +163,7 @@
       .then(function (r) { return r.json(); })
       .then(function (result) {
         preview.innerHTML = "";
-        (result.hits || []).forEach(function (hit) {
+        result.hits.forEach(function (hit) {
           var item = el("li");
           var marks = targeted(hit.product);
           item.appendChild(el("span", hit.product.title + " ", marks.length ? "pinned" : ""));

@@ -49,16 +49,7 @@
   var input = document.getElementById("search-input");
   var list = document.getElementById("suggestions");
   if (input && list) {
-    var url = input.getAttribute("data-suggest-url");
     var timer = null, active = -1, latest = 0;
-
-    function texts(payload) {
-      var items = Array.isArray(payload) ? payload : (payload.suggestions || payload.items || payload.completions || []);
-      return items.map(function (item) {
-        if (typeof item === "string") return item;
-        return item.text || item.query || item.title || item.value || "";
-      }).filter(Boolean).slice(0, 8);
-    }
 
     function close() {
       list.hidden = true; list.innerHTML = ""; active = -1;
@@ -114,9 +105,10 @@
       if (typed.length < 2) { close(); return; }
       timer = setTimeout(function () {
         var ticket = ++latest;
-        fetch(url + "?q=" + encodeURIComponent(typed), { headers: apiHeaders() })
+        // GET /v1/suggest answers a list of strings: popular past queries, then product titles.
+        fetch("/v1/suggest?n=8&q=" + encodeURIComponent(typed), { headers: apiHeaders() })
           .then(function (r) { return r.ok ? r.json() : []; })
-          .then(function (payload) { if (ticket === latest) show(texts(payload), typed); })
+          .then(function (suggestions) { if (ticket === latest) show(suggestions, typed); })
           .catch(close);
       }, 120);
     });

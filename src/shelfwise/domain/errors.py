@@ -1,4 +1,4 @@
-"""Errors the engine raises for requests that cannot be served; surfaces map them to their own codes."""
+"""Errors a caller can act on, raised by every layer; surfaces map them to their own codes."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import pytest
 
 from shelfwise.domain import Event, EventType
 from shelfwise.engine import Engine
-from shelfwise.evaluation.search_personal import (
+from shelfwise.experiments.personal_search import (
     BASELINE,
     PersonalEvalConfig,
     SearchSession,
@@ -27,6 +27,8 @@ from shelfwise.recommend.kinds import RecommendationConfig
 from shelfwise.search.config import SearchConfig
 from shelfwise.search.personal import UserProfile
 from shelfwise.training.trainer import TrainingConfig, load_bundle
+
+pytestmark = [pytest.mark.slow]
 
 T0 = datetime(2026, 5, 1, 12, tzinfo=UTC)
 QUICK = TrainingConfig(

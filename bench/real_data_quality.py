@@ -1,4 +1,5 @@
-"""The shared real data sets in the import format, for the quality benchmark and the real-data tests.
+"""The shared real data sets in the import format, for the quality benchmark (bench/quality_faults.py) and
+the real-data tests (tests/quality/test_quality_real_data.py); research code, not part of the package.
 
 Flipkart is a dirty real catalog (lists stored as text, zero prices, doubled spaces); Home Depot gives
 titles only; Amazon Beauty gives real interaction sequences without times, so each review becomes a view
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from shelfwise.io.datasets import shared_data_dir
+from shelfwise.io.writers import write_rows
 
 FLIPKART = "flipkart-catalog"
 HOMEDEPOT = "homedepot-search"
@@ -22,10 +24,12 @@ EVENTS_END = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def dataset_file(name: str, file: str) -> Path:
+    """Where `file` of the shared data set `name` lives."""
     return shared_data_dir() / name / file
 
 
 def available(name: str, file: str) -> bool:
+    """Whether that file is there (the tests skip, naming it, when not)."""
     return dataset_file(name, file).is_file()
 
 
@@ -60,11 +64,13 @@ def flipkart_products(limit: int | None = None) -> list[dict[str, Any]]:
 
 
 def homedepot_products(limit: int | None = None) -> list[dict[str, Any]]:
+    """Home Depot products: ids and titles only."""
     rows = _read(dataset_file(HOMEDEPOT, "products.csv"), limit)
     return [{"product_id": row["product_id"], "title": row["title"]} for row in rows]
 
 
 def beauty_products(limit: int | None = None) -> list[dict[str, Any]]:
+    """Amazon Beauty items: ids and titles (some titles are empty)."""
     rows = _read(dataset_file(AMAZON_BEAUTY, "items.csv"), limit)
     return [{"product_id": row["item_id"], "title": row["title"]} for row in rows]
 
@@ -100,12 +106,6 @@ def beauty_events(limit_users: int | None = None, seed: int = 5) -> list[dict[st
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
-    columns: list[str] = []
-    for row in rows:
-        columns.extend(key for key in row if key not in columns)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    """Write `rows` as CSV (the header: every key, in order of first appearance); returns the path."""
+    write_rows(path, rows)
     return path

@@ -33,18 +33,17 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from rich.table import Table
 
 from shelfwise.domain import Event, EventType
 from shelfwise.engine import Engine
-from shelfwise.evaluation.metrics import hit_rate_at_k, mrr_at_k, ndcg_at_k
 from shelfwise.io.demo import DemoShop, generate_demo_shop
+from shelfwise.metrics import hit_rate_at_k, mrr_at_k, ndcg_at_k
 from shelfwise.recommend.kinds import RecommendationModels
 from shelfwise.search.learning import ATTRIBUTION_WINDOW, EVENT_LABELS
 from shelfwise.search.personal import MODEL_WEIGHT, UserProfile, build_profile
 from shelfwise.search.pipeline import SearchPipeline
 from shelfwise.settings import Settings
-from shelfwise.training.trainer import TrainingConfig, load_bundle
+from shelfwise.training.trainer import TrainingConfig
 
 BASELINE = "no user"
 
@@ -434,7 +433,7 @@ def run_demo_evaluation(
         )
         say("Training on the events before the cut")
         manifest = engine.train(training)
-        pipeline, models, _ = load_bundle(engine.registry, manifest.version)
+        pipeline, models = engine.search_pipeline(), engine.recommendation_models
     sessions = search_sessions(events, cut, config.max_history)
     known = [s for s in sessions if pipeline.product(s.target) is not None]
     say(f"Searching {len(known):,} held-back sessions under {len(variants(config))} variants")
@@ -458,41 +457,3 @@ def demo_events(rows: Sequence[dict[str, Any]]) -> list[Event]:
 
 def cut_time(events: Sequence[Event], held_out_days: float) -> datetime:
     return max(e.timestamp for e in events) - timedelta(days=held_out_days)
-
-
-def render_personal_evaluation(evaluation: PersonalEvaluation) -> tuple[Table, Table]:
-    sweep = Table(title=f"Search with and without user_id ({evaluation.test_sessions} test sessions)")
-    for column in ("variant", "val NDCG@10", "NDCG@10", "MRR@10", "HR@10", "ΔNDCG@10 vs no user"):
-        sweep.add_column(column, justify="left" if column == "variant" else "right")
-    for row in evaluation.rows:
-        marker = " ◀ chosen" if row.name == evaluation.chosen else ""
-        sweep.add_row(
-            row.name + marker,
-            f"{row.validation.ndcg_at_10:.4f}",
-            f"{row.test.ndcg_at_10:.4f}",
-            f"{row.test.mrr_at_10:.4f}",
-            f"{row.test.hr_at_10:.4f}",
-            f"{row.test_ndcg_delta:+.4f} ± {row.test_ndcg_delta_ci95:.4f}",
-        )
-    buckets = Table(title="By history length (item events before the search), test users")
-    for column in (
-        "history",
-        "sessions",
-        "no user",
-        "shares only",
-        "chosen",
-        "Δ chosen",
-        "HR no user / chosen",
-    ):
-        buckets.add_column(column, justify="right")
-    for bucket in evaluation.buckets:
-        buckets.add_row(
-            bucket.bucket,
-            str(bucket.sessions),
-            f"{bucket.baseline.ndcg_at_10:.4f}",
-            f"{bucket.shares_only.ndcg_at_10:.4f}",
-            f"{bucket.chosen.ndcg_at_10:.4f}",
-            f"{bucket.ndcg_delta:+.4f} ± {bucket.ndcg_delta_ci95:.4f}",
-            f"{bucket.baseline.hr_at_10:.3f} / {bucket.chosen.hr_at_10:.3f}",
-        )
-    return sweep, buckets

@@ -2,15 +2,17 @@
 
 import math
 
+import numpy as np
 import pytest
 
-from shelfwise.evaluation.metrics import (
+from shelfwise.metrics import (
     dcg,
     hit_rate_at_k,
+    leave_one_out_at_k,
     mrr_at_k,
     ndcg_at_k,
-    ndcg_single_at_k,
     recall_at_k,
+    target_ranks,
 )
 
 
@@ -61,6 +63,19 @@ def test_leave_one_out_helpers_use_zero_based_rank() -> None:
     assert hit_rate_at_k(0, 10) == 1.0
     assert hit_rate_at_k(9, 10) == 1.0
     assert hit_rate_at_k(10, 10) == 0.0
-    assert ndcg_single_at_k(0, 10) == 1.0
-    assert ndcg_single_at_k(2, 10) == pytest.approx(0.5)
-    assert ndcg_single_at_k(10, 10) == 0.0
+    cases = leave_one_out_at_k(np.array([0, 2, 9, 10, 10**9]), 10)
+    np.testing.assert_allclose(cases.ndcg, [1.0, 0.5, 1.0 / math.log2(11), 0.0, 0.0])
+    np.testing.assert_array_equal(cases.hit, [1.0, 1.0, 1.0, 0.0, 0.0])
+    assert leave_one_out_at_k([], 10).ndcg.shape == (0,)
+
+
+def test_target_ranks_are_pessimistic_on_ties_and_skip_excluded_items() -> None:
+    scores = np.array([[0.5, 0.9, 0.5, 0.1], [1.0, 1.0, 1.0, 1.0]], dtype=np.float32)
+    # Row 0: one item above the target and one tied with it; row 1: everything tied, so the worst rank.
+    np.testing.assert_array_equal(target_ranks(scores, np.array([0, 2])), [2, 3])
+    # Excluding item 1 (above) and the target itself (kept): only the tie remains above it.
+    excluded = target_ranks(scores, np.array([0, 2]), [np.array([1, 0]), np.array([0, 1, 3])])
+    np.testing.assert_array_equal(excluded, [1, 0])
+    assert scores[0, 1] == np.float32(0.9)  # the caller's scores are left as they were
+    with pytest.raises(ValueError, match="outside the 4 items"):
+        target_ranks(scores, np.array([0, 4]))

@@ -1,0 +1,105 @@
+"""The package graph: every module imports on its own (an import cycle hides behind the usual import order
+and shows only when a module is the first one imported). The layer contracts themselves are import-linter's
+(`lint-imports` in `make test`, configured in pyproject.toml)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import shelfwise
+
+pytestmark = [pytest.mark.slow]
+
+SRC = Path(shelfwise.__file__).parent
+# Imported before forking, so each child pays only for shelfwise's own modules; none of them is ours.
+THIRD_PARTY = [
+    "numpy",
+    "scipy",
+    "polars",
+    "pyarrow",
+    "pydantic",
+    "pydantic_settings",
+    "sqlalchemy",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "httpx",
+    "typer",
+    "rich",
+    "jinja2",
+    "torch",
+    "sentence_transformers",
+    "transformers",
+    "lightgbm",
+    "bm25s",
+    "faiss",
+    "onnxruntime",
+    "implicit",
+    "jieba",
+    "pandera",
+    "redis",
+]
+
+CHILD = textwrap.dedent(
+    """
+    import importlib, json, os, sys, traceback
+    modules, preload = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    assert not [m for m in sys.modules if m == "shelfwise" or m.startswith("shelfwise.")]
+    failures = {}
+    for module in modules:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read)
+            try:
+                importlib.import_module(module)
+                code = 0
+            except BaseException:
+                os.write(write, traceback.format_exc(limit=6).encode()[-4000:])
+                code = 1
+            os.close(write)
+            os._exit(code)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            message = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            failures[module] = message or f"exit status {status}"
+    print(json.dumps(failures))
+    """
+)
+
+
+def every_module() -> list[str]:
+    names = []
+    for path in sorted(SRC.rglob("*.py")):
+        parts = ("shelfwise", *path.relative_to(SRC).with_suffix("").parts)
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork to import each module alone")
+def test_every_module_imports_on_its_own_in_a_fresh_interpreter() -> None:
+    modules = every_module()
+    assert len(modules) > 50, "the walk over src/shelfwise found too few modules"
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(modules), json.dumps(THIRD_PARTY)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    failures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert failures == {}, "\n\n".join(f"{name}:\n{trace}" for name, trace in failures.items())

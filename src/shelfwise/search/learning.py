@@ -19,8 +19,9 @@ import polars as pl
 
 from shelfwise.domain import Product
 from shelfwise.domain.events import EVENT_WEIGHTS, EventType
+from shelfwise.search.config import SearchConfig
 from shelfwise.search.memory import RememberedQuery, SearchMemory
-from shelfwise.search.pipeline import SearchConfig, SearchPipeline
+from shelfwise.search.pipeline import SearchPipeline
 from shelfwise.search.ranker import LearnedRanker, RankingGroup
 
 logger = logging.getLogger(__name__)
@@ -106,14 +107,14 @@ def query_groups(pipeline: SearchPipeline, labelled: Mapping[str, Mapping[str, i
     pipeline.prime_query_vectors(list(labelled))
     ids = pipeline.catalog.product_ids
     for query, labels in labelled.items():
-        positions, _, candidates, _, _ = pipeline.rank(query, mask, 0, for_training=True)
+        positions, features = pipeline.training_pool(query, mask)
         head = min(len(positions), pipeline.config.ranker.rerank_depth)
         if head < 2:
             continue
         label = np.array([labels.get(ids[int(p)], 0) for p in positions[:head]], dtype=np.int32)
         groups.append(
             RankingGroup(
-                features=candidates.features[:head],
+                features=features[:head],
                 labels=label,
                 positions=np.arange(head, dtype=np.int32),
             )

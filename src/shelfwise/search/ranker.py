@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shelfwise.learning_to_rank import ModelFiles, RankingGroup, TreeRanker, TreeRankerConfig
-from shelfwise.search.hybrid import FEATURE_NAMES
+from shelfwise.search.features import FEATURE_NAMES
 
 __all__ = ["FILES", "LearnedRanker", "RankerConfig", "RankingGroup"]
 

@@ -15,8 +15,9 @@ from shelfwise.quality.assessment import StoreAssessment, assess_store
 from shelfwise.quality.config import QualityConfig
 from shelfwise.quality.tiers import TierVerdict, blocked, refusal_message
 from shelfwise.recommend.kinds import RecommendationConfig, RecommendationModels
+from shelfwise.search.config import SearchConfig
 from shelfwise.search.learning import embedding_cache_dir, fit_search
-from shelfwise.search.pipeline import SearchConfig, SearchPipeline
+from shelfwise.search.pipeline import SearchPipeline
 from shelfwise.store import Store
 from shelfwise.training.artifacts import ArtifactRegistry, DataWindow, Manifest
 from shelfwise.training.finetune import FinetuneConfig, adapt_search_encoder, prune_encoders

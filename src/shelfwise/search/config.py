@@ -19,7 +19,7 @@ from shelfwise.text.encoder import AUTO_MODEL, EncoderConfig
 
 
 class SearchConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     lexical: LexicalIndexConfig = Field(default_factory=LexicalIndexConfig)
     default_page_size: int = Field(default=10, ge=1)

@@ -22,7 +22,7 @@ from shelfwise.search.query import QueryContext
 
 
 class FusionConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     lexical_depth: int = Field(default=450, ge=1, description="Lexical candidates per query.")
     dense_depth: int = Field(default=200, ge=0, description="Dense candidates per query; 0 turns dense off.")

@@ -9,7 +9,6 @@ the position each product had (LightGBM's unbiased lambdarank).
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -26,16 +25,9 @@ from shelfwise.search.ranker import LearnedRanker, RankingGroup
 
 logger = logging.getLogger(__name__)
 
-EMBEDDING_CACHE_ENV = "SHELFWISE_EMBEDDING_CACHE"
 ATTRIBUTION_WINDOW = timedelta(minutes=30)
 EVENT_LABELS = {EventType.CLICK.value: 1, EventType.ADD_TO_CART.value: 2, EventType.PURCHASE.value: 3}
 GAIN_STEPS = 2  # judged gains 0..2 in steps of 1/3 become integer labels 0..4 for lambdarank
-
-
-def embedding_cache_dir(default: Path) -> Path:
-    """Where product embeddings are cached: $SHELFWISE_EMBEDDING_CACHE, else `default`."""
-    configured = os.environ.get(EMBEDDING_CACHE_ENV)
-    return Path(configured) if configured else default
 
 
 def popularity_of(products: Sequence[Product], events: pl.DataFrame) -> np.ndarray:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +13,7 @@ import polars as pl
 import pytest
 
 from shelfwise.domain import Event, EventType, Product, RecommendationKind
+from shelfwise.io.components import ComponentFormatError
 from shelfwise.recommend.blend import BlendConfig
 from shelfwise.recommend.diversity import cap_per_category, catalog_coverage, intra_list_diversity
 from shelfwise.recommend.kinds import (
@@ -152,6 +156,51 @@ def test_the_engine_trains_its_reranker_on_held_out_next_items_and_reloads_it(tm
     np.testing.assert_allclose(
         loaded.sequential.score(history_items), models.sequential.score(history_items), rtol=1e-5
     )
+
+
+def test_the_bundle_is_one_component_whose_parts_reload_to_the_same_pages(
+    fitted: RecommendationModels, tmp_path: Path
+) -> None:
+    saved = fitted.save(tmp_path / "recommend")
+    manifest = json.loads((saved / "component.json").read_text(encoding="utf-8"))
+    assert manifest["kind"] == "recommendation-models"
+    assert manifest["parts"] == [
+        "cooccurrence", "copurchase", "trending", "event_counts", "repurchase", "sequential"
+    ]  # fmt: skip
+    # The blend reads the same co-occurrence model as for-you and similar: saved once, shared on load.
+    assert not (saved / "sequential" / "cooccurrence").exists()
+    loaded = RecommendationModels.load(saved)
+    assert loaded.sequential is not None and loaded.sequential.cooccurrence is loaded.cooccurrence
+    catalog = products()
+    for kind in RecommendationKind:
+        for events in ([], history("x", ("view", 8, NOW), ("purchase", 0, NOW - timedelta(days=9)))):
+            request = RecommendRequest(kind, events, product_id="p6", n=6)
+            expected, found = (m.recommend(request, resolver(catalog)) for m in (fitted, loaded))
+            if kind is RecommendationKind.BUY_AGAIN:  # its scores move with the clock between the two calls
+                expected, found = ([r.product.product_id for r in page] for page in (expected, found))
+            assert found == expected, kind
+    # Nothing saved needs pickle to be read back.
+    for arrays in saved.rglob("*.npz"):
+        with np.load(arrays, allow_pickle=False) as stored:
+            assert stored.files
+    assert not [p for p in saved.rglob("*") if p.suffix in {".pkl", ".pickle", ".pt", ".npy"}]
+
+
+def test_a_bundle_saved_before_the_component_format_or_missing_a_part_is_refused_by_name(
+    fitted: RecommendationModels, tmp_path: Path
+) -> None:
+    old = tmp_path / "old" / "recommend"
+    (old / "cooccurrence").mkdir(parents=True)
+    (old / "config.json").write_text("{}")
+    (old / "cooccurrence" / "model.json").write_text('{"model": "co-occurrence"}')
+    with pytest.raises(
+        ComponentFormatError, match=re.escape(f"{old}: component.json is missing") + ".*older"
+    ):
+        RecommendationModels.load(old)
+    saved = fitted.save(tmp_path / "recommend")
+    shutil.rmtree(saved / "copurchase")
+    with pytest.raises(ComponentFormatError, match="copurchase: the directory does not exist"):
+        RecommendationModels.load(saved)
 
 
 def test_buy_again_offers_consumables_when_due(fitted: RecommendationModels) -> None:

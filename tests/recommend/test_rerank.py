@@ -7,9 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 
+from shelfwise.io.components import ComponentFormatError
 from shelfwise.recommend.interactions import Interactions, Vocabulary, hold_out_next_items
 from shelfwise.recommend.rerank import (
+    MODEL_FILE,
     RERANK_FEATURES,
     CandidateReranker,
     CandidateSignals,
@@ -87,6 +90,7 @@ def test_the_reranker_learns_what_the_first_stage_misses_and_round_trips(tmp_pat
     assert learned > 0.9 > 0.3 > linear
     reranker.save(tmp_path / "reranker")
     loaded = CandidateReranker.load(tmp_path / "reranker")
+    assert loaded.config == reranker.config and loaded.meta == reranker.meta
     np.testing.assert_array_equal(loaded.predict(held[0].features), reranker.predict(held[0].features))
 
 
@@ -101,11 +105,19 @@ def test_a_gain_counts_only_when_it_clears_its_standard_error() -> None:
     assert clearly_better(noisy, linear, 0.0)[0]
 
 
-def test_a_missing_saved_reranker_is_named(tmp_path: Path) -> None:
-    import pytest
-
-    with pytest.raises(FileNotFoundError, match=r"reranker\.txt is missing"):
+def test_a_missing_or_unfitted_reranker_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ComponentFormatError, match=r"component\.json is missing"):
         CandidateReranker.load(tmp_path)
+    with pytest.raises(RuntimeError, match="not trained; nothing to save"):
+        CandidateReranker().save(tmp_path / "unfitted")
+    assert not (tmp_path / "unfitted").exists()
+    signals, histories, targets, items = text_world(200)
+    config = RerankConfig(min_data_in_leaf=20, threads=1)
+    cases = rerank_cases(signals, histories, items, config, targets)
+    saved = CandidateReranker(config).fit(cases[:150], cases[150:]).save(tmp_path / "reranker")
+    (saved / MODEL_FILE).unlink()
+    with pytest.raises(ComponentFormatError, match=r"reranker\.txt is missing"):
+        CandidateReranker.load(saved)
 
 
 def interactions(sequences: list[list[int]]) -> Interactions:

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from shelfwise.io.components import ComponentFormatError
 from shelfwise.recommend.als import ALS, ALSConfig
 from shelfwise.recommend.base import ItemScorer
 from shelfwise.recommend.cooccurrence import CoOccurrence, CoOccurrenceConfig, CoPurchase, CoPurchaseConfig
@@ -21,6 +22,7 @@ from shelfwise.recommend.popularity import (
     TrendingPopularityConfig,
     top_positions,
 )
+from shelfwise.recommend.repurchase import RepurchaseConfig, RepurchaseIntervals
 
 DAY = 86_400.0
 N_ITEMS = 30
@@ -114,10 +116,37 @@ def test_save_load_round_trip_gives_equal_scores(make: Callable[[], ItemScorer],
 
 def test_loading_a_different_kind_of_model_is_refused(tmp_path: Path) -> None:
     Popularity().fit(interactions([[1, 2]])).save(tmp_path)
-    with pytest.raises(ValueError, match="'popularity' model, not 'co-occurrence'"):
+    with pytest.raises(ComponentFormatError, match="'popularity' component, not 'co-occurrence'"):
         CoOccurrence.load(tmp_path)
-    with pytest.raises(FileNotFoundError, match="no saved model"):
+    # Trending extends popularity, but a saved one is still only the kind it was saved as.
+    with pytest.raises(ComponentFormatError, match="'popularity' component, not 'trending'"):
+        TrendingPopularity.load(tmp_path)
+    with pytest.raises(ComponentFormatError, match=r"no saved component at .*missing"):
         Popularity.load(tmp_path / "missing")
+
+
+def test_a_model_saved_before_the_component_format_is_refused_by_name(tmp_path: Path) -> None:
+    old = tmp_path / "cooccurrence"
+    old.mkdir()
+    (old / "model.json").write_text('{"model": "co-occurrence", "config": {}}')
+    with pytest.raises(ComponentFormatError, match=r"cooccurrence: component\.json is missing.*older"):
+        CoOccurrence.load(old)
+
+
+def test_repurchase_intervals_round_trip(tmp_path: Path) -> None:
+    day = 86_400.0
+    purchases = interactions(
+        [[0, 0, 0, 5], [0, 0, 5], [5, 7, 7]],
+        times=[[0.0, 10 * day, 20 * day, 21 * day], [0.0, 8 * day, 9 * day], [0.0, day, 6 * day]],
+    )
+    model = RepurchaseIntervals(RepurchaseConfig(min_repeat_buyers=2)).fit(purchases)
+    assert model.interval_days[0] == pytest.approx(10.0)  # gaps 10, 10, 8: two shoppers rebought it
+    assert np.isnan(model.interval_days[7])  # one shopper only
+    loaded = RepurchaseIntervals.load(model.save(tmp_path / "repurchase"))
+    assert loaded.config == model.config
+    np.testing.assert_array_equal(loaded.interval_days, model.interval_days)
+    last_bought = {0: 0.0, 5: 0.0, 7: 0.0}
+    assert loaded.due(last_bought, 9 * day) == model.due(last_bought, 9 * day) != []
 
 
 def test_unfitted_models_and_unknown_items_fail_clearly() -> None:

@@ -6,9 +6,8 @@ and fresh events need no refit. Confidence is 1 + alpha * weight, as in the pape
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Self
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,7 +15,7 @@ from implicit.cpu.als import AlternatingLeastSquares
 from pydantic import BaseModel, ConfigDict, Field
 from threadpoolctl import threadpool_limits
 
-from shelfwise.recommend.base import load_model, save_model
+from shelfwise.recommend.base import ScoringComponent
 from shelfwise.recommend.cooccurrence import check_item_indices
 from shelfwise.recommend.interactions import Interactions
 
@@ -32,11 +31,12 @@ class ALSConfig(BaseModel):
     random_state: int = 42
 
 
-class ALS:
-    name: str = "als"
+class ALS(ScoringComponent[ALSConfig]):
+    kind: ClassVar[str] = "als"
+    config_type: ClassVar[type[ALSConfig]] = ALSConfig
 
     def __init__(self, config: ALSConfig | None = None) -> None:
-        self.config = config if config is not None else ALSConfig()
+        super().__init__(config)
         self._model: AlternatingLeastSquares | None = None
 
     def _new_model(self) -> AlternatingLeastSquares:
@@ -92,21 +92,14 @@ class ALS:
             vectors: np.ndarray = self.model.recalculate_user(np.arange(len(items)), self._confidence(counts))
         return vectors
 
-    def score(self, history: np.ndarray) -> np.ndarray:
-        return self.score_batch([history])[0]
-
     def score_batch(self, histories: Sequence[np.ndarray]) -> np.ndarray:
         return np.asarray(self.user_factors(histories) @ self.item_factors.T, dtype=np.float32)
 
-    def save(self, directory: Path) -> None:
-        save_model(directory, self.name, self.config, {"item_factors": self.item_factors})
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {}, {"item_factors": self.item_factors}
 
-    @classmethod
-    def load(cls, directory: Path) -> Self:
-        config, arrays = load_model(directory, cls.name, ALSConfig)
-        scorer = cls(config)
+    def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         with threadpool_limits(1, "blas"):
-            model = scorer._new_model()
+            model = self._new_model()
         model.item_factors = arrays["item_factors"].astype(np.float32)
-        scorer._model = model
-        return scorer
+        self._model = model

@@ -10,20 +10,21 @@ validation cases it did not train on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from shelfwise.io.components import Component, load_part, load_required_part
 from shelfwise.metrics import leave_one_out_at_k, target_ranks
+from shelfwise.recommend.base import ScoringComponent
 from shelfwise.recommend.cooccurrence import CoOccurrence
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.rerank import (
     CUTOFF,
-    POPULARITY_FILE,
     CandidateReranker,
     CandidateSignals,
     ItemSide,
@@ -34,9 +35,6 @@ from shelfwise.recommend.rerank import (
     rerank_cases,
 )
 from shelfwise.recommend.sequential import SequentialRecommender, Validation
-
-BLEND_FILE = "blend.json"
-RERANKER_DIR = "reranker"
 
 
 class BlendConfig(BaseModel):
@@ -93,16 +91,22 @@ def share_rows(scores: np.ndarray) -> np.ndarray:
     return result
 
 
-class SequentialBlend:
+class SequentialBlend(ScoringComponent[BlendConfig]):
     """(1 - w) * softmax(transformer) + w * normalised co-occurrence, w chosen on validation NDCG@10, then
     the learned re-ranker over the top candidates where validation says it helps.
 
     With `fit_components=False` the two models must already be fitted (on the same data): only w and the
     re-ranker are tuned, which lets an evaluation report the transformer, co-occurrence and their blend from
     one training run.
+
+    A pipeline: its parts, the transformer, co-occurrence and the re-ranker, are saved each in its own
+    subdirectory beside the tuned config. With `shared_cooccurrence` the co-occurrence model belongs to an
+    owner that saves it itself (`RecommendationModels`, whose other kinds read the same model): the blend
+    then leaves it out of its save, and the owner hands it back after loading.
     """
 
-    name: str = "sasrec+co-occurrence"
+    kind: ClassVar[str] = "sasrec+co-occurrence"
+    config_type: ClassVar[type[BlendConfig]] = BlendConfig
     accepts_validation: bool = True
 
     def __init__(
@@ -112,11 +116,13 @@ class SequentialBlend:
         config: BlendConfig | None = None,
         *,
         fit_components: bool = True,
+        shared_cooccurrence: bool = False,
     ) -> None:
+        super().__init__(config)
         self.sequential = sequential if sequential is not None else SequentialRecommender()
         self.cooccurrence = cooccurrence if cooccurrence is not None else CoOccurrence()
-        self.config = config if config is not None else BlendConfig()
         self.fit_components = fit_components
+        self.shared_cooccurrence = shared_cooccurrence
         self.reranker: CandidateReranker | None = None
         self._items: ItemSide | None = None
         self._item_counts: np.ndarray | None = None
@@ -241,9 +247,6 @@ class SequentialBlend:
     def n_items(self) -> int:
         return self.sequential.n_items
 
-    def score(self, history: np.ndarray) -> np.ndarray:
-        return self.score_batch([history])[0]
-
     def score_batch(self, histories: Sequence[np.ndarray]) -> np.ndarray:
         """The mix over every item; with a re-ranker, its candidates score 1 + probability, above every
         other item (the mix sums to 1 per history, so no other item reaches 1)."""
@@ -259,37 +262,33 @@ class SequentialBlend:
                 scores[row, case.candidates] = 1.0 + predicted[bounds[row] : bounds[row + 1]]
         return scores
 
-    def save_stage(self, directory: Path) -> None:
-        """The tuned mix and the re-ranker (with the item counts it reads), beside a saved transformer."""
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / BLEND_FILE).write_text(self.config.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        if self.reranker is not None:
-            self.reranker.save(directory / RERANKER_DIR)
-            counts = self._item_counts if self._item_counts is not None else np.zeros(self.n_items)
-            np.save(directory / RERANKER_DIR / POPULARITY_FILE, np.asarray(counts, dtype=np.int64))
-
-    def load_stage(self, directory: Path) -> Self:
-        """Reads what `save_stage` wrote; a directory without a re-ranker leaves the linear mix."""
-        path = directory / BLEND_FILE
-        if path.is_file():
-            self.config = BlendConfig.model_validate_json(path.read_text(encoding="utf-8"))
-        self.reranker, self._items = None, None
-        if (directory / RERANKER_DIR).is_dir():
-            self.reranker = CandidateReranker.load(directory / RERANKER_DIR)
-            self._item_counts = np.load(directory / RERANKER_DIR / POPULARITY_FILE)
-        return self
-
-    def save(self, directory: Path) -> None:
-        self.save_stage(directory)
-        self.sequential.save(directory / "sequential")
-        self.cooccurrence.save(directory / "cooccurrence")
+    # persistence ----------------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, directory: Path) -> Self:
-        if not (directory / BLEND_FILE).is_file():
-            raise FileNotFoundError(f"no saved blend at {directory}: {BLEND_FILE} is missing")
-        blend = cls(
-            SequentialRecommender.load(directory / "sequential"),
-            CoOccurrence.load(directory / "cooccurrence"),
-        )
-        return blend.load_stage(directory)
+    def from_config(cls, config: BlendConfig) -> Self:
+        return cls(config=config)
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        # The item counts feed the re-ranker's popularity feature.
+        counts = self._item_counts
+        return {}, {} if counts is None else {"item_counts": np.asarray(counts, dtype=np.int64)}
+
+    def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self._item_counts = arrays.get("item_counts")
+        self._items = None
+
+    def parts(self) -> Mapping[str, Component[Any] | None]:
+        return {
+            "sequential": self.sequential,
+            "cooccurrence": None if self.shared_cooccurrence else self.cooccurrence,
+            "reranker": self.reranker,
+        }
+
+    def restore_parts(self, directory: Path, saved: Sequence[str]) -> None:
+        self.sequential = load_required_part(directory, "sequential", SequentialRecommender, saved)
+        cooccurrence = load_part(directory, "cooccurrence", CoOccurrence, saved)
+        # Saved without it: its owner sets `cooccurrence` after loading (see the class docstring).
+        self.shared_cooccurrence = cooccurrence is None
+        if cooccurrence is not None:
+            self.cooccurrence = cooccurrence
+        self.reranker = load_part(directory, "reranker", CandidateReranker, saved)

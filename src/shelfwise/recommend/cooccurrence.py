@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
-from shelfwise.recommend.base import load_model, save_model
+from shelfwise.recommend.base import ScoringComponent
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.popularity import SECONDS_PER_DAY
 
@@ -193,14 +192,13 @@ def _windowed_pair_counts(steps: _Sequence, n_items: int, config: CoOccurrenceCo
     return counts
 
 
-class ItemNeighbourModel:
+class ItemNeighbourModel(ScoringComponent[NeighbourScoringConfig]):
     """Shared scoring, neighbour look-up and persistence of the item-item models."""
 
-    name: str
     config_type: ClassVar[type[NeighbourScoringConfig]]
 
     def __init__(self, config: NeighbourScoringConfig | None = None) -> None:
-        self.config = config if config is not None else self.config_type()
+        super().__init__(config)
         self._table: ItemNeighbourTable | None = None
 
     @property
@@ -213,9 +211,6 @@ class ItemNeighbourModel:
     def n_items(self) -> int:
         return self.table.n_items
 
-    def score(self, history: np.ndarray) -> np.ndarray:
-        return self.score_batch([history])[0]
-
     def score_batch(self, histories: Sequence[np.ndarray]) -> np.ndarray:
         return self.table.score_batch(histories, self.config.history_decay, self.config.max_history)
 
@@ -223,21 +218,17 @@ class ItemNeighbourModel:
         """The `n` items most related to `item`, best first, with their scores."""
         return self.table.neighbours(item, n)
 
-    def save(self, directory: Path) -> None:
-        save_model(directory, self.name, self.config, self.table.to_arrays())
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {}, self.table.to_arrays()
 
-    @classmethod
-    def load(cls, directory: Path) -> Self:
-        config, arrays = load_model(directory, cls.name, cls.config_type)
-        model = cls(config)
-        model._table = ItemNeighbourTable.from_arrays(arrays)
-        return model
+    def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self._table = ItemNeighbourTable.from_arrays(arrays)
 
 
 class CoOccurrence(ItemNeighbourModel):
     """Items that follow each other within a few steps of a user's sequence, recency-weighted at scoring."""
 
-    name: str = "co-occurrence"
+    kind: ClassVar[str] = "co-occurrence"
     config_type: ClassVar[type[NeighbourScoringConfig]] = CoOccurrenceConfig
 
     def __init__(self, config: CoOccurrenceConfig | None = None) -> None:
@@ -265,7 +256,7 @@ class CoPurchase(ItemNeighbourModel):
     Fit it on Interactions built from purchase (and add-to-cart) events only; times are epoch seconds.
     """
 
-    name: str = "co-purchase"
+    kind: ClassVar[str] = "co-purchase"
     config_type: ClassVar[type[NeighbourScoringConfig]] = CoPurchaseConfig
 
     def __init__(self, config: CoPurchaseConfig | None = None) -> None:

@@ -48,7 +48,7 @@ def cosine_similarity(user_items: sp.csr_matrix, shrinkage: float) -> sp.csr_mat
 
 
 class ItemKNN(ItemNeighbourModel):
-    name: str = "item-knn"
+    kind: ClassVar[str] = "item-knn"
     config_type: ClassVar[type[NeighbourScoringConfig]] = ItemKNNConfig
 
     def __init__(self, config: ItemKNNConfig | None = None) -> None:

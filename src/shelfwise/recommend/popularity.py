@@ -6,14 +6,13 @@ fallback for users with no history at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-from typing import ClassVar, Self
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from shelfwise.recommend.base import load_model, save_model
+from shelfwise.recommend.base import ScoringComponent
 from shelfwise.recommend.interactions import Interactions
 
 SECONDS_PER_DAY = 86_400.0
@@ -50,14 +49,14 @@ class TrendingPopularityConfig(PopularityConfig):
     )
 
 
-class Popularity:
+class Popularity(ScoringComponent[PopularityConfig]):
     """Scores every item by how often it was interacted with, whatever the user's history."""
 
-    name: str = "popularity"
+    kind: ClassVar[str] = "popularity"
     config_type: ClassVar[type[PopularityConfig]] = PopularityConfig
 
     def __init__(self, config: PopularityConfig | None = None) -> None:
-        self.config = config if config is not None else self.config_type()
+        super().__init__(config)
         self._scores: np.ndarray | None = None
 
     def _interaction_weights(self, data: Interactions) -> np.ndarray:
@@ -78,9 +77,6 @@ class Popularity:
     def n_items(self) -> int:
         return len(self.item_scores)
 
-    def score(self, history: np.ndarray) -> np.ndarray:
-        return self.item_scores.copy()
-
     def score_batch(self, histories: Sequence[np.ndarray]) -> np.ndarray:
         return np.tile(self.item_scores, (len(histories), 1))
 
@@ -92,21 +88,17 @@ class Popularity:
         """The `n` most popular positions among those the mask allows, e.g. one category's items."""
         return self.top(n, positions_mask)
 
-    def save(self, directory: Path) -> None:
-        save_model(directory, self.name, self.config, {"scores": self.item_scores})
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {}, {"scores": self.item_scores}
 
-    @classmethod
-    def load(cls, directory: Path) -> Self:
-        config, arrays = load_model(directory, cls.name, cls.config_type)
-        model = cls(config)
-        model._scores = arrays["scores"].astype(np.float32)
-        return model
+    def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self._scores = arrays["scores"].astype(np.float32)
 
 
 class TrendingPopularity(Popularity):
     """Popularity where an interaction's weight halves every `half_life_days` before `now`."""
 
-    name: str = "trending"
+    kind: ClassVar[str] = "trending"
     config_type: ClassVar[type[PopularityConfig]] = TrendingPopularityConfig
 
     def __init__(self, config: TrendingPopularityConfig | None = None) -> None:

@@ -7,14 +7,14 @@ items a shopper bought whose interval has (nearly) run out since their last purc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from shelfwise.recommend.base import load_model, save_model
+from shelfwise.io.components import Component
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.popularity import SECONDS_PER_DAY
 
@@ -36,11 +36,14 @@ class DueItem:
     elapsed_days: float
 
 
-class RepurchaseIntervals:
-    name: str = "repurchase"
+class RepurchaseIntervals(Component[RepurchaseConfig]):
+    """Which items are consumables and their usual interval; `due` is its one scoring method."""
+
+    kind: ClassVar[str] = "repurchase"
+    config_type: ClassVar[type[RepurchaseConfig]] = RepurchaseConfig
 
     def __init__(self, config: RepurchaseConfig | None = None) -> None:
-        self.config = config if config is not None else RepurchaseConfig()
+        super().__init__(config)
         self._interval_days: np.ndarray | None = None  # float64 per item, NaN: not a consumable
 
     @property
@@ -79,12 +82,8 @@ class RepurchaseIntervals:
             found.append(DueItem(item, score, interval, elapsed))
         return sorted(found, key=lambda d: (-d.score, d.item))
 
-    def save(self, directory: Path) -> None:
-        save_model(directory, self.name, self.config, {"interval_days": self.interval_days})
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {}, {"interval_days": self.interval_days}
 
-    @classmethod
-    def load(cls, directory: Path) -> Self:
-        config, arrays = load_model(directory, cls.name, RepurchaseConfig)
-        model = cls(config)
-        model._interval_days = arrays["interval_days"].astype(np.float64)
-        return model
+    def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self._interval_days = arrays["interval_days"].astype(np.float64)

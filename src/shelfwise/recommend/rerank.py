@@ -11,14 +11,15 @@ part of them it did not train on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from shelfwise.io.components import MANIFEST_FILE, Component, ComponentFormatError
 from shelfwise.learning_to_rank import ModelFiles, RankingGroup, TreeRanker, TreeRankerConfig
 from shelfwise.metrics import leave_one_out_at_k, target_ranks
 
@@ -34,8 +35,7 @@ RERANK_FEATURES: tuple[str, ...] = (
     "text_cosine_recent",
 )
 CUTOFF = 10  # validation and the keep-or-drop decision compare NDCG@10
-FILES = ModelFiles(model="reranker.txt", manifest="reranker.json")
-POPULARITY_FILE = "popularity.npy"
+MODEL_FILE = "reranker.txt"  # LightGBM's own text model, beside the component's manifest
 
 
 class RerankConfig(BaseModel):
@@ -219,11 +219,14 @@ def clearly_better(learned: np.ndarray, linear: np.ndarray, standard_errors: flo
     return bool(gain.mean() > standard_errors * error), error
 
 
-class CandidateReranker:
-    """LightGBM (binary: is this the next item?) over the candidates' RERANK_FEATURES."""
+class CandidateReranker(Component[RerankConfig]):
+    """LightGBM (binary: is this the next item?) over the candidates' RERANK_FEATURES; `predict` scores."""
+
+    kind: ClassVar[str] = "reranker"
+    config_type: ClassVar[type[RerankConfig]] = RerankConfig
 
     def __init__(self, config: RerankConfig | None = None) -> None:
-        self.config = config if config is not None else RerankConfig()
+        super().__init__(config)
         self.model = TreeRanker(self.config.trees(), RERANK_FEATURES)
         self.meta: dict[str, int] = {}
 
@@ -243,18 +246,23 @@ class CandidateReranker:
             raise RuntimeError("the re-ranker is not trained")
         return self.model.predict(features, self.meta.get("rounds"))
 
-    def save(self, directory: Path) -> None:
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         if not self.model.fitted:
             raise RuntimeError("the re-ranker is not trained; nothing to save")
-        self.model.save(directory, FILES, {"config": self.config.model_dump(mode="json"), "meta": self.meta})
+        return dict(self.meta), {}
 
-    @classmethod
-    def load(cls, directory: Path) -> Self:
-        booster, header = TreeRanker.read(directory, FILES)
-        reranker = cls(RerankConfig.model_validate(header["config"]))
-        reranker.model.booster = booster
-        reranker.meta = header["meta"]
-        return reranker
+    def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self.meta = {key: int(value) for key, value in values.items()}
+
+    def save_native(self, directory: Path) -> None:
+        self.model.booster.save_model(str(directory / MODEL_FILE))
+
+    def load_native(self, directory: Path) -> None:
+        if not (directory / MODEL_FILE).is_file():
+            raise ComponentFormatError(f"no saved re-ranker at {directory}: {MODEL_FILE} is missing")
+        # TreeRanker reads LightGBM's file and a manifest beside it: here the component's own.
+        booster, _ = TreeRanker.read(directory, ModelFiles(model=MODEL_FILE, manifest=MANIFEST_FILE))
+        self.model.booster = booster
 
 
 def _groups(cases: Sequence[RerankCase]) -> list[RankingGroup]:

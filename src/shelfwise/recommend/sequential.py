@@ -15,18 +15,17 @@ import copy
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any, Self
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from shelfwise.metrics import leave_one_out_at_k
-from shelfwise.recommend.base import load_model, rank_targets, save_model
+from shelfwise.recommend.base import ScoringComponent, rank_targets
 from shelfwise.recommend.cooccurrence import check_item_indices
 from shelfwise.recommend.interactions import Interactions
 
@@ -90,15 +89,6 @@ class SequentialConfig(BaseModel):
         ge=1,
         description="torch CPU threads; on a shared 2-core machine 1 trains 3x faster than 2 (measured).",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_show_progress(cls, data: Any) -> Any:
-        """Bundles saved while the model drew its own progress bar still load (progress is now a callback
-        given to SequentialRecommender)."""
-        if isinstance(data, dict) and "show_progress" in data:
-            data = {key: value for key, value in data.items() if key != "show_progress"}
-        return data
 
 
 def _left_padded(sequences: Sequence[np.ndarray], length: int) -> np.ndarray:
@@ -196,10 +186,14 @@ class SequenceTransformer(nn.Module):
         return hidden_states
 
 
-class SequentialRecommender:
-    """ItemScorer over item sequences; `fit(data, item_text_embeddings=..., validation=...)`."""
+class SequentialRecommender(ScoringComponent[SequentialConfig]):
+    """ItemScorer over item sequences; `fit(data, item_text_embeddings=..., validation=...)`.
 
-    name: str = "sasrec"
+    Saved as a component: its weights (and the text buffer it was trained with) are numpy arrays in
+    arrays.npz, never torch.save, which pickles."""
+
+    kind: ClassVar[str] = "sasrec"
+    config_type: ClassVar[type[SequentialConfig]] = SequentialConfig
     accepts_validation: bool = True
 
     def __init__(
@@ -209,7 +203,7 @@ class SequentialRecommender:
         *,
         progress: EpochProgress | None = None,
     ) -> None:
-        self.config = config if config is not None else SequentialConfig()
+        super().__init__(config)
         # Used by fit() when it is given none, so evaluation can call the plain fit(data).
         self.item_text_embeddings = item_text_embeddings
         self.progress = progress
@@ -391,9 +385,6 @@ class SequentialRecommender:
                 self._item_cache = self.network.item_vectors()
         return self._item_cache
 
-    def score(self, history: np.ndarray) -> np.ndarray:
-        return self.score_batch([history])[0]
-
     def score_batch(self, histories: Sequence[np.ndarray]) -> np.ndarray:
         """Logits of every item as the next one; an empty history scores from position information only."""
         flat = np.concatenate([np.asarray(h, dtype=np.int64) for h in histories]) if histories else None
@@ -426,26 +417,20 @@ class SequentialRecommender:
 
     # persistence ----------------------------------------------------------------------------------
 
-    def save(self, directory: Path) -> None:
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         arrays = {f"param.{k}": v.detach().numpy() for k, v in self.network.state_dict().items()}
-        arrays["n_items"] = np.array([self._n_items], dtype=np.int64)
-        save_model(directory, self.name, self.config, arrays)
+        return {"n_items": self._n_items}, arrays
 
-    @classmethod
-    def load(cls, directory: Path) -> Self:
-        config, arrays = load_model(directory, cls.name, SequentialConfig)
+    def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         # Scoring one shopper is a few small matrix products: extra threads only add synchronisation, which
         # a busy 2-core server pays dearly for (one-user p99 several times higher with 2 threads, ad hoc).
-        torch.set_num_threads(config.threads)
-        model = cls(config)
-        n_items = int(arrays["n_items"][0])
-        state = {k.removeprefix("param."): torch.from_numpy(v) for k, v in arrays.items() if k != "n_items"}
-        text = state.get("text")
-        model._network = SequenceTransformer(n_items, config, text)
-        model._network.load_state_dict(state)
-        model._network.eval()
-        model._n_items = n_items
-        return model
+        torch.set_num_threads(self.config.threads)
+        n_items = int(values["n_items"])
+        state = {k.removeprefix("param."): torch.from_numpy(v) for k, v in arrays.items()}
+        network = SequenceTransformer(n_items, self.config, state.get("text"))
+        network.load_state_dict(state)
+        network.eval()
+        self._network, self._n_items, self._item_cache = network, n_items, None
 
 
 def _check_network(network: SequenceTransformer, n_items: int, config: SequentialConfig) -> None:

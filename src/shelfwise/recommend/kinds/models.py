@@ -7,10 +7,9 @@ shown and a changed price or availability is checked against the request's filte
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import polars as pl
@@ -25,6 +24,7 @@ from shelfwise.domain import (
     RecommendationKind,
 )
 from shelfwise.index.catalog import CatalogArrays
+from shelfwise.io.components import Component, ComponentFormatError, load_part, load_required_part
 from shelfwise.recommend.blend import SequentialBlend, TuningInputs
 from shelfwise.recommend.cooccurrence import CoOccurrence, CoPurchase
 from shelfwise.recommend.diversity import cap_per_category
@@ -51,6 +51,7 @@ from shelfwise.recommend.sequential import EpochProgress, SequentialRecommender
 
 HISTORY_AFFINITY_ITEMS = 200  # items a shopper's history affinity covers: beyond them it is zero
 HISTORY_AFFINITY_FLOOR = 0.05  # below this share of the best score an item's affinity is noise
+CATALOG_FILE = "catalog.jsonl"  # the products as trained on, one JSON object a line, in item order
 
 KINDS: Mapping[RecommendationKind, Kind] = {
     kind.kind: kind
@@ -67,11 +68,16 @@ KINDS: Mapping[RecommendationKind, Kind] = {
 DIVERSIFIED_KINDS = frozenset(kind for kind, handler in KINDS.items() if handler.diversified)
 
 
-class RecommendationModels:
-    """Co-occurrence (for-you, similar), co-purchase (bought-together) and trending, over one catalog."""
+class RecommendationModels(Component[RecommendationConfig]):
+    """Co-occurrence (for-you, similar), co-purchase (bought-together) and trending, over one catalog.
+
+    A pipeline: each fitted model is a part saved in its own subdirectory, the catalog a JSON-lines file."""
+
+    kind: ClassVar[str] = "recommendation-models"
+    config_type: ClassVar[type[RecommendationConfig]] = RecommendationConfig
 
     def __init__(self, config: RecommendationConfig | None = None) -> None:
-        self.config = config or RecommendationConfig()
+        super().__init__(config)
         self.catalog = CatalogArrays.of([])
         self.items = Vocabulary.of([])
         self.cooccurrence = CoOccurrence(self.config.cooccurrence)
@@ -121,7 +127,13 @@ class RecommendationModels:
         if validation is not None:
             counts = np.bincount(training.item_idx, minlength=training.n_items)
             tuning = TuningInputs(CoOccurrence(self.config.cooccurrence).fit(training), counts)
-        blend = SequentialBlend(transformer, self.cooccurrence, self.config.blend, fit_components=False)
+        blend = SequentialBlend(
+            transformer,
+            self.cooccurrence,
+            self.config.blend,
+            fit_components=False,
+            shared_cooccurrence=True,  # saved once, as this pipeline's own part
+        )
         return blend.fit(item_events, validation=transformer.validation, tuning=tuning)
 
     def sequential_trainable(self, item_events: Interactions) -> bool:
@@ -129,43 +141,42 @@ class RecommendationModels:
 
     # persistence ----------------------------------------------------------------------------------
 
-    def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "config.json").write_text(self.config.model_dump_json(indent=2))
-        with (directory / "catalog.jsonl").open("w") as out:
+    def save_native(self, directory: Path) -> None:
+        with (directory / CATALOG_FILE).open("w", encoding="utf-8") as out:
             for product in self.catalog.products:
                 out.write(product.model_dump_json() + "\n")
-        self.cooccurrence.save(directory / "cooccurrence")
-        self.copurchase.save(directory / "copurchase")
-        self.trending.save(directory / "trending")
-        self.event_counts.save(directory / "event_counts")
-        self.repurchase.save(directory / "repurchase")
-        if self.sequential is not None:
-            self.sequential.sequential.save(directory / "sequential")
-            self.sequential.save_stage(directory / "sequential")
 
-    @classmethod
-    def load(cls, directory: Path) -> RecommendationModels:
-        models = cls(RecommendationConfig.model_validate(json.loads((directory / "config.json").read_text())))
-        with (directory / "catalog.jsonl").open() as lines:
+    def load_native(self, directory: Path) -> None:
+        path = directory / CATALOG_FILE
+        if not path.is_file():
+            raise ComponentFormatError(f"no saved catalog at {directory}: {CATALOG_FILE} is missing")
+        with path.open(encoding="utf-8") as lines:
             products = [Product.model_validate_json(line) for line in lines if line.strip()]
-        models.catalog = CatalogArrays.of(products)
-        models.items = Vocabulary.of(models.catalog.product_ids)
-        models.cooccurrence = CoOccurrence.load(directory / "cooccurrence")
-        models.copurchase = CoPurchase.load(directory / "copurchase")
-        models.trending = TrendingPopularity.load(directory / "trending")
-        # Bundles trained before these components existed still load; their kinds fall back.
-        if (directory / "event_counts").is_dir():
-            models.event_counts = Popularity.load(directory / "event_counts")
-        if (directory / "repurchase").is_dir():
-            models.repurchase = RepurchaseIntervals.load(directory / "repurchase")
-        if (directory / "sequential").is_dir():
-            transformer = SequentialRecommender.load(directory / "sequential")
-            blend = SequentialBlend(
-                transformer, models.cooccurrence, models.config.blend, fit_components=False
-            )
-            models.sequential = blend.load_stage(directory / "sequential")
-        return models
+        self.catalog = CatalogArrays.of(products)
+        self.items = Vocabulary.of(self.catalog.product_ids)
+
+    def parts(self) -> Mapping[str, Component[Any] | None]:
+        return {
+            "cooccurrence": self.cooccurrence,
+            "copurchase": self.copurchase,
+            "trending": self.trending,
+            "event_counts": self.event_counts,
+            "repurchase": self.repurchase,
+            "sequential": self.sequential,
+        }
+
+    def restore_parts(self, directory: Path, saved: Sequence[str]) -> None:
+        self.cooccurrence = load_required_part(directory, "cooccurrence", CoOccurrence, saved)
+        self.copurchase = load_required_part(directory, "copurchase", CoPurchase, saved)
+        self.trending = load_required_part(directory, "trending", TrendingPopularity, saved)
+        self.event_counts = load_required_part(directory, "event_counts", Popularity, saved)
+        self.repurchase = load_required_part(directory, "repurchase", RepurchaseIntervals, saved)
+        self.sequential = load_part(directory, "sequential", SequentialBlend, saved)
+        if self.sequential is not None:
+            # The blend was saved without the co-occurrence model it shares with for-you and similar.
+            self.sequential.cooccurrence = self.cooccurrence
+            self.sequential.shared_cooccurrence = True
+            self.sequential.fit_components = False
 
     # serving ----------------------------------------------------------------------------------------
 

@@ -74,4 +74,14 @@ class Event(BaseModel):
     @property
     def actor(self) -> str:
         """The key recent history is kept under: the user, or the anonymous session."""
-        return f"user:{self.user_id}" if self.user_id else f"session:{self.session_id}"
+        return actor_key(self.user_id, self.session_id)
+
+
+USER_ACTOR = "user:"
+SESSION_ACTOR = "session:"
+
+
+def actor_key(user_id: str | None, session_id: str | None) -> str:
+    """Whose history an event belongs to: the user when known, else the anonymous session. The one rule
+    every layer keys histories by (`shelfwise.io.frames.actor_column` is the same rule over a frame)."""
+    return f"{USER_ACTOR}{user_id}" if user_id else f"{SESSION_ACTOR}{session_id}"

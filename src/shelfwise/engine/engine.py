@@ -26,6 +26,7 @@ from shelfwise.domain import (
     RetryResult,
     SearchResult,
 )
+from shelfwise.domain.events import actor_key
 from shelfwise.domain.ingest import Source
 from shelfwise.engine import quarantine
 from shelfwise.io.readers import RawRow
@@ -257,7 +258,7 @@ class Engine:
     def forget_user(self, user_id: str) -> int:
         """Delete a user everywhere this engine keeps them: store and online state."""
         removed = self.store.forget_user(user_id)
-        self.online.forget(f"user:{user_id}")
+        self.online.forget(actor_key(user_id, None))
         return removed
 
     # training -------------------------------------------------------------------------------------
@@ -411,7 +412,7 @@ class Engine:
         """The actor's latest events, oldest first, from the online state (seeded from the store once)."""
         if user_id is None and session_id is None:
             return []
-        actor = f"user:{user_id}" if user_id else f"session:{session_id}"
+        actor = actor_key(user_id, session_id)
         limit = self.settings.recent_events_per_user
         events = self.online.recent(actor, limit)
         if events is None:

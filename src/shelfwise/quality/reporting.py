@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from shelfwise.domain.products import split_category
+from shelfwise.io.frames import actor_column
 from shelfwise.quality.bots import BotActor
 from shelfwise.quality.checks.catalog import coverage_shares
 from shelfwise.quality.checks.events import per_day
@@ -116,11 +117,7 @@ def _prices_by_category(frame: pl.DataFrame, flags: Flags) -> dict[str, dict[str
 
 def _top_users(frame: pl.DataFrame, bots: Sequence[BotActor]) -> list[dict[str, Any]]:
     bot_reason = {bot.actor: bot.reason for bot in bots}
-    actor = (
-        pl.when(pl.col("user_id").is_not_null())
-        .then(pl.lit("user:") + pl.col("user_id"))
-        .otherwise(pl.lit("session:") + pl.col("session_id"))
-    )
+    actor = actor_column()
     top = (
         frame.group_by(actor.alias("actor"))
         .len()

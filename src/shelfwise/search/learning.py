@@ -18,6 +18,7 @@ import polars as pl
 
 from shelfwise.domain import Product
 from shelfwise.domain.events import EVENT_WEIGHTS, EventType
+from shelfwise.io.frames import actor_column
 from shelfwise.search.config import SearchConfig
 from shelfwise.search.memory import RememberedQuery, SearchMemory
 from shelfwise.search.pipeline import SearchPipeline
@@ -175,11 +176,7 @@ def search_outcomes(events: pl.DataFrame) -> tuple[dict[str, dict[str, int]], di
     attributed to the same actor's latest search within `ATTRIBUTION_WINDOW`."""
     labelled: dict[str, dict[str, int]] = {}
     counts: dict[str, int] = {}
-    frame = events.with_columns(
-        pl.coalesce(pl.col("user_id").map_elements(lambda u: f"user:{u}", return_dtype=pl.Utf8), "session_id")
-        .fill_null("")
-        .alias("actor")
-    ).sort(["actor", "timestamp"])
+    frame = events.with_columns(actor_column().fill_null("")).sort(["actor", "timestamp"])
     current: tuple[str, str, object] | None = None
     for actor, kind, product_id, query, timestamp in frame.select(
         "actor", "event_type", "product_id", "query", "timestamp"

@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from shelfwise.domain import Event
+from shelfwise.io.frames import actor_column
 from shelfwise.quality.bots import BotActor, find_bots
 from shelfwise.quality.config import QualityConfig
 from shelfwise.quality.flags import DatasetWarning, Flags
@@ -70,12 +71,7 @@ def check_events(
     flags = validate_events(frame, now + timedelta(seconds=config.clock_skew_seconds), earliest)
     if catalog_ids is not None:
         flags.merge(_unknown_products(frame, catalog_ids))
-    framed = frame.with_row_index("position").with_columns(
-        pl.when(pl.col("user_id").is_not_null())
-        .then(pl.lit("user:") + pl.col("user_id"))
-        .otherwise(pl.lit("session:") + pl.col("session_id"))
-        .alias("actor")
-    )
+    framed = frame.with_row_index("position").with_columns(actor_column())
     flags.merge(_duplicates(framed, config))
     flags.merge(_cart_without_view(framed))
     bots = find_bots(framed, config)

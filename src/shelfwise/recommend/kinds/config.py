@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shelfwise.domain import Event, EventType, Filters, RecommendationKind
 from shelfwise.domain.events import EVENT_WEIGHTS
+from shelfwise.io.frames import actor_column
 from shelfwise.recommend.blend import BlendConfig
 from shelfwise.recommend.cooccurrence import CoOccurrenceConfig, CoPurchaseConfig
 from shelfwise.recommend.interactions import Interactions, Vocabulary
@@ -64,9 +65,7 @@ def interactions_of(events: pl.DataFrame, items: Vocabulary, event_types: Sequen
     weights = {t.value: w for t, w in EVENT_WEIGHTS.items()}
     frame = events.filter(pl.col("event_type").is_in(list(event_types)) & pl.col("product_id").is_not_null())
     frame = frame.with_columns(
-        pl.coalesce(pl.lit("user:") + pl.col("user_id"), pl.lit("session:") + pl.col("session_id")).alias(
-            "actor"
-        ),
+        actor_column(),
         pl.col("event_type").replace_strict(weights, return_dtype=pl.Float32).alias("weight"),
     )
     return Interactions.from_frame(

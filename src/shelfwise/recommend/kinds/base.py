@@ -54,6 +54,18 @@ class FittedModels(Protocol):
     sequential: SequentialBlend | None
 
 
+@dataclass(frozen=True)
+class Page:
+    """What a kind is asked for: the fitted models, the request, the items its filters allow (`mask`, by
+    catalog position), how many candidates to bring, and the title look-up for items without events."""
+
+    models: FittedModels
+    request: RecommendRequest
+    mask: np.ndarray
+    wanted: int
+    text: TextNeighbours | None
+
+
 class Kind(Protocol):
     """One kind of recommendation page."""
 
@@ -65,15 +77,8 @@ class Kind(Protocol):
         """Whether the page is capped per category (`RecommendationConfig.max_per_category`)."""
         ...
 
-    def candidates(
-        self,
-        models: FittedModels,
-        request: RecommendRequest,
-        mask: np.ndarray,
-        wanted: int,
-        text: TextNeighbours | None,
-    ) -> list[Candidate]:
-        """About `wanted` candidates, best first, among the items `mask` allows (the request's filters)."""
+    def candidates(self, page: Page) -> list[Candidate]:
+        """About `page.wanted` candidates, best first, among the items `page.mask` allows."""
         ...
 
 

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from shelfwise.domain import Reason, RecommendationKind
 from shelfwise.recommend.kinds.base import (
     Candidate,
-    FittedModels,
-    TextNeighbours,
+    Page,
     exclusions,
     text_candidates,
     title,
 )
-from shelfwise.recommend.kinds.config import RecommendRequest
 
 CO_VIEW_DISCOUNT = 0.5  # a co-view fills the page below the co-purchases of the same strength
 
@@ -25,14 +21,8 @@ class BoughtTogether:
     kind: RecommendationKind = RecommendationKind.BOUGHT_TOGETHER
     diversified: bool = False
 
-    def candidates(
-        self,
-        models: FittedModels,
-        request: RecommendRequest,
-        mask: np.ndarray,
-        wanted: int,
-        text: TextNeighbours | None,
-    ) -> list[Candidate]:
+    def candidates(self, page: Page) -> list[Candidate]:
+        models, request, mask, wanted, text = page.models, page.request, page.mask, page.wanted, page.text
         product_id = request.product_id or ""
         index = models.items.get(product_id)
         if index is None:

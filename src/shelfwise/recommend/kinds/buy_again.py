@@ -5,11 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import numpy as np
-
 from shelfwise.domain import EventType, Reason, RecommendationKind
-from shelfwise.recommend.kinds.base import Candidate, FittedModels, TextNeighbours
-from shelfwise.recommend.kinds.config import RecommendRequest
+from shelfwise.recommend.kinds.base import Candidate, Page
 
 
 @dataclass(frozen=True)
@@ -17,15 +14,9 @@ class BuyAgain:
     kind: RecommendationKind = RecommendationKind.BUY_AGAIN
     diversified: bool = False
 
-    def candidates(
-        self,
-        models: FittedModels,
-        request: RecommendRequest,
-        mask: np.ndarray,
-        wanted: int,
-        text: TextNeighbours | None,
-    ) -> list[Candidate]:
+    def candidates(self, page: Page) -> list[Candidate]:
         """Due by each item's own repurchase interval (`recommend.repurchase`)."""
+        models, request, mask, wanted = page.models, page.request, page.mask, page.wanted
         last_bought: dict[int, float] = {}
         for event in request.history:
             index = models.items.get(event.product_id or "")

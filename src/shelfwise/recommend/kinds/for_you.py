@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -11,11 +11,10 @@ from shelfwise.recommend.kinds.base import (
     VERBS,
     Candidate,
     FittedModels,
-    TextNeighbours,
+    Page,
     exclusions,
     title,
 )
-from shelfwise.recommend.kinds.config import RecommendRequest
 from shelfwise.recommend.kinds.trending import Trending
 from shelfwise.recommend.popularity import top_positions
 
@@ -33,20 +32,14 @@ class ForYou:
     kind: RecommendationKind = RecommendationKind.FOR_YOU
     diversified: bool = True
 
-    def candidates(
-        self,
-        models: FittedModels,
-        request: RecommendRequest,
-        mask: np.ndarray,
-        wanted: int,
-        text: TextNeighbours | None,
-    ) -> list[Candidate]:
+    def candidates(self, page: Page) -> list[Candidate]:
+        models, request, mask, wanted = page.models, page.request, page.mask, page.wanted
         item_events = [e for e in request.history if e.product_id and e.event_type is not EventType.SEARCH]
         item_events = item_events[-models.config.recent_history :]
         known = [(e, models.items.get(e.product_id or "")) for e in item_events]
         history = [(e, i) for e, i in known if i is not None]
         if not history:
-            return NO_HISTORY.candidates(models, request, mask, wanted, None)
+            return NO_HISTORY.candidates(replace(page, text=None))
         indices = np.array([i for _, i in history], dtype=np.int64)
         scores = for_you_scores(models, indices)
         # Items just seen belong to recently-viewed; bought ones are not sold twice.

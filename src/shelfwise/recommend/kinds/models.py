@@ -29,7 +29,7 @@ from shelfwise.recommend.blend import SequentialBlend, TuningInputs
 from shelfwise.recommend.cooccurrence import CoOccurrence, CoPurchase
 from shelfwise.recommend.diversity import cap_per_category
 from shelfwise.recommend.interactions import Interactions, Vocabulary, hold_out_next_items
-from shelfwise.recommend.kinds.base import Candidate, Kind, Resolver, TextNeighbours
+from shelfwise.recommend.kinds.base import Candidate, Kind, Page, Resolver, TextNeighbours
 from shelfwise.recommend.kinds.bought_together import BoughtTogether
 from shelfwise.recommend.kinds.buy_again import BuyAgain
 from shelfwise.recommend.kinds.config import (
@@ -191,7 +191,7 @@ class RecommendationModels(Component[RecommendationConfig]):
         # Ask for more than n: some candidates drop out when resolved against the live catalog, and the
         # category cap defers some.
         wanted = request.n * 3 + 10
-        candidates = kind.candidates(self, request, self.catalog.mask(filters), wanted, text_neighbours)
+        candidates = kind.candidates(Page(self, request, self.catalog.mask(filters), wanted, text_neighbours))
         cap = self.config.max_per_category if kind.diversified else None
         return self._resolve(candidates, request.n, filters, resolve, cap)
 

@@ -8,8 +8,7 @@ import numpy as np
 
 from shelfwise.domain import Reason, RecommendationKind
 from shelfwise.index.catalog import CatalogArrays
-from shelfwise.recommend.kinds.base import Candidate, FittedModels, TextNeighbours, exclusions
-from shelfwise.recommend.kinds.config import RecommendRequest
+from shelfwise.recommend.kinds.base import Candidate, Page, exclusions
 from shelfwise.recommend.popularity import top_positions
 
 
@@ -18,17 +17,11 @@ class NewArrivals:
     kind: RecommendationKind = RecommendationKind.NEW_ARRIVALS
     diversified: bool = True
 
-    def candidates(
-        self,
-        models: FittedModels,
-        request: RecommendRequest,
-        mask: np.ndarray,
-        wanted: int,
-        text: TextNeighbours | None,
-    ) -> list[Candidate]:
+    def candidates(self, page: Page) -> list[Candidate]:
         """Cold-start exposure. The transformer scores the fresh products through their text-informed
         vectors when it exists and the shopper has a history; otherwise the newest products (by
         created_at, else the latest ingested) come first."""
+        models, request, mask, wanted = page.models, page.request, page.mask, page.wanted
         config = models.config
         excluded = exclusions(models, request.history)
         fresh = mask & (models.event_counts.item_scores <= config.new_arrival_max_events)

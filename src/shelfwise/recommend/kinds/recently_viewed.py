@@ -5,11 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import numpy as np
-
 from shelfwise.domain import EventType, Reason, RecommendationKind
-from shelfwise.recommend.kinds.base import VERBS, Candidate, FittedModels, TextNeighbours
-from shelfwise.recommend.kinds.config import RecommendRequest
+from shelfwise.recommend.kinds.base import VERBS, Candidate, Page
 
 
 @dataclass(frozen=True)
@@ -17,14 +14,8 @@ class RecentlyViewed:
     kind: RecommendationKind = RecommendationKind.RECENTLY_VIEWED
     diversified: bool = False
 
-    def candidates(
-        self,
-        models: FittedModels,
-        request: RecommendRequest,
-        mask: np.ndarray,
-        wanted: int,
-        text: TextNeighbours | None,
-    ) -> list[Candidate]:
+    def candidates(self, page: Page) -> list[Candidate]:
+        models, request, mask, wanted = page.models, page.request, page.mask, page.wanted
         now = datetime.now(UTC)
         candidates = []
         for event in reversed(request.history):

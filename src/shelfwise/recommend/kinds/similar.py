@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from shelfwise.domain import Reason, RecommendationKind
-from shelfwise.recommend.kinds.base import Candidate, FittedModels, TextNeighbours, text_candidates, title
-from shelfwise.recommend.kinds.config import RecommendRequest
+from shelfwise.recommend.kinds.base import (
+    Candidate,
+    Page,
+    text_candidates,
+    title,
+)
 
 
 @dataclass(frozen=True)
@@ -16,14 +18,8 @@ class Similar:
     kind: RecommendationKind = RecommendationKind.SIMILAR
     diversified: bool = False
 
-    def candidates(
-        self,
-        models: FittedModels,
-        request: RecommendRequest,
-        mask: np.ndarray,
-        wanted: int,
-        text: TextNeighbours | None,
-    ) -> list[Candidate]:
+    def candidates(self, page: Page) -> list[Candidate]:
+        models, request, mask, wanted, text = page.models, page.request, page.mask, page.wanted, page.text
         product_id = request.product_id or ""
         candidates: list[Candidate] = []
         index = models.items.get(product_id)

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from shelfwise.domain import Reason, RecommendationKind
-from shelfwise.recommend.kinds.base import Candidate, FittedModels, TextNeighbours, exclusions
-from shelfwise.recommend.kinds.config import RecommendRequest
+from shelfwise.recommend.kinds.base import Candidate, Page, exclusions
 from shelfwise.recommend.popularity import top_positions
 
 
@@ -20,14 +17,8 @@ class Trending:
     kind: RecommendationKind = RecommendationKind.TRENDING
     diversified: bool = True
 
-    def candidates(
-        self,
-        models: FittedModels,
-        request: RecommendRequest,
-        mask: np.ndarray,
-        wanted: int,
-        text: TextNeighbours | None,
-    ) -> list[Candidate]:
+    def candidates(self, page: Page) -> list[Candidate]:
+        models, request, mask, wanted = page.models, page.request, page.mask, page.wanted
         allowed = mask & ~exclusions(models, request.history)
         scores = models.trending.item_scores
         detail = (

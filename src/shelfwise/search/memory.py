@@ -78,13 +78,8 @@ class SearchMemory(Component[SearchMemoryConfig]):
         word_ids: dict[str, int],
         led_to: sp.csc_matrix,
     ) -> Self:
-        self.keys, self.vectors, self.words, self.word_ids, self.led_to = (
-            keys,
-            vectors,
-            words,
-            word_ids,
-            led_to,
-        )
+        self.keys, self.vectors, self.word_ids = keys, vectors, word_ids
+        self.words, self.led_to = words, led_to
         self._rows = {key: row for row, key in enumerate(self.keys)}
         self._word_counts = np.bincount(self.words.indices, minlength=len(self.keys)).astype(np.float32)
         by_query = self.led_to.tocsr()
@@ -224,10 +219,8 @@ class SearchMemory(Component[SearchMemoryConfig]):
         return {"keys": self.keys, "word_ids": self.word_ids, "products": self.n_products}, arrays
 
     def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-        keys, word_ids = (
-            [str(key) for key in values["keys"]],
-            {str(k): int(v) for k, v in values["word_ids"].items()},
-        )
+        keys = [str(key) for key in values["keys"]]
+        word_ids = {str(term): int(column) for term, column in values["word_ids"].items()}
         led_to = sp.csc_matrix(
             (arrays["led_to_data"], arrays["led_to_indices"], arrays["led_to_indptr"]),
             shape=(len(keys), int(values["products"])),

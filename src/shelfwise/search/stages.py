@@ -1,12 +1,14 @@
 """Stage hooks: how a search tells a caller which of its stages runs, for timing and tracing.
 
-`SearchPipeline.search(..., stages=hook)` enters `hook.stage(name)` around each stage it runs, in order:
-query understanding, query encoding, lexical retrieval, dense retrieval, memory, fusion, features, memory
-features, ranker scores, personalisation, rules, explanations, page (the names are `Stage`'s; a stage
-that has nothing to do is not entered, so the BM25-only path reports fewer). A hook is any object with
-that one method returning a context manager: `StageTimer` adds up seconds per stage for the benchmarks,
-and a tracer can open a span per stage. Without a hook the search enters `NO_STAGES`, whose stages are
-one shared no-op context.
+`SearchPipeline.search(..., stages=hook)` enters `hook.stage(name)` around each stage it runs, in the
+order of `Stage`: the filters; query understanding (spelling, synonyms, terms); query encoding; lexical
+retrieval; dense retrieval; the search memory; fusion; the ranker's features and memory features; ranker
+scores; personalisation; the rules; explanations; the page (facets and the result). An empty query
+browses instead of ranking. A stage whose part is missing (no dense index, no memory, no ranker) is not
+entered, so the BM25-only path reports filters, lexical retrieval, personalisation, rules, explanations
+and page. A hook is any object with that one method returning a context manager: `StageTimer` adds up
+seconds per stage for the benchmarks, and a tracer can open a span per stage. Without a hook the search
+enters `NO_STAGES`, whose stages are one shared no-op context.
 """
 
 from __future__ import annotations

@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/search_stages.py DIR/pipeline [--queries 400] [--warmup 50] [--explanation shap]
 
-Wraps each stage of a search in a perf_counter timer (unlike cProfile in `bench/search_variants.py`, this
-adds a few microseconds a call, not a share of every numpy call) and runs the first held-out Home Depot
-queries at page size 10 with the query-vector cache off, as `bench/search_latency.py` serves them. Prints
-one JSON line: milliseconds per query for the whole search and for each stage, and the ranker's tree count.
+Times each stage of a search through the pipeline's stage hook (`shelfwise.search.stages.StageTimer`: a
+perf_counter pair per stage, unlike cProfile, which adds a share to every numpy call) and runs the first
+held-out Home Depot queries at page size 10 with the query-vector cache off, as `bench/search_latency.py`
+serves them. Prints one JSON line: milliseconds per query for the whole search and for each stage the
+search reports (`shelfwise.search.stages.Stage`), and the ranker's tree count.
 """
 
 from __future__ import annotations
@@ -13,45 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import shelfwise.search.features as features
 from shelfwise.evaluation.search_ablation import split_qrels
 from shelfwise.evaluation.search_eval import judgements
 from shelfwise.io.datasets import load_homedepot
 from shelfwise.search import SearchPipeline
-from shelfwise.search.memory import SearchMemory
-
-SECONDS: dict[str, float] = {}
-
-
-def timed(stage: str, function: Callable[..., Any]) -> Callable[..., Any]:
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            SECONDS[stage] = SECONDS.get(stage, 0.0) + time.perf_counter() - started
-
-    return wrapper
-
-
-def instrument(pipeline: SearchPipeline) -> None:
-    features._features = timed("ranking features", features._features)
-    features.pool_centroids = timed("pool centroids", features.pool_centroids)
-    SearchMemory.features = timed("memory features", SearchMemory.features)  # type: ignore[method-assign]
-    SearchMemory.recall = timed("memory recall", SearchMemory.recall)  # type: ignore[method-assign]
-    SearchMemory.similarities = timed("memory similarities", SearchMemory.similarities)  # type: ignore[method-assign]
-    pipeline.query_vector = timed("query encoding", pipeline.query_vector)  # type: ignore[method-assign]
-    pipeline.lexical.scored = timed("BM25 scoring", pipeline.lexical.scored)  # type: ignore[method-assign]
-    if pipeline.vectors is not None:
-        pipeline.vectors.search = timed("vector search", pipeline.vectors.search)  # type: ignore[method-assign]
-    if pipeline.ranker is not None:
-        ranker = pipeline.ranker
-        ranker.predict = timed("ranker scores", ranker.predict)  # type: ignore[method-assign]
-        ranker.contributions = timed("per-feature contributions", ranker.contributions)  # type: ignore[method-assign]
+from shelfwise.search.stages import StageTimer
 
 
 def main() -> None:
@@ -67,14 +36,14 @@ def main() -> None:
     pipeline.config = pipeline.config.model_copy(update={"query_vector_cache": 0})
     _, held_out = split_qrels(load_homedepot()[1], 0.5)
     queries = list(judgements(held_out))[: args.queries]
-    instrument(pipeline)
+    timer = StageTimer()
     for query in queries[: args.warmup]:
-        pipeline.search(query)
-    SECONDS.clear()
+        pipeline.search(query, stages=timer)
+    timer.reset()
     started = time.perf_counter()
     for query in queries:
-        pipeline.search(query, page_size=10)
-    per_query = {stage: round(1000 * s / len(queries), 2) for stage, s in SECONDS.items()}
+        pipeline.search(query, page_size=10, stages=timer)
+    per_query = {stage: round(1000 * s / len(queries), 2) for stage, s in timer.seconds.items()}
     figures = {
         "queries": len(queries),
         "whole_search_ms": round(1000 * (time.perf_counter() - started) / len(queries), 2),

@@ -5,19 +5,18 @@
 
 Every variant runs the same held-out Home Depot queries (DIR/held_out.csv) through the saved pipeline:
 the default; the vector index scanned exactly instead of the HNSW graph; queries encoded in float32
-instead of the int8 copy; and dense retrieval alone (HNSW and exact). Then cProfile over the first
-`--profile-queries` queries at page size 10 splits a query's time by stage. Prints a table on stderr and
-one JSON line on stdout.
+instead of the int8 copy; and dense retrieval alone (HNSW and exact). Then the first `--profile-queries`
+queries at page size 10 run through the pipeline's stage hook (`shelfwise.search.stages.StageTimer`) to
+split a query's time by stage. Prints a table on stderr and one JSON line on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
 import json
 import os
-import pstats
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,27 +26,8 @@ from shelfwise.evaluation.search_ablation import PipelineSearcher
 from shelfwise.evaluation.search_eval import evaluate_search, judgements
 from shelfwise.index.vector import VectorIndex, VectorIndexConfig
 from shelfwise.search import SearchPipeline
+from shelfwise.search.stages import StageTimer
 from shelfwise.text.encoder import TextEncoder
-
-# Functions whose cumulative time is a stage of a query, by the name cProfile reports.
-STAGES = {
-    "query encoding (tokenise + ONNX)": "_encode_batch",
-    "lexical scoring (BM25)": "_score",
-    "vector search": "search",
-    "ranking features": "_features",
-    "ranker scores + per-feature contributions (LightGBM)": "predict",
-    "explanations": "explain_hit",
-    "whole search": "search",
-}
-STAGE_FILES = {
-    "query encoding (tokenise + ONNX)": "onnx_backend.py",
-    "lexical scoring (BM25)": "lexical.py",
-    "vector search": "vector.py",
-    "ranking features": "features.py",
-    "ranker scores + per-feature contributions (LightGBM)": "lightgbm/basic.py",
-    "explanations": "explain.py",
-    "whole search": "pipeline.py",
-}
 
 
 def relevance(pipeline: SearchPipeline, held_out: pl.DataFrame) -> dict[str, float]:
@@ -71,7 +51,7 @@ def exact(pipeline: SearchPipeline) -> SearchPipeline:
     variant = pipeline.variant()
     if pipeline.vectors is not None:
         config = VectorIndexConfig(method="exact")
-        variant.vectors = VectorIndex(pipeline.vectors.vectors, pipeline.vectors.model, config)
+        variant.vectors = VectorIndex(config).fit(pipeline.vectors.vectors, pipeline.vectors.model)
     return variant
 
 
@@ -82,22 +62,14 @@ def float32_queries(pipeline: SearchPipeline) -> SearchPipeline:
 
 
 def stage_times(pipeline: SearchPipeline, queries: list[str]) -> dict[str, float]:
-    """Milliseconds per query in each stage (cumulative time of its function, under cProfile)."""
-    profiler = cProfile.Profile()
-    profiler.enable()
+    """Milliseconds per query in each stage the search reports, and for the whole search."""
+    timer = StageTimer()
+    started = time.perf_counter()
     for query in queries:
-        pipeline.search(query, page_size=10)
-    profiler.disable()
-    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    times: dict[str, float] = {}
-    for stage, function in STAGES.items():
-        total = sum(
-            cumulative
-            for (filename, _, name), (_, _, _, cumulative, _) in stats.items()
-            if name == function and STAGE_FILES[stage] in filename
-        )
-        times[stage] = round(total / len(queries) * 1000, 2)
-    return times
+        pipeline.search(query, page_size=10, stages=timer)
+    whole = time.perf_counter() - started
+    times = {stage: round(seconds / len(queries) * 1000, 2) for stage, seconds in timer.seconds.items()}
+    return {**times, "whole search": round(whole / len(queries) * 1000, 2)}
 
 
 def main() -> None:
@@ -124,7 +96,7 @@ def main() -> None:
         print(f"{name}: {figures['variants'][name]}", file=sys.stderr, flush=True)
     queries = [q for q, gains in judgements(held_out).items() if any(g > 0 for g in gains.values())]
     figures["stage_ms"] = stage_times(pipeline, queries[: args.profile_queries])
-    print(f"stages (ms per query, cProfile): {figures['stage_ms']}", file=sys.stderr)
+    print(f"stages (ms per query): {figures['stage_ms']}", file=sys.stderr)
     print(json.dumps(figures))
 
 

@@ -25,7 +25,7 @@ def unit_rows(count: int, dim: int, seed: int = 0) -> np.ndarray:
 
 def test_vector_index_finds_the_nearest_rows_within_the_mask_and_round_trips(tmp_path: Path) -> None:
     vectors = unit_rows(50, 8)
-    index = VectorIndex(vectors, model="m")
+    index = VectorIndex().fit(vectors, model="m")
     expected = np.argsort(-(vectors @ vectors[7]))
     assert index.search(vectors[7], k=3).positions.tolist() == expected[:3].tolist()
     mask = np.ones(50, dtype=bool)

@@ -8,6 +8,7 @@ import pytest
 
 from shelfwise.domain import Product
 from shelfwise.index.lexical import FieldWeights, LexicalIndex, LexicalIndexConfig
+from shelfwise.io.components import ComponentFormatError
 
 
 def catalog() -> list[Product]:
@@ -139,5 +140,5 @@ def test_bad_arguments_are_rejected_clearly(tmp_path: Path) -> None:
         index.search("lamp", k=-1)
     with pytest.raises(RuntimeError, match="not fitted"):
         LexicalIndex().search("lamp", k=3)
-    with pytest.raises(FileNotFoundError, match="no lexical index"):
+    with pytest.raises(ComponentFormatError, match="no saved component"):
         LexicalIndex.load(tmp_path)

@@ -35,7 +35,7 @@ def memory() -> SearchMemory:
         RememberedQuery("doorbell button", ["doorbel", "button"], unit(1, 1, 0), {1: 4.0}),
         RememberedQuery("garden hose", ["garden", "hose"], unit(0, 0, 1), {3: 2.0}),
     ]
-    return SearchMemory.of(remembered, n_products=4)
+    return SearchMemory().fit(remembered, n_products=4)
 
 
 def test_candidates_get_the_nearest_remembered_query_that_led_to_them(memory: SearchMemory) -> None:
@@ -66,7 +66,9 @@ def test_leaving_a_query_out_removes_exactly_its_own_memory(memory: SearchMemory
 
 
 def test_without_vectors_the_words_still_count() -> None:
-    memory = SearchMemory.of([RememberedQuery("door bell", ["door", "bell"], None, {0: 1.0})], n_products=2)
+    memory = SearchMemory().fit(
+        [RememberedQuery("door bell", ["door", "bell"], None, {0: 1.0})], n_products=2
+    )
     features = memory.features(["door", "bell"], None, np.array([0, 1]))
     assert features[0, OVERLAP] == 1.0 and features[0, SIMILARITY] == 0.0 and not features[1].any()
 

@@ -7,6 +7,7 @@ import pytest
 
 from shelfwise.domain import Filters, Product, SearchResult
 from shelfwise.index.catalog import price_band
+from shelfwise.io.components import ComponentFormatError
 from shelfwise.search import SearchConfig, SearchPipeline, clean_query
 
 
@@ -193,5 +194,5 @@ def test_save_and_load_round_trip(pipeline: SearchPipeline, tmp_path: Path) -> N
 def test_unfitted_or_missing_pipelines_fail_clearly(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="not fitted"):
         SearchPipeline().search("chair")
-    with pytest.raises(FileNotFoundError, match="no search pipeline"):
+    with pytest.raises(ComponentFormatError, match="no saved component"):
         SearchPipeline.load(tmp_path)

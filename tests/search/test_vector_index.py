@@ -16,15 +16,15 @@ def unit_rows(count: int, dim: int, seed: int = 0) -> np.ndarray:
 
 def test_auto_is_exact_below_the_threshold_and_a_graph_above() -> None:
     vectors = unit_rows(300, 16)
-    assert VectorIndex(vectors, config=VectorIndexConfig(exact_below=1000)).method == "exact"
-    assert VectorIndex(vectors, config=VectorIndexConfig(exact_below=100)).method == "hnsw"
+    assert VectorIndex(VectorIndexConfig(exact_below=1000)).fit(vectors).method == "exact"
+    assert VectorIndex(VectorIndexConfig(exact_below=100)).fit(vectors).method == "hnsw"
 
 
 def test_the_graph_finds_nearly_all_true_neighbours_and_honours_the_filter(tmp_path: Path) -> None:
     vectors = unit_rows(3000, 32, seed=1)
     queries = unit_rows(40, 32, seed=2)
-    graph = VectorIndex(vectors, config=VectorIndexConfig(method="hnsw"))
-    exact = VectorIndex(vectors, config=VectorIndexConfig(method="exact"))
+    graph = VectorIndex(VectorIndexConfig(method="hnsw")).fit(vectors)
+    exact = VectorIndex(VectorIndexConfig(method="exact")).fit(vectors)
     found = [
         len(set(graph.search(q, 10).positions) & set(exact.search(q, 10).positions)) / 10 for q in queries
     ]
@@ -43,7 +43,7 @@ def test_the_graph_finds_nearly_all_true_neighbours_and_honours_the_filter(tmp_p
 
 def test_a_selective_filter_is_scanned_exactly_so_the_page_is_full() -> None:
     vectors = unit_rows(3000, 32, seed=3)
-    graph = VectorIndex(vectors, config=VectorIndexConfig(method="hnsw"))
+    graph = VectorIndex(VectorIndexConfig(method="hnsw")).fit(vectors)
     mask = np.zeros(3000, dtype=bool)
     mask[[5, 77, 901, 1500, 2999]] = True
     query = unit_rows(1, 32, seed=4)[0]
@@ -54,6 +54,6 @@ def test_a_selective_filter_is_scanned_exactly_so_the_page_is_full() -> None:
 
 def test_similarities_of_scores_only_the_given_rows() -> None:
     vectors = unit_rows(50, 8)
-    index = VectorIndex(vectors)
+    index = VectorIndex().fit(vectors)
     positions = np.array([3, 10, 49])
     np.testing.assert_allclose(index.similarities_of(vectors[3], positions), vectors[positions] @ vectors[3])

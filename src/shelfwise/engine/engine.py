@@ -3,6 +3,7 @@ search and recommendation pipelines. Surfaces (HTTP, CLI, Python) call this and 
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,6 +30,7 @@ from shelfwise.domain import (
 from shelfwise.domain.events import actor_key
 from shelfwise.domain.ingest import Source
 from shelfwise.engine import quarantine
+from shelfwise.io.components import ComponentFormatError
 from shelfwise.io.readers import RawRow
 from shelfwise.quality.config import QualityConfig
 from shelfwise.quality.gate import GatedFile, gate_event_file, gate_events, gate_product_file, gate_products
@@ -50,6 +52,8 @@ API_SOURCE = "<api>"
 
 Rows = str | Path | Iterable[Mapping[str, Any]]
 
+logger = logging.getLogger(__name__)
+
 
 class Engine:
     """Open with `Engine.open(path_or_url)`; every method is safe to call from several threads."""
@@ -69,6 +73,7 @@ class Engine:
         self._catalog_ids: set[str] | None = None
         self._recommender: RecommendationModels | None = None
         self._manifest: Manifest | None = None
+        self._load_error: str | None = None
         self._load_current()
 
     @classmethod
@@ -280,10 +285,18 @@ class Engine:
         return manifest
 
     def activate(self, version: str) -> Manifest:
-        """Serve a kept trained version (a roll back, or forward again); KeyError when it is not kept."""
+        """Serve a kept trained version (a roll back, or forward again); KeyError when it is not kept,
+        NotTrainedError when it cannot be loaded (saved by an older shelfwise), the version served before
+        staying current."""
+        previous = self.registry.current_version()
         self.registry.activate(version)
         self._load_current()
-        assert self._manifest is not None
+        if self._manifest is None:
+            refused = self._not_trained()
+            if previous is not None and previous != version:
+                self.registry.activate(previous)
+                self._load_current()
+            raise refused
         return self._manifest
 
     @property
@@ -305,12 +318,33 @@ class Engine:
                 continue  # a version being pruned as we list
         return manifests
 
+    def _not_trained(self) -> NotTrainedError:
+        return NotTrainedError(
+            self._load_error or "no trained model yet: run `shelfwise train` (or POST /v1/train) first"
+        )
+
+    @property
+    def load_error(self) -> str | None:
+        """Why the current version could not be loaded (None when it was, or there is none)."""
+        return self._load_error
+
     def _load_current(self) -> None:
         version = self.registry.current_version()
         if version is None:
             return
-        search, recommender, manifest = load_bundle(self.registry, version)
+        try:
+            search, recommender, manifest = load_bundle(self.registry, version)
+        except ComponentFormatError as error:
+            # A version another shelfwise saved: serve as if untrained (search over the catalog) and say
+            # why recommendations are missing, rather than fail to start.
+            message = f"model version {version} cannot be loaded: {error}; train a new version"
+            logger.error(message)
+            with self._lock:
+                self._search, self._recommender, self._manifest = None, None, None
+                self._search_stale, self._load_error = True, message
+            return
         with self._lock:
+            self._load_error = None
             # Products changed since training are picked up by a rebuild on the next search.
             self._search, self._recommender, self._manifest = search, recommender, manifest
             changed = self.store.last_product_change()
@@ -323,7 +357,7 @@ class Engine:
         """The serving version's recommendation models; NotTrainedError before the first training."""
         recommender = self._recommender
         if recommender is None:
-            raise NotTrainedError("no trained model yet: run `shelfwise train` (or POST /v1/train) first")
+            raise self._not_trained()
         return recommender
 
     def search_pipeline(self) -> SearchPipeline:
@@ -448,7 +482,7 @@ class Engine:
             self.get_product(product_id)
         recommender = self._recommender
         if recommender is None:
-            raise NotTrainedError("no trained model yet: run `shelfwise train` (or POST /v1/train) first")
+            raise self._not_trained()
         search = self.search_pipeline()
         request = RecommendRequest(
             kind=kind,

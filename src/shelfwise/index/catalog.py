@@ -6,13 +6,16 @@ comparison and a facet one `np.bincount`, even when a query matches most of a 50
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Self
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from shelfwise.domain import FacetValue, Filters, Product
 from shelfwise.domain.products import split_category
+from shelfwise.io.components import Component
 
 # Upper bounds of the price bands shown as a facet; the last band is open-ended.
 PRICE_BANDS: tuple[float, ...] = (10, 25, 50, 100, 250, 500, 1000)
@@ -136,3 +139,37 @@ class CatalogArrays:
         )
         bands = sorted(self.price_bands.top(positions, None), key=lambda facet: BAND_ORDER[facet.value])
         return {"category": categories, "brand": self.brands.top(positions, FACET_LIMIT), "price": bands}
+
+
+class CatalogConfig(BaseModel):
+    """A catalog has no settings: it is the product list as the indexes saw it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Catalog(Component[CatalogConfig]):
+    """The products an index was fitted on, in its positions, and their columns (`arrays`). A component:
+    the products are its state, and the columns are rebuilt from them on load."""
+
+    kind = "catalog"
+    config_type = CatalogConfig
+
+    def __init__(self, config: CatalogConfig | None = None) -> None:
+        super().__init__(config)
+        self._arrays: CatalogArrays | None = None
+
+    def fit(self, products: Sequence[Product]) -> Self:
+        self._arrays = CatalogArrays.of(products)
+        return self
+
+    @property
+    def arrays(self) -> CatalogArrays:
+        if self._arrays is None:
+            raise RuntimeError("the catalog is not fitted: call fit(products) or load(directory) first")
+        return self._arrays
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {"products": [product.model_dump(mode="json") for product in self.arrays.products]}, {}
+
+    def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self.fit([Product.model_validate(product) for product in values["products"]])

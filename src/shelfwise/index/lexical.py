@@ -8,17 +8,17 @@ mask applied before the top k, so a filtered page is as full as the matches allo
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import bm25s
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shelfwise.domain import Product
+from shelfwise.io.components import Component, ComponentFormatError
 from shelfwise.text.analysis import BM25_TOKEN_PATTERN, Analyzer, CjkAnalysis, StopwordLanguage
 
 FIELD_NAMES: tuple[str, ...] = ("title", "brand", "category", "description")
@@ -29,9 +29,6 @@ _FIELD_TEXT: dict[str, Callable[[Product], str]] = {
     "category": lambda p: p.category or "",
     "description": lambda p: p.description or "",
 }
-
-_CONFIG_FILE = "lexical_config.json"
-_META_FILE = "lexical_meta.json"
 
 
 class FieldWeights(BaseModel):
@@ -125,12 +122,19 @@ ScoredQuery = _Scored
 Posting = _Posting
 
 
-class LexicalIndex:
+class LexicalIndex(Component[LexicalIndexConfig]):
+    """A component: bm25s writes each field's index in its own format (a subdirectory per field) through
+    the native hooks; the manifest keeps the document count and which fields have an index."""
+
+    kind = "lexical_index"
+    config_type = LexicalIndexConfig
+
     def __init__(self, config: LexicalIndexConfig | None = None) -> None:
-        self.config = config or LexicalIndexConfig()
+        super().__init__(config)
         self.analyzer = self.config.analyzer()
         self._fields: dict[str, bm25s.BM25] = {}
         self._n_documents: int | None = None
+        self._saved_fields: list[str] = []
 
     @property
     def n_documents(self) -> int:
@@ -248,31 +252,26 @@ class LexicalIndex:
             for hit in per_hit
         ]
 
-    def save(self, directory: str | Path) -> Path:
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / _CONFIG_FILE).write_text(self.config.model_dump_json(indent=2), encoding="utf-8")
-        meta = {"n_documents": self.n_documents, "fields": self.fields}
-        (path / _META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        for name, retriever in self._fields.items():
-            retriever.save(str(path / name), show_progress=False)
-        return path
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {"n_documents": self.n_documents, "fields": self.fields}, {}
 
-    @classmethod
-    def load(cls, directory: str | Path) -> LexicalIndex:
-        path = Path(directory)
-        if not (path / _META_FILE).is_file():
-            raise FileNotFoundError(f"no lexical index in {path}: {_META_FILE} is missing")
-        config = LexicalIndexConfig.model_validate_json((path / _CONFIG_FILE).read_text(encoding="utf-8"))
-        meta = json.loads((path / _META_FILE).read_text(encoding="utf-8"))
-        index = cls(config)
-        index._n_documents = int(meta["n_documents"])
-        for name in meta["fields"]:
-            retriever = bm25s.BM25.load(str(path / name), show_progress=False)
-            if int(retriever.scores["num_docs"]) != index._n_documents:
-                raise ValueError(
-                    f"{path / name} indexes {retriever.scores['num_docs']} documents, "
-                    f"expected {index._n_documents}"
+    def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self._n_documents = int(values["n_documents"])
+        self._saved_fields = [str(name) for name in values["fields"]]
+
+    def save_native(self, directory: Path) -> None:
+        for name, retriever in self._fields.items():
+            retriever.save(str(directory / name), show_progress=False)
+
+    def load_native(self, directory: Path) -> None:
+        self._fields = {}
+        for name in self._saved_fields:
+            if not (directory / name).is_dir():
+                raise ComponentFormatError(f"{directory}: the {name!r} field's BM25 index is missing")
+            retriever = bm25s.BM25.load(str(directory / name), show_progress=False)
+            if int(retriever.scores["num_docs"]) != self.n_documents:
+                raise ComponentFormatError(
+                    f"{directory / name} indexes {retriever.scores['num_docs']} documents, "
+                    f"expected {self.n_documents}"
                 )
-            index._fields[name] = retriever
-        return index
+            self._fields[name] = retriever

@@ -9,7 +9,7 @@ the few products that pass. Either way a filtered page is as full as the matches
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -17,8 +17,8 @@ from typing import Any, Literal, Self
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-_VECTORS_FILE = "vectors.npy"
-_META_FILE = "vector_meta.json"
+from shelfwise.io.components import Component, ComponentFormatError
+
 _GRAPH_FILE = "hnsw.faiss"
 
 
@@ -46,16 +46,20 @@ class VectorMatches:
     scores: np.ndarray  # float32 cosine similarity
 
 
-class VectorIndex:
-    """Rows are products in catalog order; `model` names the encoder that made them."""
+class VectorIndex(Component[VectorIndexConfig]):
+    """Rows are products in catalog order; `model` names the encoder that made them. A component: the
+    vectors are its arrays, and an HNSW graph is written in faiss's own format through the native hooks
+    (so loading does not rebuild it)."""
 
-    def __init__(
-        self, vectors: np.ndarray | None = None, model: str = "", config: VectorIndexConfig | None = None
-    ) -> None:
-        self.config = config or VectorIndexConfig()
-        self._vectors = np.zeros((0, 0), dtype=np.float32) if vectors is None else self._checked(vectors)
-        self.model = model
-        self._graph: Any = self._build_graph() if self._wants_graph else None
+    kind = "vector_index"
+    config_type = VectorIndexConfig
+
+    def __init__(self, config: VectorIndexConfig | None = None) -> None:
+        super().__init__(config)
+        self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self.model = ""
+        self._graph: Any = None
+        self._saved_method = "exact"
 
     @property
     def _wants_graph(self) -> bool:
@@ -136,44 +140,35 @@ class VectorIndex:
         found = labels[0] >= 0
         return top_k(labels[0][found].astype(np.int64), scores[0][found], k)
 
-    def save(self, directory: str | Path) -> Path:
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        np.save(path / _VECTORS_FILE, self._vectors)
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {"model": self.model, "method": self.method}, {"vectors": self._vectors}
+
+    def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        if "vectors" not in arrays:
+            raise ComponentFormatError("a saved vector index without its vectors")
+        self._vectors = self._checked(arrays["vectors"])
+        self.model = str(values["model"])
+        self._saved_method = str(values["method"])
+
+    def save_native(self, directory: Path) -> None:
         if self._graph is not None:
             import faiss
 
-            faiss.write_index(self._graph, str(path / _GRAPH_FILE))
-        meta = {
-            "model": self.model,
-            "n": len(self),
-            "dim": self.dim,
-            "method": self.method,
-            "config": self.config.model_dump(),
-        }
-        (path / _META_FILE).write_text(json.dumps(meta), encoding="utf-8")
-        return path
+            faiss.write_index(self._graph, str(directory / _GRAPH_FILE))
 
-    @classmethod
-    def load(cls, directory: str | Path) -> VectorIndex:
-        path = Path(directory)
-        if not (path / _META_FILE).is_file():
-            raise FileNotFoundError(f"no vector index in {path}: {_META_FILE} is missing")
-        meta = json.loads((path / _META_FILE).read_text(encoding="utf-8"))
-        vectors = np.load(path / _VECTORS_FILE)
-        if vectors.shape != (meta["n"], meta["dim"]):
-            raise ValueError(f"{path}: vectors have shape {vectors.shape}, the metadata says {meta}")
-        index = cls(model=str(meta["model"]), config=VectorIndexConfig(**meta.get("config", {})))
-        index._vectors = vectors
-        if meta.get("method") == "hnsw" and (path / _GRAPH_FILE).is_file():
-            import faiss
+    def load_native(self, directory: Path) -> None:
+        self._graph = None
+        if self._saved_method != "hnsw":
+            return
+        if not (directory / _GRAPH_FILE).is_file():
+            raise ComponentFormatError(f"{directory}: the HNSW graph {_GRAPH_FILE} is missing")
+        import faiss
 
-            index._graph = faiss.read_index(str(path / _GRAPH_FILE))
-            if index._graph.ntotal != len(vectors):
-                raise ValueError(f"{path}: the graph holds {index._graph.ntotal} vectors for {len(vectors)}")
-        elif index._wants_graph:
-            index._graph = index._build_graph()  # saved before graphs existed: build it once here
-        return index
+        self._graph = faiss.read_index(str(directory / _GRAPH_FILE))
+        if self._graph.ntotal != len(self):
+            raise ComponentFormatError(
+                f"{directory}: the graph holds {self._graph.ntotal} vectors for {len(self)}"
+            )
 
 
 def top_k(candidates: np.ndarray, scores: np.ndarray, k: int) -> VectorMatches:

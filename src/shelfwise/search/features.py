@@ -20,6 +20,7 @@ from shelfwise.search.fusion import Candidates
 from shelfwise.search.memory import MEMORY_FEATURES, SearchMemory
 from shelfwise.search.query import QueryContext
 from shelfwise.search.ragged import Ragged
+from shelfwise.search.stages import NO_STAGES, Stage, StageHook
 
 MISSING_RANK = 1000.0
 INTENT_DEPTH = 20
@@ -149,28 +150,32 @@ def ranker_features(
     stats: ProductStats,
     memory: SearchMemory | None = None,
     leave_out: str | None = None,
+    stages: StageHook = NO_STAGES,
 ) -> np.ndarray:
     """float32 (len(candidates), len(FEATURE_NAMES)): the features of each candidate, in pool order.
     `memory`: past searches, for the memory features, without the remembered query `leave_out` (the one
-    being trained on)."""
+    being trained on). `stages` hears of the features and, with a memory, the memory features."""
     positions = candidates.positions
-    features = _features(
-        query,
-        positions,
-        candidates.scored,
-        candidates.cosine,
-        candidates.lexical_rank,
-        candidates.dense_rank,
-        candidates.rrf,
-        catalog,
-        stats,
-    )
-    centroids = pool_centroids(candidates.vectors, features[:, FEATURE_NAMES.index("bm25")])
-    remembered = (
-        memory.features(query.terms, query.vector, positions, leave_out, candidates.memory_similarity)
-        if memory is not None
-        else np.zeros((len(positions), len(MEMORY_FEATURES)), dtype=np.float32)
-    )
+    with stages.stage(Stage.FEATURES):
+        features = _features(
+            query,
+            positions,
+            candidates.scored,
+            candidates.cosine,
+            candidates.lexical_rank,
+            candidates.dense_rank,
+            candidates.rrf,
+            catalog,
+            stats,
+        )
+        centroids = pool_centroids(candidates.vectors, features[:, FEATURE_NAMES.index("bm25")])
+    if memory is None:
+        remembered = np.zeros((len(positions), len(MEMORY_FEATURES)), dtype=np.float32)
+    else:
+        with stages.stage(Stage.MEMORY_FEATURES):
+            remembered = memory.features(
+                query.terms, query.vector, positions, leave_out, candidates.memory_similarity
+            )
     return np.hstack([features, centroids, remembered])
 
 

@@ -19,6 +19,7 @@ from shelfwise.index.lexical import LexicalIndex, ScoredQuery
 from shelfwise.index.vector import VectorIndex, top_k
 from shelfwise.search.memory import SearchMemory
 from shelfwise.search.query import QueryContext
+from shelfwise.search.stages import NO_STAGES, Stage, StageHook
 
 
 class FusionConfig(BaseModel):
@@ -90,68 +91,80 @@ def gather_candidates(
     ranked: bool = False,
     memory: SearchMemory | None = None,
     leave_out: str | None = None,
+    stages: StageHook = NO_STAGES,
 ) -> Candidates:
     """The fused candidate list (at least `depth` long when that many products qualify), RRF order.
     `ranked`: a learned ranker will order it, so the dense tail below the floor may join (see
     `FusionConfig.ranked_dense_tail`) and so may what the nearest remembered queries of `memory` led to,
-    leaving out the remembered query `leave_out` (the one being trained on)."""
-    scored = lexical.scored(query.text, mask)
-    lexical_candidates = np.flatnonzero(scored.matched)
-    lexical_top = top_k(
-        lexical_candidates, scored.fused[lexical_candidates], max(config.lexical_depth, depth)
-    ).positions
+    leaving out the remembered query `leave_out` (the one being trained on). `stages` hears of the
+    lexical retrieval, the dense retrieval (with a query vector), the memory (with a memory) and fusion."""
     n = len(catalog)
-    lexical_rank = np.full(n, np.inf, dtype=np.float32)
-    lexical_rank[lexical_top] = np.arange(1, len(lexical_top) + 1)
+    with stages.stage(Stage.LEXICAL):
+        scored = lexical.scored(query.text, mask)
+        lexical_candidates = np.flatnonzero(scored.matched)
+        lexical_top = top_k(
+            lexical_candidates, scored.fused[lexical_candidates], max(config.lexical_depth, depth)
+        ).positions
+        lexical_rank = np.full(n, np.inf, dtype=np.float32)
+        lexical_rank[lexical_top] = np.arange(1, len(lexical_top) + 1)
     dense_top = np.zeros(0, dtype=np.int64)
     query_vector = query.vector if config.dense_depth > 0 else None
     if vectors is not None and query_vector is not None:
-        dense = vectors.search(query_vector, max(config.dense_depth, depth), mask)
-        if len(dense.scores):
-            # A product that shares no word with the query must at least be close in meaning to it.
-            floor = max(config.dense_min_similarity, config.dense_relative * float(dense.scores[0]))
-            dense_top = dense.positions[(dense.scores >= floor) | scored.matched[dense.positions]]
-            # Home Depot's judges count partial matches ("lg steam stackable" -> a Whirlpool washer with
-            # steam) that sit below the floor; the ranker tells them apart, but a query that matched
-            # nothing real (gibberish) still finds nothing.
-            if ranked and config.ranked_dense_tail and (len(lexical_candidates) or len(dense_top)):
-                dense_top = dense.positions
-    dense_rank = np.full(n, np.inf, dtype=np.float32)
-    dense_rank[dense_top] = np.arange(1, len(dense_top) + 1)
+        with stages.stage(Stage.DENSE):
+            dense = vectors.search(query_vector, max(config.dense_depth, depth), mask)
+            if len(dense.scores):
+                # A product that shares no word with the query must at least be close in meaning to it.
+                floor = max(config.dense_min_similarity, config.dense_relative * float(dense.scores[0]))
+                dense_top = dense.positions[(dense.scores >= floor) | scored.matched[dense.positions]]
+                # Home Depot's judges count partial matches ("lg steam stackable" -> a Whirlpool washer
+                # with steam) that sit below the floor; the ranker tells them apart, but a query that
+                # matched nothing real (gibberish) still finds nothing.
+                if ranked and config.ranked_dense_tail and (len(lexical_candidates) or len(dense_top)):
+                    dense_top = dense.positions
     recalled = np.zeros(0, dtype=np.int64)
-    similarity = memory.similarities(query.vector) if memory is not None else None
-    if ranked and memory is not None and (len(lexical_candidates) or len(dense_top)):
-        recalled = memory.recall(
-            query.vector, config.memory_neighbours, config.memory_min_similarity, leave_out, similarity
+    similarity = None
+    if memory is not None:
+        with stages.stage(Stage.MEMORY):
+            similarity = memory.similarities(query.vector)
+            if ranked and (len(lexical_candidates) or len(dense_top)):
+                recalled = memory.recall(
+                    query.vector,
+                    config.memory_neighbours,
+                    config.memory_min_similarity,
+                    leave_out,
+                    similarity,
+                )
+                recalled = recalled[mask[recalled]]
+    with stages.stage(Stage.FUSION):
+        dense_rank = np.full(n, np.inf, dtype=np.float32)
+        dense_rank[dense_top] = np.arange(1, len(dense_top) + 1)
+        positions = np.union1d(np.union1d(lexical_top, dense_top), recalled).astype(np.int64)
+        rrf = config.lexical_weight / (config.rrf_k + lexical_rank[positions]) + config.dense_weight / (
+            config.rrf_k + dense_rank[positions]
         )
-        recalled = recalled[mask[recalled]]
-    positions = np.union1d(np.union1d(lexical_top, dense_top), recalled).astype(np.int64)
-    rrf = config.lexical_weight / (config.rrf_k + lexical_rank[positions]) + config.dense_weight / (
-        config.rrf_k + dense_rank[positions]
-    )
-    order = np.lexsort((positions, -rrf))
-    positions, rrf = positions[order], rrf[order].astype(np.float32)
-    # One gather of the candidates' vectors serves their cosine and the pool-centroid features.
-    candidate_vectors = vectors.vectors[positions] if vectors is not None else None
-    cosine = (
-        (candidate_vectors @ np.asarray(query_vector, dtype=np.float32)).astype(np.float32)
-        if candidate_vectors is not None and query_vector is not None
-        else np.full(len(positions), np.nan, dtype=np.float32)
-    )
-    # A flag per product: a broad query matches thousands lexically, too many to merge sorted arrays fast.
-    matched = scored.matched.copy()
-    matched[dense_top] = True
-    matched[recalled] = True
-    matching = np.flatnonzero(matched)
-    return Candidates(
-        positions=positions,
-        rrf=rrf,
-        cosine=cosine,
-        vectors=candidate_vectors,
-        lexical_rank=lexical_rank[positions],
-        dense_rank=dense_rank[positions],
-        memory_similarity=similarity,
-        scored=scored,
-        total=len(matching),
-        matching=matching,
-    )
+        order = np.lexsort((positions, -rrf))
+        positions, rrf = positions[order], rrf[order].astype(np.float32)
+        # One gather of the candidates' vectors serves their cosine and the pool-centroid features.
+        candidate_vectors = vectors.vectors[positions] if vectors is not None else None
+        cosine = (
+            (candidate_vectors @ np.asarray(query_vector, dtype=np.float32)).astype(np.float32)
+            if candidate_vectors is not None and query_vector is not None
+            else np.full(len(positions), np.nan, dtype=np.float32)
+        )
+        # A flag per product: a broad query matches thousands lexically, too many to merge sorted arrays fast.
+        matched = scored.matched.copy()
+        matched[dense_top] = True
+        matched[recalled] = True
+        matching = np.flatnonzero(matched)
+        return Candidates(
+            positions=positions,
+            rrf=rrf,
+            cosine=cosine,
+            vectors=candidate_vectors,
+            lexical_rank=lexical_rank[positions],
+            dense_rank=dense_rank[positions],
+            memory_similarity=similarity,
+            scored=scored,
+            total=len(matching),
+            matching=matching,
+        )

@@ -132,7 +132,7 @@ def remember_searches(
             if led_to:
                 context, _, _ = pipeline.understand(query)
                 remembered.append(RememberedQuery(query, context.terms, context.vector, led_to))
-        memory = SearchMemory.of(remembered, len(pipeline.catalog)) if remembered else None
+        memory = SearchMemory().fit(remembered, len(pipeline.catalog)) if remembered else None
     pipeline.attach_memory(memory)
     return memory
 

@@ -13,15 +13,15 @@ queries predicts relevance: what it meets on a query it has never seen.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Self
+from dataclasses import dataclass
+from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
+from pydantic import BaseModel, ConfigDict
 
+from shelfwise.io.components import Component
 from shelfwise.search.ragged import Ragged
 
 MEMORY_FEATURES: tuple[str, ...] = (
@@ -32,9 +32,6 @@ MEMORY_FEATURES: tuple[str, ...] = (
 )
 # Only close neighbours should add up in `memory_gain`: a cosine of 0.9 weighs 0.66, one of 0.5 weighs 0.06.
 SIMILARITY_POWER = 4
-
-_ARRAYS_FILE = "memory.npz"
-_META_FILE = "memory.json"
 
 
 @dataclass(frozen=True)
@@ -47,27 +44,55 @@ class RememberedQuery:
     labels: Mapping[int, float]
 
 
-@dataclass
-class SearchMemory:
+class SearchMemoryConfig(BaseModel):
+    """The memory has no settings of its own: how far it reaches is the fusion's (`memory_neighbours`,
+    `memory_min_similarity`), whether there is one at all `SearchConfig.search_memory`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SearchMemory(Component[SearchMemoryConfig]):
+    """The remembered queries. A component: keys and word ids are its JSON state, the sparse matrices
+    and the query vectors its arrays."""
+
+    kind = "search_memory"
+    config_type = SearchMemoryConfig
+
     keys: list[str]  # the queries as labelled, so training can leave each one's own memory out
     vectors: np.ndarray | None  # (queries, dim) float32, normalised; None without a dense index
     words: sp.csc_matrix  # queries x term ids of `word_ids`: 1 where the query has the term
     word_ids: dict[str, int]
     led_to: sp.csc_matrix  # queries x products: the label, as a share of the largest label
-    _rows: dict[str, int] = field(init=False, repr=False)
-    _word_counts: np.ndarray = field(init=False, repr=False)
-    _queries_of_product: Ragged = field(init=False, repr=False)
-    _products_of_query: Ragged = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
+    def __init__(self, config: SearchMemoryConfig | None = None) -> None:
+        super().__init__(config)
+        self._attach(
+            [], None, sp.csc_matrix((0, 0), dtype=np.float32), {}, sp.csc_matrix((0, 0), dtype=np.float32)
+        )
+
+    def _attach(
+        self,
+        keys: list[str],
+        vectors: np.ndarray | None,
+        words: sp.csc_matrix,
+        word_ids: dict[str, int],
+        led_to: sp.csc_matrix,
+    ) -> Self:
+        self.keys, self.vectors, self.word_ids = keys, vectors, word_ids
+        self.words, self.led_to = words, led_to
         self._rows = {key: row for row, key in enumerate(self.keys)}
         self._word_counts = np.bincount(self.words.indices, minlength=len(self.keys)).astype(np.float32)
         by_query = self.led_to.tocsr()
         self._queries_of_product = Ragged(self.led_to.indices, self.led_to.indptr)
         self._products_of_query = Ragged(by_query.indices, by_query.indptr)
+        return self
 
-    @classmethod
-    def of(cls, remembered: Sequence[RememberedQuery], n_products: int) -> Self:
+    @property
+    def n_products(self) -> int:
+        return int(self.led_to.shape[1])
+
+    def fit(self, remembered: Sequence[RememberedQuery], n_products: int) -> Self:
+        """Remember these labelled queries over a catalog of `n_products`."""
         word_ids: dict[str, int] = {}
         word_rows, word_cols, rows, cols, labels = [], [], [], [], []
         for row, query in enumerate(remembered):
@@ -90,13 +115,7 @@ class SearchMemory:
         vectors = (
             np.stack([np.asarray(q.vector, dtype=np.float32) for q in remembered]) if has_vectors else None
         )
-        return cls(
-            keys=[q.key for q in remembered],
-            vectors=vectors,
-            words=words,
-            word_ids=word_ids,
-            led_to=led_to,
-        )
+        return self._attach([q.key for q in remembered], vectors, words, word_ids, led_to)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -187,9 +206,7 @@ class SearchMemory:
         union = self._word_counts + len(set(terms)) - shared
         return np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
 
-    def save(self, directory: str | Path) -> Path:
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         arrays = {
             "led_to_data": self.led_to.data,
             "led_to_indices": self.led_to.indices,
@@ -199,25 +216,18 @@ class SearchMemory:
         }
         if self.vectors is not None:
             arrays["vectors"] = self.vectors
-        np.savez(path / _ARRAYS_FILE, **arrays)
-        meta = {"keys": self.keys, "word_ids": self.word_ids, "products": self.led_to.shape[1]}
-        (path / _META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        return path
+        return {"keys": self.keys, "word_ids": self.word_ids, "products": self.n_products}, arrays
 
-    @classmethod
-    def load(cls, directory: str | Path) -> Self:
-        path = Path(directory)
-        meta = json.loads((path / _META_FILE).read_text(encoding="utf-8"))
-        with np.load(path / _ARRAYS_FILE) as arrays:
-            keys, word_ids = list(meta["keys"]), dict(meta["word_ids"])
-            led_to = sp.csc_matrix(
-                (arrays["led_to_data"], arrays["led_to_indices"], arrays["led_to_indptr"]),
-                shape=(len(keys), int(meta["products"])),
-            )
-            indices = arrays["words_indices"]
-            words = sp.csc_matrix(
-                (np.ones(len(indices), dtype=np.float32), indices, arrays["words_indptr"]),
-                shape=(len(keys), len(word_ids)),
-            )
-            vectors = arrays.get("vectors")
-        return cls(keys, vectors, words, word_ids, led_to)
+    def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        keys = [str(key) for key in values["keys"]]
+        word_ids = {str(term): int(column) for term, column in values["word_ids"].items()}
+        led_to = sp.csc_matrix(
+            (arrays["led_to_data"], arrays["led_to_indices"], arrays["led_to_indptr"]),
+            shape=(len(keys), int(values["products"])),
+        )
+        indices = arrays["words_indices"]
+        words = sp.csc_matrix(
+            (np.ones(len(indices), dtype=np.float32), indices, arrays["words_indptr"]),
+            shape=(len(keys), len(word_ids)),
+        )
+        self._attach(keys, arrays.get("vectors"), words, word_ids, led_to)

@@ -4,23 +4,30 @@ merchandising rules, then page, facet and explain.
 
 This module orchestrates; each step lives in its own: query.py (understanding), fusion.py (the candidate
 pool), features.py and ranker.py (the learned order), personal.py and rules.py (what moves hits after it),
-explain.py (why each hit is where it is).
+explain.py (why each hit is where it is). A caller can watch each stage through a hook (stages.py).
+
+The pipeline is a component whose parts are components: the catalog, the lexical and vector indexes, the
+spelling corrector, the suggester, the learned ranker and the search memory, each saved in its own
+subdirectory; its own manifest keeps its config, which parts it saved and a summary of them, and its
+arrays the popularity the ranker's features read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, Self
 
 import numpy as np
 
 from shelfwise.domain import Filters, Hit, Product, SearchResult
-from shelfwise.index.catalog import CatalogArrays
+from shelfwise.index.catalog import Catalog, CatalogArrays
 from shelfwise.index.lexical import LexicalIndex, ScoredQuery
 from shelfwise.index.vector import VectorIndex
+from shelfwise.io.components import Component, ComponentFormatError, load_part, save_parts
 from shelfwise.search.config import SearchConfig
 from shelfwise.search.explain import explain_browse, explain_hit
 from shelfwise.search.features import ProductStats, ranker_features
@@ -38,21 +45,15 @@ from shelfwise.search.query import (
 from shelfwise.search.ranker import LearnedRanker
 from shelfwise.search.rules import Rule, RuleSet, apply_rules, target_mask
 from shelfwise.search.spelling import Correction, SpellingCorrector
+from shelfwise.search.stages import NO_STAGES, Stage, StageHook
 from shelfwise.search.suggest import Suggester
 from shelfwise.search.synonyms import SynonymSet
 from shelfwise.text.encoder import TextEncoder, choose_encoder, product_text
 
 logger = logging.getLogger(__name__)
 
-_CONFIG_FILE = "search_config.json"
-_PRODUCTS_FILE = "products.jsonl"
-_LEXICAL_DIR = "lexical"
-_VECTOR_DIR = "vectors"
-_RANKER_DIR = "ranker"
-_SPELLING_DIR = "spelling"
-_SUGGEST_DIR = "suggest"
-_MEMORY_DIR = "memory"
-_POPULARITY_FILE = "popularity.npy"
+# Parts without which there is no pipeline to load (the others are optional).
+_REQUIRED_PARTS = ("catalog", "lexical")
 # The top scores whose spread is the unit of personal and rule boosts.
 _SPREAD_DEPTH = 50
 
@@ -70,12 +71,16 @@ class Ranking(NamedTuple):
     candidates: Candidates | None  # the fused pool; None on the BM25-only path
 
 
-class SearchPipeline:
+class SearchPipeline(Component[SearchConfig]):
     """Fielded BM25, plus (each optional, each falling back cleanly) dense retrieval fused with it,
     spelling correction, a learned re-ranker, personalisation and merchandising rules."""
 
+    kind = "search_pipeline"
+    config_type = SearchConfig
+
     def __init__(self, config: SearchConfig | None = None) -> None:
-        self.config = config or SearchConfig()
+        super().__init__(config)
+        self._products: Catalog | None = None
         self._catalog: CatalogArrays | None = None
         self._lexical: LexicalIndex | None = None
         self._browse_order = np.zeros(0, dtype=np.int64)
@@ -83,6 +88,7 @@ class SearchPipeline:
         self.vectors: VectorIndex | None = None
         self.encoder: TextEncoder | None = None
         self.encoder_choice: str | None = None
+        self._saved_parts: list[str] = []
         self.ranker: LearnedRanker | None = None
         self.memory: SearchMemory | None = None
         self.speller: SpellingCorrector | None = None
@@ -129,7 +135,7 @@ class SearchPipeline:
         self.suggester = Suggester().fit((p.title for p in products), queries)
         if self.config.semantic and products:
             self.vectors = self._embed(products, embedding_cache, progress)
-        self._attach(CatalogArrays.of(products), lexical)
+        self._attach(Catalog().fit(products), lexical)
         return self
 
     def _embed(
@@ -147,10 +153,11 @@ class SearchPipeline:
             logger.warning("dense retrieval disabled: the text encoder failed: %s", error)
             return None
         self.encoder = encoder
-        return VectorIndex(vectors, model=encoder.name, config=self.config.vectors)
+        return VectorIndex(self.config.vectors).fit(vectors, model=encoder.name)
 
-    def _attach(self, catalog: CatalogArrays, lexical: LexicalIndex) -> None:
-        self._catalog, self._lexical = catalog, lexical
+    def _attach(self, products: Catalog, lexical: LexicalIndex) -> None:
+        catalog = products.arrays
+        self._products, self._catalog, self._lexical = products, catalog, lexical
         self._position_of = catalog.position()
         # Browsing has no relevance to rank by: titles give a stable order a shopper can follow.
         titles = [p.title.lower() for p in catalog.products]
@@ -214,39 +221,45 @@ class SearchPipeline:
         profile: UserProfile | None = None,
         rules: RuleSet | None = None,
         synonyms: SynonymSet | None = None,
+        stages: StageHook | None = None,
     ) -> SearchResult:
         """One page of products matching `query` under `filters`; an empty query browses them by title.
-        `synonyms` (the shop's editable list) join the configured ones for this query."""
+        `synonyms` (the shop's editable list) join the configured ones for this query. `stages` is told
+        of each stage as it runs (see shelfwise.search.stages), for timing or tracing."""
+        hook = stages if stages is not None else NO_STAGES
         size = self.config.default_page_size if page_size is None else page_size
         self._check_page(page, size)
         text = clean_query(query, self.config.max_query_chars)
-        mask = self.catalog.mask(filters)
-        applicable = rules.applicable(text, filters) if rules is not None else []
-        for rule in applicable:
-            if rule.action == "filter":
-                mask = mask & target_mask(rule, self.catalog.products, np.arange(len(self.catalog)))
+        with hook.stage(Stage.FILTERS):
+            mask = self.catalog.mask(filters)
+            applicable = rules.applicable(text, filters) if rules is not None else []
+            for rule in applicable:
+                if rule.action == "filter":
+                    mask = mask & target_mask(rule, self.catalog.products, np.arange(len(self.catalog)))
         offset = (page - 1) * size
         correction = Correction(text=text)
         if not text:
-            hits, total, matching = self._browse(mask, offset, size)
+            with hook.stage(Stage.BROWSE):
+                hits, total, matching = self._browse(mask, offset, size)
         else:
             if self._hybrid_ready or synonyms:
-                ranking = self.rank(text, mask, offset + size, synonyms)
+                ranking = self.rank(text, mask, offset + size, synonyms, hook)
             else:
-                ranking = self._rank_lexical(text, mask, offset + size)
+                ranking = self._rank_lexical(text, mask, offset + size, hook)
             # Personalisation and the rules move hits on every path, BM25 alone included.
-            hits = self._page(ranking, offset, size, profile, applicable, mask)
+            hits = self._page(ranking, offset, size, profile, applicable, mask, hook)
             total, matching, correction = ranking.total, ranking.matching, ranking.correction
-        return SearchResult(
-            query=text,
-            total=total,
-            page=page,
-            page_size=size,
-            hits=hits,
-            facets=self.catalog.facets(matching, category_prefix=filters.category if filters else None),
-            request_id=request_id or uuid.uuid4().hex,
-            corrected_query=correction.text if correction.changed else None,
-        )
+        with hook.stage(Stage.PAGE):
+            return SearchResult(
+                query=text,
+                total=total,
+                page=page,
+                page_size=size,
+                hits=hits,
+                facets=self.catalog.facets(matching, category_prefix=filters.category if filters else None),
+                request_id=request_id or uuid.uuid4().hex,
+                corrected_query=correction.text if correction.changed else None,
+            )
 
     @property
     def _hybrid_ready(self) -> bool:
@@ -260,19 +273,20 @@ class SearchPipeline:
         if not 1 <= page_size <= self.config.max_page_size:
             raise ValueError(f"page_size must be between 1 and {self.config.max_page_size}, got {page_size}")
 
-    def _rank_lexical(self, text: str, mask: np.ndarray, depth: int) -> Ranking:
+    def _rank_lexical(self, text: str, mask: np.ndarray, depth: int, stages: StageHook) -> Ranking:
         """Fielded BM25 alone: the best `depth` matches (at least the lexical pool of the hybrid path,
         for rules and personalisation to reorder), ties by position. Every document tied with the last
         one kept is kept too, as `LexicalIndex.search` does, so a page is the same whatever the depth."""
-        scored = self.lexical.scored(text, mask)
-        matching = np.flatnonzero(scored.matched)
-        candidates, scores = matching, scored.fused[matching]
-        wanted = max(depth, self.config.fusion.lexical_depth)
-        if 0 < wanted < len(candidates):
-            threshold = np.partition(scores, len(scores) - wanted)[len(scores) - wanted]
-            keep = scores >= threshold
-            candidates, scores = candidates[keep], scores[keep]
-        order = np.lexsort((candidates, -scores))[:wanted]
+        with stages.stage(Stage.LEXICAL):
+            scored = self.lexical.scored(text, mask)
+            matching = np.flatnonzero(scored.matched)
+            candidates, scores = matching, scored.fused[matching]
+            wanted = max(depth, self.config.fusion.lexical_depth)
+            if 0 < wanted < len(candidates):
+                threshold = np.partition(scores, len(scores) - wanted)[len(scores) - wanted]
+                keep = scores >= threshold
+                candidates, scores = candidates[keep], scores[keep]
+            order = np.lexsort((candidates, -scores))[:wanted]
         return Ranking(
             positions=candidates[order].astype(np.int64),
             scores=scores[order],
@@ -310,20 +324,35 @@ class SearchPipeline:
         return self.encoder
 
     def understand(
-        self, text: str, synonyms: SynonymSet | None = None
+        self, text: str, synonyms: SynonymSet | None = None, stages: StageHook = NO_STAGES
     ) -> tuple[QueryContext, str, Correction]:
-        """(what retrieval searches, the lexical text with synonyms, the spelling correction)."""
-        in_force = self._configured_synonyms.merged(synonyms or SynonymSet())
-        return understand(text, self.lexical.analyzer, self.speller, in_force, self.query_vector)
+        """(what retrieval searches, with the query's embedding; the lexical text with synonyms; the
+        spelling correction)."""
+        with stages.stage(Stage.QUERY_UNDERSTANDING):
+            in_force = self._configured_synonyms.merged(synonyms or SynonymSet())
+            context, lexical_text, correction = understand(
+                text, self.lexical.analyzer, self.speller, in_force
+            )
+        if self.vectors is not None:
+            with stages.stage(Stage.QUERY_ENCODING):
+                context = dataclasses.replace(context, vector=self.query_vector(context.text))
+        return context, lexical_text, correction
 
     @property
     def _configured_synonyms(self) -> SynonymSet:
         return SynonymSet.of_groups(self.config.synonyms)
 
-    def rank(self, text: str, mask: np.ndarray, depth: int, synonyms: SynonymSet | None = None) -> Ranking:
+    def rank(
+        self,
+        text: str,
+        mask: np.ndarray,
+        depth: int,
+        synonyms: SynonymSet | None = None,
+        stages: StageHook = NO_STAGES,
+    ) -> Ranking:
         """The fused candidates (at least `depth` where that many qualify) in final order before
         personalisation and rules: the learned ranker's where one is attached, else fusion's."""
-        context, candidates, correction = self._pool(text, mask, depth, synonyms, leave_out=None)
+        context, candidates, correction = self._pool(text, mask, depth, synonyms, None, stages)
         positions, scores = candidates.positions, candidates.rrf
         ranking = Ranking(
             positions,
@@ -337,27 +366,34 @@ class SearchPipeline:
         )
         if self.ranker is None or not self.config.ranker.enabled or not len(positions):
             return ranking
-        features = self._features(context, candidates, leave_out=None)
-        head = min(len(positions), max(self.config.ranker.rerank_depth, depth))
-        predicted = self.ranker.predict(features[:head])
-        order = np.lexsort((positions[:head], -predicted))
-        tail_scores = predicted.min() - 1 - np.arange(len(positions) - head, dtype=np.float32) * 1e-6
-        return ranking._replace(
-            positions=np.concatenate([positions[:head][order], positions[head:]]),
-            scores=np.concatenate([predicted[order], tail_scores]).astype(np.float32),
-            features=np.concatenate([features[:head][order], features[head:]]),
-        )
+        features = self._features(context, candidates, None, stages)
+        with stages.stage(Stage.RANKER):
+            head = min(len(positions), max(self.config.ranker.rerank_depth, depth))
+            predicted = self.ranker.predict(features[:head])
+            order = np.lexsort((positions[:head], -predicted))
+            tail_scores = predicted.min() - 1 - np.arange(len(positions) - head, dtype=np.float32) * 1e-6
+            return ranking._replace(
+                positions=np.concatenate([positions[:head][order], positions[head:]]),
+                scores=np.concatenate([predicted[order], tail_scores]).astype(np.float32),
+                features=np.concatenate([features[:head][order], features[head:]]),
+            )
 
     def training_pool(self, text: str, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(positions, features): the pool a ranker would order, left in fusion order (what the ranker
         learns from), with the search memory of `text` itself left out, as for a query never seen."""
-        context, candidates, _ = self._pool(text, mask, 0, None, leave_out=text)
-        return candidates.positions, self._features(context, candidates, leave_out=text)
+        context, candidates, _ = self._pool(text, mask, 0, None, text, NO_STAGES)
+        return candidates.positions, self._features(context, candidates, text, NO_STAGES)
 
     def _pool(
-        self, text: str, mask: np.ndarray, depth: int, synonyms: SynonymSet | None, leave_out: str | None
+        self,
+        text: str,
+        mask: np.ndarray,
+        depth: int,
+        synonyms: SynonymSet | None,
+        leave_out: str | None,
+        stages: StageHook,
     ) -> tuple[QueryContext, Candidates, Correction]:
-        context, lexical_text, correction = self.understand(text, synonyms)
+        context, lexical_text, correction = self.understand(text, synonyms, stages)
         # Retrieval and the features read the text with its synonyms; the terms stay the query's own.
         searched = QueryContext(lexical_text, context.terms, context.vector, context.corrected)
         for_training = leave_out is not None
@@ -372,12 +408,15 @@ class SearchPipeline:
             ranked=self.config.ranker.enabled and (self.ranker is not None or for_training),
             memory=self.memory,
             leave_out=leave_out,
+            stages=stages,
         )
         return searched, candidates, correction
 
-    def _features(self, context: QueryContext, candidates: Candidates, leave_out: str | None) -> np.ndarray:
+    def _features(
+        self, context: QueryContext, candidates: Candidates, leave_out: str | None, stages: StageHook
+    ) -> np.ndarray:
         return ranker_features(
-            context, candidates, self.catalog, self._stats_or_build(), self.memory, leave_out
+            context, candidates, self.catalog, self._stats_or_build(), self.memory, leave_out, stages
         )
 
     def _stats_or_build(self) -> ProductStats:
@@ -393,50 +432,56 @@ class SearchPipeline:
         profile: UserProfile | None,
         rules: Sequence[Rule],
         mask: np.ndarray,
+        stages: StageHook,
     ) -> list[Hit]:
         """The hits ranked offset..offset+size once personalisation and the rules have moved them."""
         products = self.catalog.products
-        scores = ranking.scores
-        spread = float(np.std(scores[:_SPREAD_DEPTH])) if len(scores) > 1 else 1.0
-        spread = spread if spread > 0 else 1.0
-        scores, adjustments = personal_boosts(
-            profile, ranking.positions, scores, products, self.config.personal_weight, spread
-        )
-        positions, scores, features, adjustments = apply_rules(
-            rules,
-            ranking.positions,
-            scores,
-            ranking.features,
-            adjustments,
-            products,
-            mask,
-            spread,
-            self._position_of,
-        )
-        page = slice(offset, offset + size)
-        page_positions = positions[page]
-        field_matches = self.lexical.matches_for(page_positions, ranking.scored)
-        cosine_of = ranking.candidates.cosines_of(page_positions) if ranking.candidates is not None else {}
-        contributions = None
-        if self.ranker is not None and features is not None and len(page_positions):
-            contributions = self.ranker.contributions(features[page])
-        hits = []
-        for row, position in enumerate(page_positions.tolist()):
-            hits.append(
-                Hit.model_construct(
-                    product=products[position],
-                    score=float(scores[offset + row]),
-                    matched_fields=[m.field for m in field_matches[row]],
-                    explanation=explain_hit(
-                        field_matches[row],
-                        cosine_of.get(position),
-                        ranking.correction,
-                        contributions[row] if contributions is not None else None,
-                        adjustments.get(position, []),
-                    ),
-                )
+        with stages.stage(Stage.PERSONALISATION):
+            scores = ranking.scores
+            spread = float(np.std(scores[:_SPREAD_DEPTH])) if len(scores) > 1 else 1.0
+            spread = spread if spread > 0 else 1.0
+            scores, adjustments = personal_boosts(
+                profile, ranking.positions, scores, products, self.config.personal_weight, spread
             )
-        return hits
+        with stages.stage(Stage.RULES):
+            positions, scores, features, adjustments = apply_rules(
+                rules,
+                ranking.positions,
+                scores,
+                ranking.features,
+                adjustments,
+                products,
+                mask,
+                spread,
+                self._position_of,
+            )
+        with stages.stage(Stage.EXPLANATIONS):
+            page = slice(offset, offset + size)
+            page_positions = positions[page]
+            field_matches = self.lexical.matches_for(page_positions, ranking.scored)
+            cosine_of = (
+                ranking.candidates.cosines_of(page_positions) if ranking.candidates is not None else {}
+            )
+            contributions = None
+            if self.ranker is not None and features is not None and len(page_positions):
+                contributions = self.ranker.contributions(features[page])
+            hits = []
+            for row, position in enumerate(page_positions.tolist()):
+                hits.append(
+                    Hit.model_construct(
+                        product=products[position],
+                        score=float(scores[offset + row]),
+                        matched_fields=[m.field for m in field_matches[row]],
+                        explanation=explain_hit(
+                            field_matches[row],
+                            cosine_of.get(position),
+                            ranking.correction,
+                            contributions[row] if contributions is not None else None,
+                            adjustments.get(position, []),
+                        ),
+                    )
+                )
+            return hits
 
     def _browse(self, mask: np.ndarray, offset: int, size: int) -> tuple[list[Hit], int, np.ndarray]:
         ordered = self._browse_order[mask[self._browse_order]]
@@ -448,62 +493,59 @@ class SearchPipeline:
         ]
         return hits, len(ordered), ordered
 
-    def save(self, directory: str | Path) -> Path:
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / _CONFIG_FILE).write_text(self.config.model_dump_json(indent=2), encoding="utf-8")
-        with (path / _PRODUCTS_FILE).open("w", encoding="utf-8") as out:
-            for product in self.catalog.products:
-                out.write(product.model_dump_json() + "\n")
-        self.lexical.save(path / _LEXICAL_DIR)
-        if self.vectors is not None:
-            self.vectors.save(path / _VECTOR_DIR)
-        if self.ranker is not None:
-            self.ranker.save(path / _RANKER_DIR)
-        if self.speller is not None:
-            self.speller.save(path / _SPELLING_DIR)
-        if self.suggester is not None:
-            self.suggester.save(path / _SUGGEST_DIR)
-        if self.memory is not None:
-            self.memory.save(path / _MEMORY_DIR)
-        if self.popularity is not None:
-            np.save(path / _POPULARITY_FILE, self.popularity)
-        return path
+    # persistence: the parts each in its own subdirectory, through the component format ------------
 
-    @classmethod
-    def load(cls, directory: str | Path) -> SearchPipeline:
-        path = Path(directory)
-        for name in (_CONFIG_FILE, _PRODUCTS_FILE, _LEXICAL_DIR):
-            if not (path / name).exists():
-                raise FileNotFoundError(f"no search pipeline in {path}: {name} is missing")
-        config = SearchConfig.model_validate_json((path / _CONFIG_FILE).read_text(encoding="utf-8"))
-        with (path / _PRODUCTS_FILE).open(encoding="utf-8") as lines:
-            products = [Product.model_validate_json(line) for line in lines if line.strip()]
-        lexical = LexicalIndex.load(path / _LEXICAL_DIR)
-        if lexical.n_documents != len(products):
-            raise ValueError(
-                f"{path}: the lexical index has {lexical.n_documents} documents "
-                f"but {_PRODUCTS_FILE} has {len(products)} products"
-            )
-        pipeline = cls(config)
-        if (path / _VECTOR_DIR).exists():
-            pipeline.vectors = VectorIndex.load(path / _VECTOR_DIR)
-            if len(pipeline.vectors) != len(products):
-                raise ValueError(f"{path}: {len(pipeline.vectors)} vectors for {len(products)} products")
-        if (path / _RANKER_DIR).exists():
-            pipeline.ranker = LearnedRanker.load(path / _RANKER_DIR)
-        if (path / _SPELLING_DIR).exists():
-            pipeline.speller = SpellingCorrector.load(path / _SPELLING_DIR)
-        if (path / _SUGGEST_DIR).exists():
-            pipeline.suggester = Suggester.load(path / _SUGGEST_DIR)
-        if (path / _MEMORY_DIR).exists():
-            pipeline.memory = SearchMemory.load(path / _MEMORY_DIR)
-            if pipeline.memory.led_to.shape[1] != len(products):
-                raise ValueError(
-                    f"{path}: the search memory covers {pipeline.memory.led_to.shape[1]} products "
-                    f"but {_PRODUCTS_FILE} has {len(products)}"
-                )
-        if (path / _POPULARITY_FILE).exists():
-            pipeline.popularity = np.load(path / _POPULARITY_FILE)
-        pipeline._attach(CatalogArrays.of(products), lexical)
-        return pipeline
+    def _parts(self) -> dict[str, Component[Any] | None]:
+        """The parts by the subdirectory each is saved in (None: absent)."""
+        return {
+            "catalog": self._products,
+            "lexical": self._lexical,
+            "vectors": self.vectors,
+            "spelling": self.speller,
+            "suggest": self.suggester,
+            "ranker": self.ranker,
+            "memory": self.memory,
+        }
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        self.catalog  # noqa: B018 - raises when not fitted
+        parts = [name for name, part in self._parts().items() if part is not None]
+        values = {
+            "parts": parts,
+            "encoder_choice": self.encoder_choice,
+            "components": self.components,  # for a reader of the manifest; loading rebuilds it
+        }
+        arrays = {"popularity": self.popularity} if self.popularity is not None else {}
+        return values, arrays
+
+    def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self._saved_parts = [str(name) for name in values["parts"]]
+        self.encoder_choice = values.get("encoder_choice")
+        self.popularity = arrays.get("popularity")
+
+    def save_native(self, directory: Path) -> None:
+        """The parts, each a component in its own subdirectory; `state` lists those present, so that
+        `load_native` reads back exactly them."""
+        save_parts(directory, self._parts())
+
+    def load_native(self, directory: Path) -> None:
+        saved = self._saved_parts
+        missing = [name for name in _REQUIRED_PARTS if name not in saved]
+        if missing:
+            raise ComponentFormatError(f"{directory}: a search pipeline without its {', '.join(missing)}")
+        products, lexical = Catalog.load(directory / "catalog"), LexicalIndex.load(directory / "lexical")
+        self.vectors = load_part(directory, "vectors", VectorIndex, saved)
+        self.speller = load_part(directory, "spelling", SpellingCorrector, saved)
+        self.suggester = load_part(directory, "suggest", Suggester, saved)
+        self.ranker = load_part(directory, "ranker", LearnedRanker, saved)
+        self.memory = load_part(directory, "memory", SearchMemory, saved)
+        sizes = {
+            "lexical index": lexical.n_documents,
+            "vector index": len(self.vectors) if self.vectors is not None else None,
+            "search memory": self.memory.n_products if self.memory is not None else None,
+        }
+        n = len(products.arrays)
+        wrong = [f"the {name} covers {size}" for name, size in sizes.items() if size not in (None, n)]
+        if wrong:
+            raise ComponentFormatError(f"{directory}: the catalog has {n} products but {', '.join(wrong)}")
+        self._attach(products, lexical)

@@ -56,19 +56,14 @@ def searched_text(text: str, correction: Correction) -> str:
 
 
 def understand(
-    text: str,
-    analyzer: Analyzer,
-    speller: SpellingCorrector | None,
-    synonyms: SynonymSet,
-    vector_of: Callable[[str], np.ndarray | None],
+    text: str, analyzer: Analyzer, speller: SpellingCorrector | None, synonyms: SynonymSet
 ) -> tuple[QueryContext, str, Correction]:
-    """(what retrieval searches, the lexical text with the `synonyms` in force, the spelling correction)."""
+    """(what retrieval searches, without its embedding yet; the lexical text with the `synonyms` in
+    force; the spelling correction). The pipeline embeds `context.text` as a stage of its own."""
     correction = correct(text, speller)
     searched = searched_text(text, correction)
     terms = list(dict.fromkeys(analyzer.analyze(searched)))
-    context = QueryContext(
-        text=searched, terms=terms, vector=vector_of(searched), corrected=correction.changed
-    )
+    context = QueryContext(text=searched, terms=terms, vector=None, corrected=correction.changed)
     return context, " ".join([searched, *synonyms.expand(searched)]), correction
 
 

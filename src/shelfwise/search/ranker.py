@@ -9,7 +9,7 @@ what is particular to search: its features, its settings and the refit on the va
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -17,12 +17,14 @@ import lightgbm as lgb
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from shelfwise.io.components import MANIFEST_FILE, Component, ComponentFormatError
 from shelfwise.learning_to_rank import ModelFiles, RankingGroup, TreeRanker, TreeRankerConfig
 from shelfwise.search.features import FEATURE_NAMES
 
-__all__ = ["FILES", "LearnedRanker", "RankerConfig", "RankingGroup"]
+__all__ = ["MODEL_FILE", "LearnedRanker", "RankerConfig", "RankingGroup"]
 
-FILES = ModelFiles(model="ranker.txt", manifest="ranker_meta.json")
+# LightGBM's own text model, beside the component's manifest.
+MODEL_FILE = "ranker.txt"
 
 
 class RankerConfig(BaseModel):
@@ -93,9 +95,15 @@ class RankerConfig(BaseModel):
         )
 
 
-class LearnedRanker:
+class LearnedRanker(Component[RankerConfig]):
+    """A component: the trees are LightGBM's text model (the native hooks), what training found (`meta`:
+    source, query counts, iterations, the feature names) the manifest's state."""
+
+    kind = "search_ranker"
+    config_type = RankerConfig
+
     def __init__(self, config: RankerConfig | None = None) -> None:
-        self.config = config or RankerConfig()
+        super().__init__(config)
         self.model = TreeRanker(self.config.trees(), FEATURE_NAMES)
         self.meta: dict[str, Any] = {}
 
@@ -156,18 +164,23 @@ class LearnedRanker:
         self.booster  # noqa: B018 - raises when not fitted
         return self.model.contributions(features, self.config.explanation, self._iteration)
 
-    def save(self, directory: str | Path) -> Path:
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         self.booster  # noqa: B018 - raises when not fitted
-        return self.model.save(Path(directory), FILES, {"config": self.config.model_dump(), **self.meta})
+        return dict(self.meta), {}
 
-    @classmethod
-    def load(cls, directory: str | Path) -> LearnedRanker:
-        path = Path(directory)
-        booster, meta = TreeRanker.read(path, FILES)
-        config = RankerConfig.model_validate(meta.pop("config"))
-        if meta.get("features") != list(FEATURE_NAMES):
-            raise ValueError(f"{path}: the ranker was trained on other features than this version computes")
-        ranker = cls(config)
-        ranker.model.booster = booster
-        ranker.meta = meta
-        return ranker
+    def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self.meta = dict(values)
+
+    def save_native(self, directory: Path) -> None:
+        self.booster.save_model(str(directory / MODEL_FILE))
+
+    def load_native(self, directory: Path) -> None:
+        if self.meta.get("features") != list(FEATURE_NAMES):
+            raise ComponentFormatError(
+                f"{directory}: the ranker was trained on other features than this version computes"
+            )
+        if not (directory / MODEL_FILE).is_file():
+            raise ComponentFormatError(f"no saved search ranker at {directory}: {MODEL_FILE} is missing")
+        # TreeRanker reads LightGBM's file and a manifest beside it: here the component's own.
+        booster, _ = TreeRanker.read(directory, ModelFiles(model=MODEL_FILE, manifest=MANIFEST_FILE))
+        self.model.booster = booster

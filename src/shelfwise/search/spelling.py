@@ -12,19 +12,17 @@ Latin words around it are still corrected ("iphnoe 手机壳" -> "iphone 手机�
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from shelfwise.io.components import Component
 from shelfwise.text.analysis import stemmer, words
 from shelfwise.text.cjk import is_han_word
-
-_VOCAB_FILE = "spelling_vocabulary.json"
 
 
 class SpellingConfig(BaseModel):
@@ -84,9 +82,14 @@ def _joinable(word: str) -> bool:
     return word.isalpha() and not is_han_word(word)
 
 
-class SpellingCorrector:
+class SpellingCorrector(Component[SpellingConfig]):
+    """A component: the catalog's word counts are its state; the deletes are rebuilt from them on load."""
+
+    kind = "spelling_corrector"
+    config_type = SpellingConfig
+
     def __init__(self, config: SpellingConfig | None = None) -> None:
-        self.config = config or SpellingConfig()
+        super().__init__(config)
         self.frequency: dict[str, int] = {}
         self._deletes: dict[str, list[str]] = {}
         self._stems: set[str] = set()
@@ -182,18 +185,8 @@ class SpellingCorrector:
             i += 1
         return Correction(text=" ".join(output) if changes else query, changes=changes)
 
-    def save(self, directory: str | Path) -> Path:
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        payload = {"config": self.config.model_dump(), "frequency": self.frequency}
-        (path / _VOCAB_FILE).write_text(json.dumps(payload), encoding="utf-8")
-        return path
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {"frequency": self.frequency}, {}
 
-    @classmethod
-    def load(cls, directory: str | Path) -> SpellingCorrector:
-        path = Path(directory) / _VOCAB_FILE
-        if not path.is_file():
-            raise FileNotFoundError(f"no spelling vocabulary at {path}")
-        payload = json.loads(path.read_text(encoding="utf-8"))
-        corrector = cls(SpellingConfig.model_validate(payload["config"]))
-        return corrector._attach({str(k): int(v) for k, v in payload["frequency"].items()})
+    def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self._attach({str(word): int(count) for word, count in values["frequency"].items()})

@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import bisect
-import json
 from collections import Counter
-from collections.abc import Iterable
-from pathlib import Path
-from typing import Self
+from collections.abc import Iterable, Mapping
+from typing import Any, Self
 
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from shelfwise.io.components import Component
 from shelfwise.text.analysis import normalise
 
-_FILE = "suggest.json"
+
+class SuggesterConfig(BaseModel):
+    """Autocomplete has no settings yet: what it learns is the shop's past queries and titles."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Suggester:
-    def __init__(self) -> None:
+class Suggester(Component[SuggesterConfig]):
+    """A component: past queries with their counts and the titles as typed are its state."""
+
+    kind = "suggester"
+    config_type = SuggesterConfig
+
+    def __init__(self, config: SuggesterConfig | None = None) -> None:
+        super().__init__(config)
         self._queries: list[str] = []
         self._query_counts: dict[str, int] = {}
         self._titles: list[str] = []
@@ -55,17 +67,10 @@ class Suggester:
                     found.append(self._title_text[title])
         return found
 
-    def save(self, directory: str | Path) -> Path:
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        payload = {"queries": self._query_counts, "titles": list(self._title_text.values())}
-        (path / _FILE).write_text(json.dumps(payload), encoding="utf-8")
-        return path
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return {"queries": self._query_counts, "titles": list(self._title_text.values())}, {}
 
-    @classmethod
-    def load(cls, directory: str | Path) -> Suggester:
-        payload = json.loads((Path(directory) / _FILE).read_text(encoding="utf-8"))
-        suggester = cls().fit(payload["titles"])
-        suggester._query_counts = {str(k): int(v) for k, v in payload["queries"].items()}
-        suggester._queries = sorted(suggester._query_counts)
-        return suggester
+    def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        self.fit(values["titles"])
+        self._query_counts = {str(query): int(count) for query, count in values["queries"].items()}
+        self._queries = sorted(self._query_counts)

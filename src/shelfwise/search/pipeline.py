@@ -27,7 +27,7 @@ from shelfwise.domain import Filters, Hit, Product, SearchResult
 from shelfwise.index.catalog import Catalog, CatalogArrays
 from shelfwise.index.lexical import LexicalIndex, ScoredQuery
 from shelfwise.index.vector import VectorIndex
-from shelfwise.io.components import Component, ComponentFormatError, load_part, save_parts
+from shelfwise.io.components import Component, ComponentFormatError, load_part
 from shelfwise.search.config import SearchConfig
 from shelfwise.search.explain import explain_browse, explain_hit
 from shelfwise.search.features import ProductStats, ranker_features
@@ -88,7 +88,6 @@ class SearchPipeline(Component[SearchConfig]):
         self.vectors: VectorIndex | None = None
         self.encoder: TextEncoder | None = None
         self.encoder_choice: str | None = None
-        self._saved_parts: list[str] = []
         self.ranker: LearnedRanker | None = None
         self.memory: SearchMemory | None = None
         self.speller: SpellingCorrector | None = None
@@ -495,7 +494,7 @@ class SearchPipeline(Component[SearchConfig]):
 
     # persistence: the parts each in its own subdirectory, through the component format ------------
 
-    def _parts(self) -> dict[str, Component[Any] | None]:
+    def parts(self) -> dict[str, Component[Any] | None]:
         """The parts by the subdirectory each is saved in (None: absent)."""
         return {
             "catalog": self._products,
@@ -509,9 +508,7 @@ class SearchPipeline(Component[SearchConfig]):
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         self.catalog  # noqa: B018 - raises when not fitted
-        parts = [name for name, part in self._parts().items() if part is not None]
         values = {
-            "parts": parts,
             "encoder_choice": self.encoder_choice,
             "components": self.components,  # for a reader of the manifest; loading rebuilds it
         }
@@ -519,17 +516,10 @@ class SearchPipeline(Component[SearchConfig]):
         return values, arrays
 
     def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-        self._saved_parts = [str(name) for name in values["parts"]]
         self.encoder_choice = values.get("encoder_choice")
         self.popularity = arrays.get("popularity")
 
-    def save_native(self, directory: Path) -> None:
-        """The parts, each a component in its own subdirectory; `state` lists those present, so that
-        `load_native` reads back exactly them."""
-        save_parts(directory, self._parts())
-
-    def load_native(self, directory: Path) -> None:
-        saved = self._saved_parts
+    def restore_parts(self, directory: Path, saved: Sequence[str]) -> None:
         missing = [name for name in _REQUIRED_PARTS if name not in saved]
         if missing:
             raise ComponentFormatError(f"{directory}: a search pipeline without its {', '.join(missing)}")

@@ -98,7 +98,7 @@ def page(pipeline: SearchPipeline, query: str, **options: object) -> list[tuple[
 def test_the_pipeline_saves_each_part_as_a_component_in_its_own_directory(saved: Path) -> None:
     manifest = json.loads((saved / MANIFEST_FILE).read_text(encoding="utf-8"))
     assert manifest["kind"] == "search_pipeline"
-    assert manifest["state"]["parts"] == list(PARTS)
+    assert manifest["parts"] == list(PARTS)
     assert manifest["state"]["components"]["memory_queries"] == 4
     assert sorted(path.name for path in saved.iterdir()) == sorted([MANIFEST_FILE, "arrays.npz", *PARTS])
     for name, kind in PARTS.items():

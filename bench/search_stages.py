@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import shelfwise.search.hybrid as hybrid
+from harness import shared_data
 from shelfwise.evaluation.search_ablation import split_qrels
 from shelfwise.evaluation.search_eval import judgements
 from shelfwise.io.datasets import load_homedepot
@@ -65,7 +66,7 @@ def main() -> None:
     if args.explanation and pipeline.ranker is not None:
         pipeline.ranker.config = pipeline.ranker.config.model_copy(update={"explanation": args.explanation})
     pipeline.config = pipeline.config.model_copy(update={"query_vector_cache": 0})
-    _, held_out = split_qrels(load_homedepot()[1], 0.5)
+    _, held_out = split_qrels(load_homedepot(shared_data())[1], 0.5)
     queries = list(judgements(held_out))[: args.queries]
     instrument(pipeline)
     for query in queries[: args.warmup]:

@@ -6,11 +6,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 import sqlalchemy as sa
+
+from shelfwise.io.datasets import shared_data_dir
+from shelfwise.settings import Settings
 
 POSTGRES_SERVER = os.environ.get(
     "SHELFWISE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -53,6 +57,12 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
         return f"sqlite:///{tmp_path / 'store.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of public data sets as the settings give it ($SHELFWISE_DATA, else ../shared/data)."""
+    return shared_data_dir(Settings().shared_data)
 
 
 # Tiers: `pytest -m "not slow"` runs offline in about a minute; `make test` runs everything. A test that

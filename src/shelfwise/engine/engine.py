@@ -82,8 +82,9 @@ class Engine:
         return cls(settings)
 
     def close(self) -> None:
-        """Release the store's connections; the engine is not used afterwards."""
+        """Release the store's and the online state's connections; the engine is not used afterwards."""
         self.store.close()
+        self.online.close()
 
     def __enter__(self) -> Engine:
         return self

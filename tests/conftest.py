@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 
+from shelfwise.engine import Engine
 from shelfwise.io.datasets import shared_data_dir
 from shelfwise.settings import Settings
 
@@ -57,6 +59,14 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
         return f"sqlite:///{tmp_path / 'store.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture
+def open_engine() -> Iterator[Callable[[Path], Engine]]:
+    """Opens an engine on a data directory (as Engine.open does); each is closed when the test ends,
+    passed or failed."""
+    with ExitStack() as opened:
+        yield lambda location: opened.enter_context(Engine.open(location))
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,9 @@ import pytest
 from sample_shop import catalog_rows, event_rows
 from shelfwise.domain import Event, EventType, Filters, RecommendationKind
 from shelfwise.domain.errors import InvalidRequestError, NotFoundError, NotTrainedError
+from shelfwise.domain.search import SearchResult
 from shelfwise.engine import Engine
+from shelfwise.settings import Settings
 
 
 def _trained(data_dir: Path) -> Engine:
@@ -175,3 +179,120 @@ def test_forget_user_everywhere(engine: Engine) -> None:
     assert engine.recommend("recently-viewed", user_id="gone").items
     assert engine.forget_user("gone") == 1
     assert engine.recommend("recently-viewed", user_id="gone").items == []
+
+
+# --- real-time events go through the quality gate, as POST /v1/events does --------------------------------
+
+
+@pytest.fixture
+def catalog_only(tmp_path: Path) -> Iterator[Engine]:
+    """An untrained engine with the sample catalog: recording needs no model."""
+    with Engine.open(tmp_path / "data") as opened:
+        opened.ingest_products(catalog_rows())
+        yield opened
+
+
+def test_record_refuses_an_event_for_an_unknown_product_and_quarantines_it_as_ingest_does(
+    catalog_only: Engine,
+) -> None:
+    ghost = Event(user_id="ghost", event_type=EventType.VIEW, product_id="p404")
+
+    with pytest.raises(InvalidRequestError, match="product_id 'p404' is not in the catalog"):
+        catalog_only.record(ghost)
+
+    assert catalog_only.count_events() == 0
+    assert catalog_only.history(user_id="ghost") == []
+    [kept] = catalog_only.quarantined("events")
+    assert (kept.file, kept.raw["product_id"], kept.raw["user_id"]) == ("<api>", "p404", "ghost")
+    ingested = catalog_only.ingest_events([ghost.model_dump(mode="json")])
+    assert ingested.quarantined == 1
+    assert catalog_only.quarantined("events")[1].reasons == kept.reasons
+
+
+def test_record_refuses_an_event_from_the_future_naming_the_reason(catalog_only: Engine) -> None:
+    late = Event(
+        user_id="traveller",
+        event_type=EventType.VIEW,
+        product_id="p1",
+        timestamp=datetime.now(UTC) + timedelta(days=30),
+    )
+
+    with pytest.raises(InvalidRequestError, match="future"):
+        catalog_only.record(late)
+
+    assert catalog_only.count_events() == 0
+    assert catalog_only.count_quarantined("events") == 1
+
+
+def test_record_stores_a_good_event_and_it_shapes_the_very_next_request(catalog_only: Engine) -> None:
+    event = Event(user_id="shopper", event_type=EventType.VIEW, product_id="p3", price=899.0)
+    stored = catalog_only.record(event)
+
+    assert stored == event
+    assert catalog_only.count_events() == 1
+    assert [event.product_id for event in catalog_only.history(user_id="shopper")] == ["p3"]
+    assert catalog_only.count_quarantined() == 0
+
+
+def test_bot_traffic_recorded_live_is_stored_but_left_out_of_training(tmp_path: Path) -> None:
+    """As with ingest_events: a bot is a judgement over many events, so each is stored, and training
+    (which re-runs the checks over everything stored) leaves the bot's events out."""
+    settings = Settings(data_dir=tmp_path / "data", quality={"bot_max_events_per_minute": 10})
+    with Engine(settings) as engine:
+        engine.ingest_products(catalog_rows())
+        engine.ingest_events(event_rows())
+        start = datetime.now(UTC) - timedelta(hours=1)
+        for second in range(20):
+            moment = start + timedelta(seconds=2 * second)
+            engine.record(
+                Event(user_id="crawler", event_type=EventType.VIEW, product_id="p7", timestamp=moment)
+            )
+        assert engine.count_events() == len(event_rows()) + 20
+
+        manifest = engine.train()
+
+    assert manifest.components["quality"]["excluded_events"]["event.bot"] == 20
+    assert manifest.data.events == len(event_rows())
+
+
+def test_searches_during_an_ingest_all_succeed_and_then_find_the_new_product(engine: Engine) -> None:
+    known = {row["product_id"] for row in catalog_rows()} | {"p11"}
+    ingested = threading.Event()
+    results: list[SearchResult] = []
+    errors: list[BaseException] = []
+
+    def search_until_ingested() -> None:
+        try:
+            while not ingested.is_set():
+                for query in ("sofa", "table", "chopping board", ""):
+                    results.append(engine.search(query, page_size=5))
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    def ingest() -> None:
+        try:
+            engine.ingest_products([{"product_id": "p11", "title": "Bamboo chopping board", "price": 15}])
+            later = datetime(2026, 11, 2, tzinfo=UTC)
+            engine.ingest_events([{**row, "user_id": f"late-{row['user_id']}"} for row in event_rows(later)])
+            engine.record(Event(user_id="late-shopper", event_type=EventType.VIEW, product_id="p11"))
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            ingested.set()
+
+    searchers = [threading.Thread(target=search_until_ingested) for _ in range(3)]
+    for thread in searchers:
+        thread.start()
+    writer = threading.Thread(target=ingest)
+    writer.start()
+    for thread in (writer, *searchers):
+        thread.join(timeout=120)
+
+    assert not errors, errors
+    assert results
+    for result in results:
+        ids = [hit.product.product_id for hit in result.hits]
+        assert len(ids) == len(set(ids)) and set(ids) <= known
+        assert result.total >= len(ids)
+    assert engine.count_events() == 2 * len(event_rows()) + 1
+    assert engine.search("chopping board").hits[0].product.product_id == "p11"

@@ -28,7 +28,7 @@ from shelfwise.io.demo import write_demo_shop
 from shelfwise.recommend.diversity import catalog_coverage, intra_list_diversity
 from shelfwise.recommend.kinds import RecommendationConfig
 from shelfwise.recommend.sequential import SequentialConfig
-from shelfwise.search.pipeline import SearchConfig
+from shelfwise.search.config import SearchConfig
 from shelfwise.training.trainer import TrainingConfig
 
 

@@ -41,16 +41,16 @@ def main() -> None:
     ids = pipeline.catalog.product_ids
     pipeline.prime_query_vectors(list(scored))
     relevant = {q: gains for q, gains in scored.items() if any(g > 0 for g in gains.values())}
-    pools = {q: pipeline.rank(q, mask, 0, for_training=True) for q in relevant}
+    pools = {q: pipeline.training_pool(q, mask) for q in relevant}
     results = []
     for seed in (int(s) for s in args.seeds.split(",")):
         config = pipeline.config.ranker.model_copy(update={"seed": seed})
         ranker = LearnedRanker(config).fit(fit_part, validation)
         ndcg, recall = [], []
         for query, gains in relevant.items():
-            positions, _, candidates, _, _ = pools[query]
+            positions, features = pools[query]
             head = min(len(positions), config.rerank_depth)
-            scores = ranker.predict(candidates.features[:head]) if head else np.zeros(0)
+            scores = ranker.predict(features[:head]) if head else np.zeros(0)
             order = np.lexsort((positions[:head], -scores))
             ranked = [ids[int(p)] for p in np.concatenate([positions[:head][order], positions[head:]])]
             ndcg.append(ndcg_at_k(ranked, gains, 10))

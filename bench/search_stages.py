@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import shelfwise.search.hybrid as hybrid
+import shelfwise.search.features as features
 from harness import shared_data
 from shelfwise.evaluation.search_ablation import split_qrels
 from shelfwise.evaluation.search_eval import judgements
@@ -40,8 +40,8 @@ def timed(stage: str, function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def instrument(pipeline: SearchPipeline) -> None:
-    hybrid._features = timed("ranking features", hybrid._features)
-    hybrid.pool_centroids = timed("pool centroids", hybrid.pool_centroids)
+    features._features = timed("ranking features", features._features)
+    features.pool_centroids = timed("pool centroids", features.pool_centroids)
     SearchMemory.features = timed("memory features", SearchMemory.features)  # type: ignore[method-assign]
     SearchMemory.recall = timed("memory recall", SearchMemory.recall)  # type: ignore[method-assign]
     SearchMemory.similarities = timed("memory similarities", SearchMemory.similarities)  # type: ignore[method-assign]

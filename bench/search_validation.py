@@ -38,14 +38,14 @@ def ranked_pools(pipeline: SearchPipeline, labelled: dict[str, dict[str, int]]) 
     pipeline.prime_query_vectors(list(labelled))
     pools = []
     for query, labels in labelled.items():
-        positions, _, candidates, _, _ = pipeline.rank(query, mask, 0, for_training=True)
+        positions, features = pipeline.training_pool(query, mask)
         head = min(len(positions), pipeline.config.ranker.rerank_depth)
         products = [ids[int(p)] for p in positions[:head]]
         pools.append(
             {
                 "query": query,
                 "products": products,
-                "features": candidates.features[:head],
+                "features": features[:head],
                 "labels": np.array([labels.get(p, 0) for p in products], dtype=np.int32),
             }
         )

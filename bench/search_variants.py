@@ -36,14 +36,14 @@ STAGES = {
     "vector search": "search",
     "ranking features": "_features",
     "ranker scores + per-feature contributions (LightGBM)": "predict",
-    "explanations": "explain_hybrid",
+    "explanations": "explain_hit",
     "whole search": "search",
 }
 STAGE_FILES = {
     "query encoding (tokenise + ONNX)": "onnx_backend.py",
     "lexical scoring (BM25)": "lexical.py",
     "vector search": "vector.py",
-    "ranking features": "hybrid.py",
+    "ranking features": "features.py",
     "ranker scores + per-feature contributions (LightGBM)": "lightgbm/basic.py",
     "explanations": "explain.py",
     "whole search": "pipeline.py",

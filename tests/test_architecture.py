@@ -103,3 +103,19 @@ def test_every_module_imports_on_its_own_in_a_fresh_interpreter() -> None:
     assert done.returncode == 0, done.stderr[-4000:]
     failures = json.loads(done.stdout.strip().splitlines()[-1])
     assert failures == {}, "\n\n".join(f"{name}:\n{trace}" for name, trace in failures.items())
+
+
+def test_the_vocabulary_stays_light() -> None:
+    """`import shelfwise.domain` (what a client of the API types needs) loads no model library and no
+    layer above it: the package's __init__ imports the engine and the settings tree lazily."""
+    code = (
+        "import sys, shelfwise.domain, shelfwise.metrics; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'lightgbm', 'faiss', 'sklearn'})); "
+        "print(sorted(m for m in sys.modules if m.startswith('shelfwise.') and m.split('.')[1] "
+        "not in ('domain', 'metrics')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    heavy, layers = done.stdout.splitlines()
+    assert heavy == "[]" and layers == "[]", done.stdout

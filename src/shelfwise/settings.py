@@ -127,7 +127,7 @@ class Settings(BaseSettings):
         if self.onnx_cache is not None:
             return self.onnx_cache
         base = os.environ.get("XDG_CACHE_HOME")
-        return Path(base) / "shelfwise-onnx" if base else Path.home() / ".cache" / "shelfwise-onnx"
+        return (Path(base) if base else Path.home() / ".cache") / "shelfwise-onnx"
 
     @classmethod
     def load(cls, config_file: Path | None = None, **flags: Any) -> Settings:

@@ -13,7 +13,7 @@ from shelfwise.domain import Event, EventType, RecommendationKind
 from shelfwise.engine import Engine
 from shelfwise.recommend.kinds import RecommendationConfig
 from shelfwise.recommend.sequential import SequentialConfig
-from shelfwise.search.pipeline import SearchConfig
+from shelfwise.search.config import SearchConfig
 from shelfwise.training.trainer import TrainingConfig
 
 pytestmark = [pytest.mark.slow]

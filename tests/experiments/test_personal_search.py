@@ -25,8 +25,8 @@ from shelfwise.experiments.personal_search import (
 )
 from shelfwise.io.demo import generate_demo_shop
 from shelfwise.recommend.kinds import RecommendationConfig
+from shelfwise.search.config import SearchConfig
 from shelfwise.search.personal import UserProfile
-from shelfwise.search.pipeline import SearchConfig
 from shelfwise.training.trainer import TrainingConfig, load_bundle
 
 pytestmark = [pytest.mark.slow]

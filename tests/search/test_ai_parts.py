@@ -9,7 +9,7 @@ import pytest
 
 from shelfwise.domain import Filters, Product
 from shelfwise.index.vector import VectorIndex
-from shelfwise.search.hybrid import FEATURE_NAMES
+from shelfwise.search.features import FEATURE_NAMES
 from shelfwise.search.learning import split_groups
 from shelfwise.search.personal import build_profile
 from shelfwise.search.ranker import LearnedRanker, RankerConfig, RankingGroup

@@ -12,7 +12,7 @@ from shelfwise.domain import Product
 from shelfwise.index.lexical import LexicalIndex, LexicalIndexConfig
 from shelfwise.io.datasets import DatasetMissing, load_chinese_product_titles
 from shelfwise.search import SearchPipeline
-from shelfwise.search.pipeline import SearchConfig
+from shelfwise.search.config import SearchConfig
 from shelfwise.search.spelling import SpellingConfig, SpellingCorrector
 from shelfwise.text.cjk import is_han_word
 from shelfwise.text.encoder import DEFAULT_MODEL, EncoderConfig, TextEncoder

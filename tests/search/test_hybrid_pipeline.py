@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,10 +12,10 @@ import pytest
 
 from shelfwise.domain import Filters, Product
 from shelfwise.search import SearchPipeline
-from shelfwise.search.hybrid import FEATURE_NAMES, pool_centroids
+from shelfwise.search.config import SearchConfig
+from shelfwise.search.features import FEATURE_NAMES, pool_centroids
 from shelfwise.search.learning import event_groups, fit_search, train_ranker_from_judgements
 from shelfwise.search.personal import UserProfile
-from shelfwise.search.pipeline import SearchConfig
 from shelfwise.search.ranker import RankerConfig
 from shelfwise.search.rules import Rule, RuleSet
 from shelfwise.search.spelling import SpellingConfig
@@ -59,7 +60,7 @@ def test_a_query_without_a_shared_word_finds_products_by_meaning(pipeline: Searc
 
 def test_a_misspelt_query_is_corrected_and_says_so(pipeline: SearchPipeline) -> None:
     result = pipeline.search("leathr sofa")
-    assert result.corrected_query == "leather sofa" and result.did_you_mean == "leather sofa"
+    assert result.query == "leathr sofa" and result.corrected_query == "leather sofa"
     assert ids(result)[0] == "s2"
     assert any(r.signal == "spelling" and "leathr" in r.detail for r in result.hits[0].explanation.reasons)
     assert pipeline.search("leather sofa").corrected_query is None
@@ -112,6 +113,58 @@ def test_personalisation_moves_the_users_brand_up_and_explains_it(pipeline: Sear
     assert any(r.signal == "personal" and brand in r.detail for r in hit.explanation.reasons)
 
 
+@pytest.fixture(scope="module", params=["bm25 config", "ablation's bm25 row"])
+def bm25_only(request: pytest.FixtureRequest, pipeline: SearchPipeline) -> SearchPipeline:
+    """Fielded BM25 alone: fitted so (no encoder, no spelling), or the ablation's view of the hybrid one."""
+    if request.param == "bm25 config":
+        config = SearchConfig(semantic=False, spelling=SpellingConfig(enabled=False))
+        lexical = SearchPipeline(config).fit(shop())
+    else:
+        lexical = pipeline.variant(semantic=False, spelling=False, ranker=False)
+    assert lexical.vectors is None and lexical.speller is None and lexical.ranker is None
+    return lexical
+
+
+def test_rules_pin_boost_and_bury_on_the_bm25_only_path(bm25_only: SearchPipeline) -> None:
+    plain = ids(bm25_only.search("sofa"))
+    assert plain[:3] == ["s1", "s2", "s3"]  # the shortest titles first; "Corner sofa bed" last
+    pinned = bm25_only.search(
+        "sofa", page_size=3, rules=RuleSet(rules=[Rule(action="pin", query="sofa", product_ids=["l1"])])
+    )
+    assert ids(pinned) == ["l1", *plain[:2]]
+    assert "pinned" in pinned.hits[0].explanation.reasons[-1].detail
+    buried = ids(bm25_only.search("sofa", rules=RuleSet(rules=[Rule(action="bury", product_ids=["s1"])])))
+    assert buried == [*plain[1:3], "s1"]
+    boosted = bm25_only.search(
+        "sofa", rules=RuleSet(rules=[Rule(action="boost", query="sofa", brands=["Sleepwell"])])
+    )
+    assert ids(boosted)[0] == "s3"
+    assert boosted.hits[0].explanation.reasons[-1].signal == "rule"
+    assert boosted.hits[0].explanation.reasons[0].signal == "bm25"
+
+
+def test_a_rule_that_moves_nothing_leaves_the_bm25_page_as_it_was(bm25_only: SearchPipeline) -> None:
+    plain = bm25_only.search("table", page_size=2, page=1)
+    idle = bm25_only.search(
+        "table", page_size=2, rules=RuleSet(rules=[Rule(action="boost", brands=["No Such Brand"])])
+    )
+    assert [(h.product.product_id, h.score) for h in idle.hits] == [
+        (h.product.product_id, h.score) for h in plain.hits
+    ]
+
+
+def test_a_user_profile_reorders_the_bm25_only_path(bm25_only: SearchPipeline) -> None:
+    plain = ids(bm25_only.search("sofa"))
+    assert plain[-1] == "s3"
+    profile = UserProfile(user_id="u", brands={"sleepwell": 1.0})
+    strong = bm25_only.variant()
+    strong.config = strong.config.model_copy(update={"personal_weight": 10.0})
+    personal = strong.search("sofa", profile=profile)
+    assert ids(personal)[0] == "s3" and sorted(ids(personal)) == sorted(plain)
+    reasons = personal.hits[0].explanation.reasons
+    assert any(r.signal == "personal" and "Sleepwell" in r.detail for r in reasons)
+
+
 def test_save_and_load_keep_every_part(pipeline: SearchPipeline, tmp_path: Path) -> None:
     loaded = SearchPipeline.load(pipeline.save(tmp_path / "search"))
     assert loaded.vectors is not None and loaded.speller is not None and loaded.suggester is not None
@@ -155,7 +208,7 @@ def test_search_events_label_the_bought_product_and_train_a_ranker(pipeline: Sea
     # A query with a single candidate has nothing to rank and makes no group; the candidates are the
     # pool a ranker would order, dense tail included.
     mask = np.ones(len(pipeline.catalog), dtype=bool)
-    pools = [len(pipeline.rank(q, mask, 0, for_training=True)[0]) for q, _ in pairs]
+    pools = [len(pipeline.training_pool(q, mask)[0]) for q, _ in pairs]
     assert len(groups) == sum(size > 1 for size in pools) >= 2
     assert max(pools) > max(len(pipeline.search(q).hits) for q, _ in pairs)
     assert all(group.labels.max() == 3 and (group.labels == 3).sum() == 1 for group in groups)
@@ -183,10 +236,10 @@ def test_judgements_train_a_ranker_that_is_used_for_ranking(pipeline: SearchPipe
 
 def feature(pipeline: SearchPipeline, query: str, name: str) -> dict[str, float]:
     mask = np.ones(len(pipeline.catalog), dtype=bool)
-    positions, _, candidates, _, _ = pipeline.rank(query, mask, 0, for_training=True)
+    positions, features = pipeline.training_pool(query, mask)
     column = FEATURE_NAMES.index(name)
     ids = pipeline.catalog.product_ids
-    return {ids[int(p)]: float(v) for p, v in zip(positions, candidates.features[:, column], strict=True)}
+    return {ids[int(p)]: float(v) for p, v in zip(positions, features[:, column], strict=True)}
 
 
 def test_word_trigram_features_see_a_typo_that_bm25_misses(pipeline: SearchPipeline) -> None:
@@ -239,3 +292,25 @@ def test_candidates_are_compared_with_the_kind_of_product_the_query_finds_first(
     assert fused[:10].min() > 0.9 > 0.2 > fused[10:].max()
     assert lexical[20:].min() > 0.9 > 0.2 > lexical[:10].max()
     assert not pool_centroids(None, bm25).any()
+
+
+def test_concurrent_searches_through_a_small_query_vector_cache_match_one_at_a_time(
+    pipeline: SearchPipeline,
+) -> None:
+    queries = ["sofa", "couch", "oak table", "kettle", "lamp", "frying pan", "shower", "leathr sofa"]
+    small = pipeline.variant()
+    small.config = small.config.model_copy(update={"query_vector_cache": 2})
+    expected = {q: [(h.product.product_id, h.score) for h in small.search(q).hits] for q in queries}
+    found: dict[tuple[int, str], list[tuple[str, float]]] = {}
+
+    def work(worker: int) -> None:
+        for query in queries[worker:] + queries[:worker]:
+            found[worker, query] = [(h.product.product_id, h.score) for h in small.search(query).hits]
+
+    threads = [threading.Thread(target=work, args=(worker,)) for worker in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(found) == 4 * len(queries)
+    assert all(hits == expected[query] for (_, query), hits in found.items())

@@ -11,10 +11,10 @@ import pytest
 from shelfwise.domain import Product
 from shelfwise.evaluation.search_ablation import run_ablation
 from shelfwise.search import SearchPipeline
-from shelfwise.search.hybrid import FEATURE_NAMES
+from shelfwise.search.config import SearchConfig
+from shelfwise.search.features import FEATURE_NAMES
 from shelfwise.search.learning import train_ranker_from_judgements
 from shelfwise.search.memory import MEMORY_FEATURES, RememberedQuery, SearchMemory
-from shelfwise.search.pipeline import SearchConfig
 from shelfwise.search.ranker import RankerConfig
 from shelfwise.search.spelling import SpellingConfig
 
@@ -110,10 +110,15 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> SearchPipeline:
 
 def memory_feature(pipeline: SearchPipeline, query: str, name: str, for_training: bool) -> dict[str, float]:
     mask = np.ones(len(pipeline.catalog), dtype=bool)
-    candidates = pipeline.rank(query, mask, 0, for_training=for_training)[2]
+    if for_training:
+        positions, features = pipeline.training_pool(query, mask)
+    else:
+        ranking = pipeline.rank(query, mask, 0)
+        assert ranking.features is not None  # the fitted pipeline has a ranker, which reads them
+        positions, features = ranking.positions, ranking.features
     column = FEATURE_NAMES.index(name)
     ids = pipeline.catalog.product_ids
-    pairs = zip(candidates.positions, candidates.features[:, column], strict=True)
+    pairs = zip(positions, features[:, column], strict=True)
     return {ids[int(p)]: float(v) for p, v in pairs}
 
 

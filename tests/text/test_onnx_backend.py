@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from shelfwise.text.encoder import EncoderConfig, TextEncoder
-from shelfwise.text.onnx_backend import OnnxSentenceEncoder, OnnxUnsupported
+from shelfwise.text.onnx_backend import (
+    OnnxSentenceEncoder,
+    OnnxUnsupported,
+    default_cache_root,
+    use_cache_root,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 
@@ -22,14 +28,16 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("onnx")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Exports go to a folder of this module's own, and the process default is restored after."""
+    root = tmp_path_factory.mktemp("onnx")
+    use_cache_root(root)
+    yield root
+    use_cache_root(None)
 
 
-def test_onnx_vectors_match_pytorch_and_int8_stays_close(
-    onnx_cache: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SHELFWISE_ONNX_CACHE", str(onnx_cache))
+def test_onnx_vectors_match_pytorch_and_int8_stays_close(onnx_cache: Path) -> None:
+    assert default_cache_root() == onnx_cache
     same = TextEncoder(EncoderConfig(backend="onnx"))
     fast = TextEncoder(EncoderConfig(backend="onnx-int8"))
     exact = TextEncoder(EncoderConfig(backend="torch"))

@@ -12,7 +12,7 @@ import torch
 from sample_shop import catalog_rows
 from shelfwise.domain import Product
 from shelfwise.engine import Engine
-from shelfwise.search.pipeline import SearchConfig
+from shelfwise.search.config import SearchConfig
 from shelfwise.text.encoder import DEFAULT_MODEL, EncoderConfig, TextEncoder, product_text
 from shelfwise.training.finetune import (
     EncoderFinetuner,

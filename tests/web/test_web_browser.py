@@ -21,7 +21,7 @@ from shelfwise.app import create_app
 from shelfwise.domain import Filters
 from shelfwise.engine import Engine
 from shelfwise.io.demo import generate_demo_shop
-from shelfwise.search.pipeline import SearchConfig
+from shelfwise.search.config import SearchConfig
 from shelfwise.settings import Settings
 from shelfwise.training.trainer import TrainingConfig
 

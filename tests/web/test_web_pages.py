@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from shelfwise.app import create_app
 from shelfwise.engine import Engine
 from shelfwise.io.demo import CATEGORIES, DEMO_USERS, generate_demo_shop
-from shelfwise.search.pipeline import SearchConfig
+from shelfwise.search.config import SearchConfig
 from shelfwise.settings import Settings
 from shelfwise.training.trainer import TrainingConfig
 from shelfwise.web.analytics import summarise_events
@@ -295,3 +295,15 @@ def test_reasons_map_to_their_checks() -> None:
     assert (
         reason_check("products", "duplicate product_id 'p1': superseded by line 3") == "product.duplicate_id"
     )
+
+
+def test_a_corrected_search_says_what_it_searched_instead(client: TestClient, engine: Engine) -> None:
+    typed = "fryng pan"
+    corrected = engine.search(typed).corrected_query
+    assert corrected == "frying pan"  # the demo shop's titles teach the speller "frying"
+    page = client.get("/search", params={"q": typed}).text
+    assert (
+        "data-corrected" in page
+        and f'Showing results for <a href="/search?q=frying%20pan">{corrected}</a>' in page
+    )
+    assert "data-corrected" not in client.get("/search", params={"q": corrected}).text

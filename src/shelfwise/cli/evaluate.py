@@ -38,9 +38,7 @@ from shelfwise.experiments.personal_search import PersonalEvalConfig, run_demo_e
 from shelfwise.experiments.search_relevance import score_search
 from shelfwise.io.demo import generate_demo_shop
 from shelfwise.recommend.kinds import RecommendationConfig
-from shelfwise.search.learning import embedding_cache_dir
 from shelfwise.text.encoder import TextEncoder
-from shelfwise.training.trainer import EMBEDDINGS_DIR
 
 evaluate_app = typer.Typer(
     help="Measure search relevance and recommendation accuracy offline.", no_args_is_help=True
@@ -228,7 +226,7 @@ def title_embeddings(catalog: pl.DataFrame) -> np.ndarray | None:
     texts = item_texts(catalog)
     if texts is None:
         return None
-    cache = embedding_cache_dir(current_settings().data_dir / EMBEDDINGS_DIR)
+    cache = current_settings().embedding_cache_dir
     with stderr_console().status(f"Encoding {len(texts):,} item titles (cached under {cache})…"):
         return TextEncoder(cache_dir=cache).encode(texts)
 

@@ -29,6 +29,7 @@ class SearchResult(BaseModel):
     facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
     request_id: str
     corrected_query: str | None = Field(
-        default=None, description="The query as searched after spelling correction, when it was corrected."
+        default=None,
+        description="The query searched instead of the typed one (`query`): its spelling correction, "
+        "when the speller changed it; None when the typed query was searched as it was.",
     )
-    did_you_mean: str | None = Field(default=None, description="A spelling the catalog knows better.")

@@ -33,15 +33,15 @@ from shelfwise.quality.config import QualityConfig
 from shelfwise.quality.gate import GatedFile, gate_event_file, gate_events, gate_product_file, gate_products
 from shelfwise.quality.report import REPORT_FILE, QualityReport
 from shelfwise.recommend.kinds import RecommendationModels, RecommendRequest
-from shelfwise.search.learning import embedding_cache_dir
 from shelfwise.search.personal import build_profile
 from shelfwise.search.pipeline import SearchPipeline
 from shelfwise.search.rules import Rule, RuleStore
 from shelfwise.search.synonyms import SynonymError, SynonymSet, SynonymStore
 from shelfwise.settings import Settings
 from shelfwise.store import OnlineState, Store, open_online_state
+from shelfwise.text import onnx_backend
 from shelfwise.training.artifacts import ArtifactRegistry, Manifest
-from shelfwise.training.trainer import EMBEDDINGS_DIR, TrainingConfig, load_bundle, train_bundle
+from shelfwise.training.trainer import TrainingConfig, load_bundle, train_bundle
 
 MAX_RECOMMENDATIONS = 200
 MAX_SUGGESTIONS = 20
@@ -56,6 +56,7 @@ class Engine:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        onnx_backend.use_cache_root(settings.onnx_cache_dir)
         self.store = Store.open(settings.store_url)
         self.online: OnlineState = open_online_state(settings.online_url, settings.recent_events_per_user)
         self.registry = ArtifactRegistry(settings.artifacts_dir, keep=settings.artifacts_to_keep)
@@ -281,6 +282,7 @@ class Engine:
             force=force,
             quality=self.quality_config,
             report_path=self.settings.data_dir / REPORT_FILE,
+            embedding_cache=self.settings.embedding_cache_dir,
         )
         self._load_current()
         return manifest
@@ -339,7 +341,7 @@ class Engine:
             if self._search is None or self._search_stale:
                 previous = self._search
                 config = previous.config if previous is not None else None
-                cache = embedding_cache_dir(self.settings.data_dir / EMBEDDINGS_DIR)
+                cache = self.settings.embedding_cache_dir
                 self._search = SearchPipeline(config).fit(self.store.products(), embedding_cache=cache)
                 if previous is not None:
                     self._search.attach_ranker(previous.ranker)  # its features do not depend on the catalog

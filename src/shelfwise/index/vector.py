@@ -1,8 +1,8 @@
 """Inner-product search over L2-normalised embeddings, under a filter mask: exact or HNSW (faiss).
 
 Up to `exact_below` products (20,000 by default) one query is a matrix-vector product of a few
-milliseconds, never wrong, and a filter is a mask on the scores. Above it the full scan costs 8-10 ms at
-50,000 x 384 on these cores, so an HNSW graph (faiss) answers in about a millisecond with the filter applied
+milliseconds, never wrong, and a filter is a mask on the scores. Above it the full scan grows with the
+catalog, so an HNSW graph (faiss) answers in about a millisecond with the filter applied
 inside the graph walk (an ID selector), and a selective filter, where the walk would starve, scans exactly
 the few products that pass. Either way a filtered page is as full as the matches allow.
 """

@@ -1,5 +1,7 @@
-"""Product search: fielded BM25 retrieval under filters, with facets and explanations."""
+"""Product search: BM25 and dense retrieval under filters, a learned ranker, facets and explanations."""
 
-from shelfwise.search.pipeline import SearchConfig, SearchPipeline, clean_query
+from shelfwise.search.config import SearchConfig
+from shelfwise.search.pipeline import SearchPipeline
+from shelfwise.search.query import clean_query
 
 __all__ = ["SearchConfig", "SearchPipeline", "clean_query"]

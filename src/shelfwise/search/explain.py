@@ -1,4 +1,4 @@
-"""Explanations of search hits: which field matched which query words, worth how much."""
+"""Explanations of search hits: which fields matched which words, worth how much, and what else moved them."""
 
 from __future__ import annotations
 
@@ -8,21 +8,14 @@ import numpy as np
 
 from shelfwise.domain import Explanation, Reason
 from shelfwise.index.lexical import FieldMatch
-from shelfwise.search.hybrid import FEATURE_NAMES
+from shelfwise.search.features import FEATURE_NAMES
 from shelfwise.search.spelling import Correction
 
 BM25_SIGNAL = "bm25"
 BROWSE_SIGNAL = "browse"
 
-
-def explain_lexical(matches: list[FieldMatch]) -> Explanation:
-    """One reason per matched field, best first, e.g. `title matched "chairs" (+4.21), "oak" (+2.10)`."""
-    return Explanation(
-        reasons=[
-            Reason(signal=BM25_SIGNAL, detail=_field_detail(match), contribution=match.contribution)
-            for match in matches
-        ]
-    )
+# (signal, detail, contribution): a personal boost or a merchandising rule that moved a hit.
+Adjustment = tuple[str, str, float]
 
 
 def explain_browse() -> Explanation:
@@ -43,12 +36,12 @@ RANKER_SIGNAL = "ranker"
 TOP_RANKER_FEATURES = 5
 
 
-def explain_hybrid(
+def explain_hit(
     matches: list[FieldMatch],
     cosine: float | None,
     correction: Correction,
     contributions: np.ndarray | None,
-    adjustments: list[tuple[str, str, float]],
+    adjustments: list[Adjustment],
 ) -> Explanation:
     """Lexical matches, semantic similarity, the spelling fix, the ranker's largest feature contributions
     and personal or rule adjustments, each with its contribution."""

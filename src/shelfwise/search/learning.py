@@ -9,7 +9,6 @@ the position each product had (LightGBM's unbiased lambdarank).
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -19,22 +18,16 @@ import polars as pl
 
 from shelfwise.domain import Product
 from shelfwise.domain.events import EVENT_WEIGHTS, EventType
+from shelfwise.search.config import SearchConfig
 from shelfwise.search.memory import RememberedQuery, SearchMemory
-from shelfwise.search.pipeline import SearchConfig, SearchPipeline
+from shelfwise.search.pipeline import SearchPipeline
 from shelfwise.search.ranker import LearnedRanker, RankingGroup
 
 logger = logging.getLogger(__name__)
 
-EMBEDDING_CACHE_ENV = "SHELFWISE_EMBEDDING_CACHE"
 ATTRIBUTION_WINDOW = timedelta(minutes=30)
 EVENT_LABELS = {EventType.CLICK.value: 1, EventType.ADD_TO_CART.value: 2, EventType.PURCHASE.value: 3}
 GAIN_STEPS = 2  # judged gains 0..2 in steps of 1/3 become integer labels 0..4 for lambdarank
-
-
-def embedding_cache_dir(default: Path) -> Path:
-    """Where product embeddings are cached: $SHELFWISE_EMBEDDING_CACHE, else `default`."""
-    configured = os.environ.get(EMBEDDING_CACHE_ENV)
-    return Path(configured) if configured else default
 
 
 def popularity_of(products: Sequence[Product], events: pl.DataFrame) -> np.ndarray:
@@ -106,14 +99,14 @@ def query_groups(pipeline: SearchPipeline, labelled: Mapping[str, Mapping[str, i
     pipeline.prime_query_vectors(list(labelled))
     ids = pipeline.catalog.product_ids
     for query, labels in labelled.items():
-        positions, _, candidates, _, _ = pipeline.rank(query, mask, 0, for_training=True)
+        positions, features = pipeline.training_pool(query, mask)
         head = min(len(positions), pipeline.config.ranker.rerank_depth)
         if head < 2:
             continue
         label = np.array([labels.get(ids[int(p)], 0) for p in positions[:head]], dtype=np.int32)
         groups.append(
             RankingGroup(
-                features=candidates.features[:head],
+                features=features[:head],
                 labels=label,
                 positions=np.arange(head, dtype=np.int32),
             )

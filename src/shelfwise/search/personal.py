@@ -1,5 +1,5 @@
 """Personalisation: a user's affinity for categories, brands, a price band and the items the
-recommendation models expect next, from their recent events."""
+recommendation models expect next, from their recent events; and the boosts it gives their search hits."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from shelfwise.domain import Event, Product
 from shelfwise.domain.events import EVENT_WEIGHTS
+from shelfwise.search.explain import Adjustment
 
 # Shares of the 0..1 affinity. The model term is what the for-you scorer (the sequential transformer
 # blended with co-occurrence) makes of the history: it knows which items follow which, where the shares
@@ -21,6 +24,9 @@ CATEGORY_WEIGHT = 0.6
 BRAND_WEIGHT = 0.3
 PRICE_WEIGHT = 0.1
 MODEL_WEIGHT = 0.0
+# How many of the best ranked hits personalisation may move: it reorders what the query found, it does not
+# bring up products from deep in the list.
+PERSONAL_DEPTH = 100
 
 
 @dataclass(frozen=True)
@@ -108,3 +114,28 @@ def build_profile(
         model_scores=dict(model_scores or {}),
         model_weight=model_weight,
     )
+
+
+def personal_boosts(
+    profile: UserProfile | None,
+    positions: np.ndarray,
+    scores: np.ndarray,
+    products: Sequence[Product],
+    weight: float,
+    spread: float,
+) -> tuple[np.ndarray, dict[int, list[Adjustment]]]:
+    """`scores` of the ranked `positions` with each of the first `PERSONAL_DEPTH` raised by `weight` times
+    `spread` times the user's affinity for it, and those raises with their reasons, keyed by catalog
+    position. The list is not re-sorted here: merchandising rules shift scores too, then one sort follows."""
+    if profile is None or profile.empty or weight <= 0:
+        return scores, {}
+    scores = scores.copy()
+    adjustments: dict[int, list[Adjustment]] = {}
+    for i in range(min(len(positions), PERSONAL_DEPTH)):
+        product = products[int(positions[i])]
+        boost = weight * spread * profile.affinity(product)
+        if boost > 0:
+            scores[i] += boost
+            detail = "; ".join(profile.reasons(product)) or "close to what you usually buy"
+            adjustments.setdefault(int(positions[i]), []).append(("personal", detail, boost))
+    return scores, adjustments

@@ -1,33 +1,46 @@
-"""The query pipeline: clean the query, retrieve with fielded BM25 under the filters, page, facet, explain."""
+"""The query pipeline: clean and understand the query, retrieve under the filters (fielded BM25, fused with
+dense retrieval and ordered by a learned ranker where those are fitted), personalise, apply the
+merchandising rules, then page, facet and explain.
+
+This module orchestrates; each step lives in its own: query.py (understanding), fusion.py (the candidate
+pool), features.py and ranker.py (the learned order), personal.py and rules.py (what moves hits after it),
+explain.py (why each hit is where it is).
+"""
 
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shelfwise.domain import Filters, Hit, Product, SearchResult
 from shelfwise.index.catalog import CatalogArrays
-from shelfwise.index.lexical import LexicalIndex, LexicalIndexConfig
-from shelfwise.index.vector import VectorIndex, VectorIndexConfig
-from shelfwise.search.explain import explain_browse, explain_hybrid, explain_lexical
-from shelfwise.search.hybrid import FusionConfig, ProductStats, QueryContext, gather_candidates
+from shelfwise.index.lexical import LexicalIndex, ScoredQuery
+from shelfwise.index.vector import VectorIndex
+from shelfwise.search.config import SearchConfig
+from shelfwise.search.explain import explain_browse, explain_hit
+from shelfwise.search.features import ProductStats, ranker_features
+from shelfwise.search.fusion import Candidates, gather_candidates
 from shelfwise.search.memory import SearchMemory
-from shelfwise.search.personal import MODEL_WEIGHT, UserProfile
-from shelfwise.search.ranker import LearnedRanker, RankerConfig
-from shelfwise.search.rules import RuleSet, target_mask
-from shelfwise.search.spelling import Correction, SpellingConfig, SpellingCorrector
+from shelfwise.search.personal import UserProfile, personal_boosts
+from shelfwise.search.query import (
+    QueryContext,
+    QueryVectorCache,
+    clean_query,
+    correct,
+    searched_text,
+    understand,
+)
+from shelfwise.search.ranker import LearnedRanker
+from shelfwise.search.rules import Rule, RuleSet, apply_rules, target_mask
+from shelfwise.search.spelling import Correction, SpellingCorrector
 from shelfwise.search.suggest import Suggester
 from shelfwise.search.synonyms import SynonymSet
-from shelfwise.text.encoder import AUTO_MODEL, EncoderConfig, TextEncoder, choose_encoder, product_text
+from shelfwise.text.encoder import TextEncoder, choose_encoder, product_text
 
 logger = logging.getLogger(__name__)
 
@@ -40,64 +53,21 @@ _SPELLING_DIR = "spelling"
 _SUGGEST_DIR = "suggest"
 _MEMORY_DIR = "memory"
 _POPULARITY_FILE = "popularity.npy"
-_SPACES = re.compile(r"\s+")
+# The top scores whose spread is the unit of personal and rule boosts.
+_SPREAD_DEPTH = 50
 
 
-class SearchConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Ranking(NamedTuple):
+    """A query's candidates in ranked order, before personalisation and rules."""
 
-    lexical: LexicalIndexConfig = Field(default_factory=LexicalIndexConfig)
-    default_page_size: int = Field(default=10, ge=1)
-    max_page_size: int = Field(default=100, ge=1)
-    max_query_chars: int = Field(default=512, ge=1)
-    semantic: bool = Field(
-        default=True, description="Dense retrieval with the text encoder, fused with BM25."
-    )
-    # `auto`: MiniLM, unless enough of the catalog is Chinese, Japanese or Korean for the multilingual
-    # encoder (shelfwise.text.multilingual); fit() records which one it took.
-    encoder: EncoderConfig = Field(default_factory=lambda: EncoderConfig(model=AUTO_MODEL))
-    vectors: VectorIndexConfig = Field(default_factory=VectorIndexConfig)
-    fusion: FusionConfig = Field(default_factory=FusionConfig)
-    spelling: SpellingConfig = Field(default_factory=SpellingConfig)
-    ranker: RankerConfig = Field(default_factory=RankerConfig)
-    synonyms: list[list[str]] = Field(
-        default_factory=list, description='Groups of interchangeable words, e.g. [["sofa", "couch"]].'
-    )
-    personal_weight: float = Field(default=1.0, ge=0, description="How far user affinity moves a hit.")
-    personal_model_weight: float = Field(
-        default=MODEL_WEIGHT,
-        ge=0,
-        description="Weight of the recommendation models' view of the user in the affinity (0: off, "
-        "which `shelfwise evaluate personal` measured as no worse, and saves a model pass per search).",
-    )
-    search_memory: bool = Field(
-        default=True,
-        description="Remember what labelled searches led to (judgements, or the clicks, carts and purchases "
-        "after a search) and give the learned ranker features from the nearest remembered queries.",
-    )
-    query_vector_cache: int = Field(default=10_000, ge=0, description="Query embeddings kept in memory.")
-
-    @model_validator(mode="after")
-    def _check_page_sizes(self) -> SearchConfig:
-        if self.default_page_size > self.max_page_size:
-            raise ValueError(
-                f"default_page_size ({self.default_page_size}) exceeds max_page_size ({self.max_page_size})"
-            )
-        return self
-
-
-def clean_query(query: str, max_chars: int) -> str:
-    """Control characters become spaces and other invisible ones go (a soft hyphen must not split a word);
-    whitespace runs collapse and the result is cut at `max_chars`."""
-    visible = "".join(_visible(ch) for ch in query)
-    return _SPACES.sub(" ", visible).strip()[:max_chars].rstrip()
-
-
-def _visible(ch: str) -> str:
-    category = unicodedata.category(ch)
-    if category == "Cc":
-        return " "
-    return "" if category.startswith("C") else ch
+    positions: np.ndarray  # int64
+    scores: np.ndarray  # float32, best first
+    correction: Correction
+    features: np.ndarray | None  # ranker features of `positions`, in their order; None without a ranker
+    scored: ScoredQuery  # the lexical scoring, which explains each hit's matched fields
+    total: int  # products matching the query under the filters
+    matching: np.ndarray  # their positions, for facets
+    candidates: Candidates | None  # the fused pool; None on the BM25-only path
 
 
 class SearchPipeline:
@@ -119,7 +89,7 @@ class SearchPipeline:
         self.suggester: Suggester | None = None
         self.popularity: np.ndarray | None = None
         self._stats: ProductStats | None = None
-        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_vectors = QueryVectorCache()
 
     @property
     def catalog(self) -> CatalogArrays:
@@ -257,14 +227,16 @@ class SearchPipeline:
                 mask = mask & target_mask(rule, self.catalog.products, np.arange(len(self.catalog)))
         offset = (page - 1) * size
         correction = Correction(text=text)
-        if text and (self._hybrid_ready or synonyms):
-            hits, total, matching, correction = self._retrieve_hybrid(
-                text, mask, offset, size, profile, applicable, synonyms
-            )
-        elif text:
-            hits, total, matching = self._retrieve(text, mask, offset, size)
-        else:
+        if not text:
             hits, total, matching = self._browse(mask, offset, size)
+        else:
+            if self._hybrid_ready or synonyms:
+                ranking = self.rank(text, mask, offset + size, synonyms)
+            else:
+                ranking = self._rank_lexical(text, mask, offset + size)
+            # Personalisation and the rules move hits on every path, BM25 alone included.
+            hits = self._page(ranking, offset, size, profile, applicable, mask)
+            total, matching, correction = ranking.total, ranking.matching, ranking.correction
         return SearchResult(
             query=text,
             total=total,
@@ -274,7 +246,6 @@ class SearchPipeline:
             facets=self.catalog.facets(matching, category_prefix=filters.category if filters else None),
             request_id=request_id or uuid.uuid4().hex,
             corrected_query=correction.text if correction.changed else None,
-            did_you_mean=correction.text if correction.changed else None,
         )
 
     @property
@@ -289,173 +260,183 @@ class SearchPipeline:
         if not 1 <= page_size <= self.config.max_page_size:
             raise ValueError(f"page_size must be between 1 and {self.config.max_page_size}, got {page_size}")
 
-    def _retrieve(
-        self, text: str, mask: np.ndarray, offset: int, size: int
-    ) -> tuple[list[Hit], int, np.ndarray]:
-        matches = self.lexical.search(text, k=size, mask=mask, offset=offset)
-        products = self.catalog.products
-        hits = [
-            Hit(
-                product=products[int(position)],
-                score=float(score),
-                matched_fields=[m.field for m in field_matches],
-                explanation=explain_lexical(field_matches),
-            )
-            for position, score, field_matches in zip(
-                matches.positions, matches.scores, matches.field_matches, strict=True
-            )
-        ]
-        return hits, matches.total, np.flatnonzero(matches.matched)
+    def _rank_lexical(self, text: str, mask: np.ndarray, depth: int) -> Ranking:
+        """Fielded BM25 alone: the best `depth` matches (at least the lexical pool of the hybrid path,
+        for rules and personalisation to reorder), ties by position. Every document tied with the last
+        one kept is kept too, as `LexicalIndex.search` does, so a page is the same whatever the depth."""
+        scored = self.lexical.scored(text, mask)
+        matching = np.flatnonzero(scored.matched)
+        candidates, scores = matching, scored.fused[matching]
+        wanted = max(depth, self.config.fusion.lexical_depth)
+        if 0 < wanted < len(candidates):
+            threshold = np.partition(scores, len(scores) - wanted)[len(scores) - wanted]
+            keep = scores >= threshold
+            candidates, scores = candidates[keep], scores[keep]
+        order = np.lexsort((candidates, -scores))[:wanted]
+        return Ranking(
+            positions=candidates[order].astype(np.int64),
+            scores=scores[order],
+            correction=Correction(text=text),
+            features=None,
+            scored=scored,
+            total=len(matching),
+            matching=matching,
+            candidates=None,
+        )
 
     def query_vector(self, text: str) -> np.ndarray | None:
         """The query's embedding, remembered for the next `query_vector_cache` distinct queries."""
         if self.vectors is None:
             return None
-        cached = self._query_vectors.get(text)
-        if cached is not None:
-            self._query_vectors.move_to_end(text)
-            return cached
-        if self.encoder is None:
-            self.encoder = TextEncoder(self.config.encoder)
-        vector = self.encoder.encode_one(text)
-        if self.config.query_vector_cache:
-            self._query_vectors[text] = vector
-            if len(self._query_vectors) > self.config.query_vector_cache:
-                self._query_vectors.popitem(last=False)
-        return vector
+        return self._query_vectors.vector(
+            text, lambda t: self._query_encoder().encode_one(t), self.config.query_vector_cache
+        )
 
     def prime_query_vectors(self, queries: Sequence[str]) -> None:
         """Encode many queries in batches (several times faster than one by one), e.g. for training."""
         if self.vectors is None or not queries:
             return
-        if self.encoder is None:
-            self.encoder = TextEncoder(self.config.encoder)
         texts = []
         for query in queries:
             text = clean_query(query, self.config.max_query_chars)
-            correction = self.speller.correct(text) if self.speller is not None else None
-            texts.append(correction.text if correction is not None and correction.changed else text)
-        fresh = [t for t in dict.fromkeys(texts) if t and t not in self._query_vectors]
-        limit = self.config.query_vector_cache
-        for text, vector in zip(fresh[:limit], self.encoder.encode(fresh[:limit]), strict=True):
-            self._query_vectors[text] = vector
-        while len(self._query_vectors) > limit:
-            self._query_vectors.popitem(last=False)
+            texts.append(searched_text(text, correct(text, self.speller)))
+        self._query_vectors.prime(
+            texts, lambda batch: self._query_encoder().encode(batch), self.config.query_vector_cache
+        )
+
+    def _query_encoder(self) -> TextEncoder:
+        if self.encoder is None:
+            self.encoder = TextEncoder(self.config.encoder)
+        return self.encoder
 
     def understand(
         self, text: str, synonyms: SynonymSet | None = None
     ) -> tuple[QueryContext, str, Correction]:
         """(what retrieval searches, the lexical text with synonyms, the spelling correction)."""
-        correction = self.speller.correct(text) if self.speller is not None else Correction(text=text)
-        searched = correction.text if correction.changed else text
-        terms = list(dict.fromkeys(self.lexical.analyzer.analyze(searched)))
-        context = QueryContext(
-            text=searched, terms=terms, vector=self.query_vector(searched), corrected=correction.changed
-        )
         in_force = self._configured_synonyms.merged(synonyms or SynonymSet())
-        return context, " ".join([searched, *in_force.expand(searched)]), correction
+        return understand(text, self.lexical.analyzer, self.speller, in_force, self.query_vector)
 
     @property
     def _configured_synonyms(self) -> SynonymSet:
         return SynonymSet.of_groups(self.config.synonyms)
 
-    def rank(
-        self,
-        text: str,
-        mask: np.ndarray,
-        depth: int,
-        synonyms: SynonymSet | None = None,
-        for_training: bool = False,
-    ) -> tuple[np.ndarray, np.ndarray, Any, Correction, np.ndarray | None]:
-        """Candidates in final order before personalisation and rules: (positions, scores, candidates,
-        correction, ranker features of the positions or None). `for_training`: the pool a ranker would
-        order, left in fusion order (what the ranker learns from), with the search memory of `text`
-        itself left out, as for a query never seen."""
+    def rank(self, text: str, mask: np.ndarray, depth: int, synonyms: SynonymSet | None = None) -> Ranking:
+        """The fused candidates (at least `depth` where that many qualify) in final order before
+        personalisation and rules: the learned ranker's where one is attached, else fusion's."""
+        context, candidates, correction = self._pool(text, mask, depth, synonyms, leave_out=None)
+        positions, scores = candidates.positions, candidates.rrf
+        ranking = Ranking(
+            positions,
+            scores,
+            correction,
+            None,
+            candidates.scored,
+            candidates.total,
+            candidates.matching,
+            candidates,
+        )
+        if self.ranker is None or not self.config.ranker.enabled or not len(positions):
+            return ranking
+        features = self._features(context, candidates, leave_out=None)
+        head = min(len(positions), max(self.config.ranker.rerank_depth, depth))
+        predicted = self.ranker.predict(features[:head])
+        order = np.lexsort((positions[:head], -predicted))
+        tail_scores = predicted.min() - 1 - np.arange(len(positions) - head, dtype=np.float32) * 1e-6
+        return ranking._replace(
+            positions=np.concatenate([positions[:head][order], positions[head:]]),
+            scores=np.concatenate([predicted[order], tail_scores]).astype(np.float32),
+            features=np.concatenate([features[:head][order], features[head:]]),
+        )
+
+    def training_pool(self, text: str, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, features): the pool a ranker would order, left in fusion order (what the ranker
+        learns from), with the search memory of `text` itself left out, as for a query never seen."""
+        context, candidates, _ = self._pool(text, mask, 0, None, leave_out=text)
+        return candidates.positions, self._features(context, candidates, leave_out=text)
+
+    def _pool(
+        self, text: str, mask: np.ndarray, depth: int, synonyms: SynonymSet | None, leave_out: str | None
+    ) -> tuple[QueryContext, Candidates, Correction]:
         context, lexical_text, correction = self.understand(text, synonyms)
-        search_context = QueryContext(lexical_text, context.terms, context.vector, context.corrected)
+        # Retrieval and the features read the text with its synonyms; the terms stay the query's own.
+        searched = QueryContext(lexical_text, context.terms, context.vector, context.corrected)
+        for_training = leave_out is not None
         candidates = gather_candidates(
-            search_context,
+            searched,
             mask,
             self.lexical,
             self.vectors,
             self.catalog,
-            self._stats_or_build(),
             self.config.fusion,
             depth=depth,
             ranked=self.config.ranker.enabled and (self.ranker is not None or for_training),
             memory=self.memory,
-            leave_out=text if for_training else None,
+            leave_out=leave_out,
         )
-        positions, scores = candidates.positions, candidates.rrf
-        if self.ranker is not None and self.config.ranker.enabled and len(positions) and not for_training:
-            head = min(len(positions), max(self.config.ranker.rerank_depth, depth))
-            predicted = self.ranker.predict(candidates.features[:head])
-            order = np.lexsort((positions[:head], -predicted))
-            tail_scores = predicted.min() - 1 - np.arange(len(positions) - head, dtype=np.float32) * 1e-6
-            positions = np.concatenate([positions[:head][order], positions[head:]])
-            scores = np.concatenate([predicted[order], tail_scores]).astype(np.float32)
-            features = np.concatenate([candidates.features[:head][order], candidates.features[head:]])
-            return positions, scores, candidates, correction, features
-        return positions, scores, candidates, correction, None
+        return searched, candidates, correction
+
+    def _features(self, context: QueryContext, candidates: Candidates, leave_out: str | None) -> np.ndarray:
+        return ranker_features(
+            context, candidates, self.catalog, self._stats_or_build(), self.memory, leave_out
+        )
 
     def _stats_or_build(self) -> ProductStats:
         if self._stats is None:
             self._stats = ProductStats.of(self.catalog, self.lexical, self.popularity)
         return self._stats
 
-    def _retrieve_hybrid(
+    def _page(
         self,
-        text: str,
-        mask: np.ndarray,
+        ranking: Ranking,
         offset: int,
         size: int,
         profile: UserProfile | None,
-        rules: list[Any],
-        synonyms: SynonymSet | None,
-    ) -> tuple[list[Hit], int, np.ndarray, Correction]:
-        positions, scores, candidates, correction, features = self.rank(text, mask, offset + size, synonyms)
+        rules: Sequence[Rule],
+        mask: np.ndarray,
+    ) -> list[Hit]:
+        """The hits ranked offset..offset+size once personalisation and the rules have moved them."""
         products = self.catalog.products
-        adjustments: dict[int, list[tuple[str, str, float]]] = {}
-        spread = float(np.std(scores[:50])) if len(scores) > 1 else 1.0
+        scores = ranking.scores
+        spread = float(np.std(scores[:_SPREAD_DEPTH])) if len(scores) > 1 else 1.0
         spread = spread if spread > 0 else 1.0
-        scores = scores.copy()
-        if profile is not None and not profile.empty and self.config.personal_weight > 0:
-            head = min(len(positions), 100)
-            for i in range(head):
-                product = products[int(positions[i])]
-                boost = self.config.personal_weight * spread * profile.affinity(product)
-                if boost > 0:
-                    scores[i] += boost
-                    detail = "; ".join(profile.reasons(product)) or "close to what you usually buy"
-                    adjustments.setdefault(i, []).append(("personal", detail, boost))
-        positions, scores, features, adjustments = _apply_rules(
-            rules, positions, scores, features, adjustments, products, mask, spread, self._position_of
+        scores, adjustments = personal_boosts(
+            profile, ranking.positions, scores, products, self.config.personal_weight, spread
+        )
+        positions, scores, features, adjustments = apply_rules(
+            rules,
+            ranking.positions,
+            scores,
+            ranking.features,
+            adjustments,
+            products,
+            mask,
+            spread,
+            self._position_of,
         )
         page = slice(offset, offset + size)
         page_positions = positions[page]
-        field_matches = self.lexical.matches_for(page_positions, candidates.scored)
-        cosine_of = _page_cosines(page_positions, candidates.positions, candidates.cosine)
+        field_matches = self.lexical.matches_for(page_positions, ranking.scored)
+        cosine_of = ranking.candidates.cosines_of(page_positions) if ranking.candidates is not None else {}
         contributions = None
         if self.ranker is not None and features is not None and len(page_positions):
             contributions = self.ranker.contributions(features[page])
         hits = []
-        for row, position in enumerate(page_positions):
-            rank = offset + row
+        for row, position in enumerate(page_positions.tolist()):
             hits.append(
                 Hit.model_construct(
-                    product=products[int(position)],
-                    score=float(scores[rank]),
+                    product=products[position],
+                    score=float(scores[offset + row]),
                     matched_fields=[m.field for m in field_matches[row]],
-                    explanation=explain_hybrid(
+                    explanation=explain_hit(
                         field_matches[row],
-                        cosine_of.get(int(position)),
-                        correction,
+                        cosine_of.get(position),
+                        ranking.correction,
                         contributions[row] if contributions is not None else None,
-                        adjustments.get(rank, []),
+                        adjustments.get(position, []),
                     ),
                 )
             )
-        return hits, candidates.total, candidates.matching, correction
+        return hits
 
     def _browse(self, mask: np.ndarray, offset: int, size: int) -> tuple[list[Hit], int, np.ndarray]:
         ordered = self._browse_order[mask[self._browse_order]]
@@ -526,67 +507,3 @@ class SearchPipeline:
             pipeline.popularity = np.load(path / _POPULARITY_FILE)
         pipeline._attach(CatalogArrays.of(products), lexical)
         return pipeline
-
-
-def _apply_rules(
-    rules: list[Any],
-    positions: np.ndarray,
-    scores: np.ndarray,
-    features: np.ndarray | None,
-    adjustments: dict[int, list[tuple[str, str, float]]],
-    products: list[Product],
-    mask: np.ndarray,
-    spread: float,
-    position_of: dict[str, int],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict[int, list[tuple[str, str, float]]]]:
-    """Boost/bury shift scores by `amount` spreads, then everything is re-sorted; pins go last, to their slot.
-    Adjustments are keyed by rank and follow their product through the re-sort."""
-    if not rules and not adjustments:
-        return positions, scores, features, adjustments  # ranked order already, nothing moves
-    by_position = {int(positions[i]): notes for i, notes in adjustments.items()}
-    for rule in rules:
-        if rule.action not in ("boost", "bury"):
-            continue
-        hit = target_mask(rule, products, positions)
-        sign = 1.0 if rule.action == "boost" else -1.0
-        shift = sign * rule.amount * spread * 3
-        scores = scores + np.where(hit, shift, 0).astype(np.float32)
-        for p in positions[hit]:
-            by_position.setdefault(int(p), []).append(("rule", f"{rule.action} rule {rule.rule_id}", shift))
-    order = np.lexsort((positions, -scores))
-    positions, scores = positions[order], scores[order]
-    features = features[order] if features is not None else None
-    for rule in rules:
-        if rule.action != "pin":
-            continue
-        for offset, product_id in enumerate(rule.product_ids):
-            position = position_of.get(product_id)
-            if position is None or not mask[position]:
-                continue
-            keep = positions != position
-            slot = min(rule.position - 1 + offset, int(keep.sum()))
-            top = float(scores[0]) if len(scores) else 0.0
-            new_positions = np.insert(positions[keep], slot, position)
-            new_scores = np.insert(scores[keep], slot, scores[slot] if slot < keep.sum() else top)
-            if features is not None:
-                row = features[~keep][0] if (~keep).any() else np.full(features.shape[1], np.nan, np.float32)
-                features = np.insert(features[keep], slot, row, axis=0)
-            positions, scores = new_positions, new_scores.astype(np.float32)
-            by_position.setdefault(position, []).append(("rule", f"pinned by rule {rule.rule_id}", 0.0))
-    rank_of = {int(p): i for i, p in enumerate(positions)}
-    return (
-        positions,
-        scores,
-        features,
-        {rank_of[p]: notes for p, notes in by_position.items() if p in rank_of},
-    )
-
-
-def _page_cosines(page: np.ndarray, positions: np.ndarray, cosine: np.ndarray) -> dict[int, float]:
-    """The cosine of each page product that is a candidate (a pinned product may not be one)."""
-    found = page[:, None] == positions[None, :]
-    return {
-        int(product): float(cosine[found[row].argmax()])
-        for row, product in enumerate(page.tolist())
-        if found[row].any()
-    }

@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shelfwise.learning_to_rank import ModelFiles, RankingGroup, TreeRanker, TreeRankerConfig
-from shelfwise.search.hybrid import FEATURE_NAMES
+from shelfwise.search.features import FEATURE_NAMES
 
 __all__ = ["FILES", "LearnedRanker", "RankerConfig", "RankingGroup"]
 
@@ -37,10 +37,9 @@ class RankerConfig(BaseModel):
     max_depth: int = Field(default=5, ge=-1, description="-1: no limit (leaf-wise growth only).")
     learning_rate: float = Field(default=0.1, gt=0)
     feature_fraction: float = Field(default=0.7, gt=0, le=1)
-    # Every query scores its whole pool (about 500 candidates on Home Depot) with every tree: 100 trees
-    # take 1 ms there. Early stopping alone lands anywhere from 65 to 228 trees with the seed, for the
-    # same validation quality (`bench/search_validation.py`; BENCHMARKS.md, Home Depot relevance); the
-    # budget makes the cost predictable.
+    # Every query scores its whole pool with every tree. Early stopping alone lands on very different
+    # tree counts with the seed, for the same validation quality (`bench/search_validation.py`;
+    # BENCHMARKS.md, Home Depot relevance); the budget makes the cost predictable.
     num_boost_round: int = Field(
         default=100, ge=1, description="Trees at most, in the early-stopped model and in the refit."
     )
@@ -70,8 +69,8 @@ class RankerConfig(BaseModel):
         default="path",
         description="How each hit's score is split among the features. `path`: the change in a tree's "
         "expected output at every split on the row's path (Saabas; XGBoost's approx_contribs), read from "
-        "a table per leaf. `shap`: exact TreeSHAP, about 6 times slower (a 10-hit Home Depot page with "
-        "the 100-tree ranker: 1.47 ms against 0.24; `bench/search_stages.py --explanation shap`).",
+        "a table per leaf. `shap`: exact TreeSHAP, several times slower (BENCHMARKS.md gives the cost "
+        "per page; `bench/search_stages.py --explanation shap`).",
     )
 
     def trees(self) -> TreeRankerConfig:

@@ -3,6 +3,7 @@
 A rule applies when its `query` matches the searched text (the same words, case-insensitive; or contained as
 whole words when `match` is "contains") and its `when_category` is a prefix of the request's category filter;
 a rule with neither applies to every search. Its targets are product ids, brands and category prefixes.
+A filter rule narrows the filter mask before retrieval; `apply_rules` applies the others to a ranked list.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shelfwise.domain import Filters, Product
 from shelfwise.domain.products import split_category
+from shelfwise.search.explain import Adjustment
 from shelfwise.text.analysis import words
 
 RULES_FILE = "rules.json"
@@ -83,8 +86,57 @@ class RuleSet(BaseModel):
         return [rule for rule in self.rules if rule.applies(query, filters)]
 
 
-def target_mask(rule: Rule, products: list[Product], positions: np.ndarray) -> np.ndarray:
+def target_mask(rule: Rule, products: Sequence[Product], positions: np.ndarray) -> np.ndarray:
     return np.array([rule.targets(products[int(p)]) for p in positions], dtype=bool)
+
+
+def apply_rules(
+    rules: Sequence[Rule],
+    positions: np.ndarray,
+    scores: np.ndarray,
+    features: np.ndarray | None,
+    adjustments: dict[int, list[Adjustment]],
+    products: Sequence[Product],
+    mask: np.ndarray,
+    spread: float,
+    position_of: dict[str, int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict[int, list[Adjustment]]]:
+    """A ranked list (`positions`, `scores`, ranker `features` row by row) under the applicable `rules`:
+    boost/bury shift scores by `amount` times three `spread`s, then the list is re-sorted (with any
+    personal boosts already in `scores`); pins go last, to their slot, if the filter `mask` lets them.
+    `adjustments` (keyed by catalog position) gain the rules' own, in place, and follow their products."""
+    if not rules and not adjustments:
+        return positions, scores, features, adjustments  # ranked order already, nothing moves
+    for rule in rules:
+        if rule.action not in ("boost", "bury"):
+            continue
+        hit = target_mask(rule, products, positions)
+        sign = 1.0 if rule.action == "boost" else -1.0
+        shift = sign * rule.amount * spread * 3
+        scores = scores + np.where(hit, shift, 0).astype(np.float32)
+        for p in positions[hit]:
+            adjustments.setdefault(int(p), []).append(("rule", f"{rule.action} rule {rule.rule_id}", shift))
+    order = np.lexsort((positions, -scores))
+    positions, scores = positions[order], scores[order]
+    features = features[order] if features is not None else None
+    for rule in rules:
+        if rule.action != "pin":
+            continue
+        for offset, product_id in enumerate(rule.product_ids):
+            position = position_of.get(product_id)
+            if position is None or not mask[position]:
+                continue
+            keep = positions != position
+            slot = min(rule.position - 1 + offset, int(keep.sum()))
+            top = float(scores[0]) if len(scores) else 0.0
+            new_positions = np.insert(positions[keep], slot, position)
+            new_scores = np.insert(scores[keep], slot, scores[slot] if slot < keep.sum() else top)
+            if features is not None:
+                row = features[~keep][0] if (~keep).any() else np.full(features.shape[1], np.nan, np.float32)
+                features = np.insert(features[keep], slot, row, axis=0)
+            positions, scores = new_positions, new_scores.astype(np.float32)
+            adjustments.setdefault(position, []).append(("rule", f"pinned by rule {rule.rule_id}", 0.0))
+    return positions, scores, features, adjustments
 
 
 class RuleStore:

@@ -60,8 +60,8 @@ class EncoderConfig(BaseModel):
     )
     int8_queries: bool = Field(
         default=True,
-        description="With an ONNX backend, one-off query encodings run the int8 copy: 1-2 ms instead of "
-        "3-5, and on Home Depot's held-out queries NDCG@10 0.4296 against 0.4302 with float32 queries.",
+        description="With an ONNX backend, one-off query encodings run the int8 copy: a few times faster "
+        "for the same relevance (BENCHMARKS.md, search speed-ups, gives the figures and the command).",
     )
 
 
@@ -171,7 +171,7 @@ _MODELS_LOCK = threading.Lock()
 
 
 def _load_model(config: EncoderConfig) -> Any:
-    """One loaded model per (path, device) in a process: loading costs about a second and 90 MB. `auto`
+    """One loaded model per (path, device) in a process, since loading is slow and memory-heavy. `auto`
     is refused because only a catalog can say what it means (see `choose_encoder`)."""
     if config.model == AUTO_MODEL:
         raise ValueError(

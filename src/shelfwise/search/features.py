@@ -1,9 +1,9 @@
-"""Hybrid retrieval: BM25 and dense candidates under the same filter mask, fused, with ranking features.
+"""The learned ranker's features: what it reads about each candidate of a fused pool.
 
-Both retrievers score every product that passes the filters, so a filtered page is as full as the matches
-allow. Candidates are the union of the lexical top `lexical_depth` and the dense top `dense_depth`; they are
-ordered by weighted reciprocal rank fusion, or by the learned ranker when one is trained, which reads the
-features computed here.
+Lexical scores per field and relative to the pool, the dense similarity, word coverage and order in the
+title, character-trigram matches (typos and word forms BM25 misses), the product's own columns, how alike
+the candidate is to what the query finds first, and what remembered searches led to. `FEATURE_NAMES` is the
+column order; a saved ranker records it, and loading one that recorded another order fails.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict, Field
 
 from shelfwise.index.catalog import CatalogArrays
 from shelfwise.index.lexical import FIELD_NAMES, LexicalIndex, ScoredQuery
-from shelfwise.index.vector import VectorIndex, top_k
+from shelfwise.search.fusion import Candidates
 from shelfwise.search.memory import MEMORY_FEATURES, SearchMemory
+from shelfwise.search.query import QueryContext
 from shelfwise.search.ragged import Ragged
 
 MISSING_RANK = 1000.0
@@ -67,60 +67,6 @@ FEATURE_NAMES: tuple[str, ...] = (
     *MEMORY_FEATURES,
 )
 TAIL_TERMS = 4
-
-
-class FusionConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    lexical_depth: int = Field(default=450, ge=1, description="Lexical candidates per query.")
-    dense_depth: int = Field(default=200, ge=0, description="Dense candidates per query; 0 turns dense off.")
-    rrf_k: float = Field(default=60.0, gt=0)
-    lexical_weight: float = Field(default=1.0, ge=0)
-    dense_weight: float = Field(default=0.7, ge=0)
-    dense_min_similarity: float = Field(
-        default=0.45, ge=-1, le=1, description="Dense-only candidates need at least this cosine similarity..."
-    )
-    dense_relative: float = Field(
-        default=0.75, ge=0, le=1, description="...and this share of the best candidate's similarity."
-    )
-    memory_neighbours: int = Field(
-        default=10,
-        ge=0,
-        description="With a learned ranker and a search memory, what the nearest this many remembered "
-        "queries led to joins the pool (0: none)...",
-    )
-    memory_min_similarity: float = Field(
-        default=0.5, ge=-1, le=1, description="...of those at least this close to the query in meaning."
-    )
-    ranked_dense_tail: bool = Field(
-        default=True,
-        description="With a learned ranker, all `dense_depth` dense candidates join the pool once the query "
-        "has a real match (a lexical one, or a dense one above the floor); the ranker places them.",
-    )
-
-
-@dataclass(frozen=True)
-class QueryContext:
-    """What retrieval needs to know about a query beyond its text."""
-
-    text: str
-    terms: list[str]  # distinct analysed terms
-    vector: np.ndarray | None  # normalised query embedding, None without a dense index
-    corrected: bool = False
-
-
-@dataclass
-class Candidates:
-    positions: np.ndarray  # int64
-    rrf: np.ndarray  # float32
-    features: np.ndarray  # float32 (n, len(FEATURE_NAMES))
-    cosine: np.ndarray  # float32, NaN without a dense index
-    scored: ScoredQuery
-    total: int  # products matching lexically or retrieved densely, under the mask
-    matching: np.ndarray  # positions of those products, for facets
-
-    def __len__(self) -> int:
-        return len(self.positions)
 
 
 @dataclass(frozen=True)
@@ -196,82 +142,36 @@ class ProductStats:
         )
 
 
-def gather_candidates(
+def ranker_features(
     query: QueryContext,
-    mask: np.ndarray,
-    lexical: LexicalIndex,
-    vectors: VectorIndex | None,
+    candidates: Candidates,
     catalog: CatalogArrays,
     stats: ProductStats,
-    config: FusionConfig,
-    depth: int = 0,
-    ranked: bool = False,
     memory: SearchMemory | None = None,
     leave_out: str | None = None,
-) -> Candidates:
-    """The fused candidate list (at least `depth` long when that many products qualify), RRF order.
-    `ranked`: a learned ranker will order it, so the dense tail below the floor may join (see
-    `FusionConfig.ranked_dense_tail`). `memory`: past searches, for the memory features, without the
-    remembered query `leave_out` (the one being trained on)."""
-    scored = lexical.scored(query.text, mask)
-    lexical_candidates = np.flatnonzero(scored.matched)
-    lexical_top = top_k(
-        lexical_candidates, scored.fused[lexical_candidates], max(config.lexical_depth, depth)
-    ).positions
-    n = len(catalog)
-    lexical_rank = np.full(n, np.inf, dtype=np.float32)
-    lexical_rank[lexical_top] = np.arange(1, len(lexical_top) + 1)
-    dense_top = np.zeros(0, dtype=np.int64)
-    query_vector = query.vector if config.dense_depth > 0 else None
-    if vectors is not None and query_vector is not None:
-        dense = vectors.search(query_vector, max(config.dense_depth, depth), mask)
-        if len(dense.scores):
-            # A product that shares no word with the query must at least be close in meaning to it.
-            floor = max(config.dense_min_similarity, config.dense_relative * float(dense.scores[0]))
-            dense_top = dense.positions[(dense.scores >= floor) | scored.matched[dense.positions]]
-            # Home Depot's judges count partial matches ("lg steam stackable" -> a Whirlpool washer with
-            # steam) that sit below the floor; the ranker tells them apart, but a query that matched
-            # nothing real (gibberish) still finds nothing.
-            if ranked and config.ranked_dense_tail and (len(lexical_candidates) or len(dense_top)):
-                dense_top = dense.positions
-    dense_rank = np.full(n, np.inf, dtype=np.float32)
-    dense_rank[dense_top] = np.arange(1, len(dense_top) + 1)
-    recalled = np.zeros(0, dtype=np.int64)
-    similarity = memory.similarities(query.vector) if memory is not None else None
-    if ranked and memory is not None and (len(lexical_candidates) or len(dense_top)):
-        recalled = memory.recall(
-            query.vector, config.memory_neighbours, config.memory_min_similarity, leave_out, similarity
-        )
-        recalled = recalled[mask[recalled]]
-    positions = np.union1d(np.union1d(lexical_top, dense_top), recalled).astype(np.int64)
-    rrf = config.lexical_weight / (config.rrf_k + lexical_rank[positions]) + config.dense_weight / (
-        config.rrf_k + dense_rank[positions]
-    )
-    order = np.lexsort((positions, -rrf))
-    positions, rrf = positions[order], rrf[order].astype(np.float32)
-    # One gather of the candidates' vectors serves their cosine and the pool-centroid features.
-    candidate_vectors = vectors.vectors[positions] if vectors is not None else None
-    cosine = (
-        (candidate_vectors @ np.asarray(query_vector, dtype=np.float32)).astype(np.float32)
-        if candidate_vectors is not None and query_vector is not None
-        else np.full(len(positions), np.nan, dtype=np.float32)
-    )
+) -> np.ndarray:
+    """float32 (len(candidates), len(FEATURE_NAMES)): the features of each candidate, in pool order.
+    `memory`: past searches, for the memory features, without the remembered query `leave_out` (the one
+    being trained on)."""
+    positions = candidates.positions
     features = _features(
-        query, positions, scored, cosine, lexical_rank[positions], dense_rank[positions], rrf, catalog, stats
+        query,
+        positions,
+        candidates.scored,
+        candidates.cosine,
+        candidates.lexical_rank,
+        candidates.dense_rank,
+        candidates.rrf,
+        catalog,
+        stats,
     )
-    centroids = pool_centroids(candidate_vectors, features[:, FEATURE_NAMES.index("bm25")])
+    centroids = pool_centroids(candidates.vectors, features[:, FEATURE_NAMES.index("bm25")])
     remembered = (
-        memory.features(query.terms, query.vector, positions, leave_out, similarity)
+        memory.features(query.terms, query.vector, positions, leave_out, candidates.memory_similarity)
         if memory is not None
         else np.zeros((len(positions), len(MEMORY_FEATURES)), dtype=np.float32)
     )
-    features = np.hstack([features, centroids, remembered])
-    # A flag per product: a broad query matches thousands lexically, too many to merge sorted arrays fast.
-    matched = scored.matched.copy()
-    matched[dense_top] = True
-    matched[recalled] = True
-    matching = np.flatnonzero(matched)
-    return Candidates(positions, rrf, features, cosine, scored, len(matching), matching)
+    return np.hstack([features, centroids, remembered])
 
 
 def _features(

@@ -28,6 +28,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy bench
 
 unit: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/pytest

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from shelfwise.io.datasets import shared_data_dir
+from harness import shared_data
 from shelfwise.io.writers import write_rows
 
 FLIPKART = "flipkart-catalog"
@@ -25,7 +25,7 @@ EVENTS_END = datetime(2026, 6, 1, tzinfo=UTC)
 
 def dataset_file(name: str, file: str) -> Path:
     """Where `file` of the shared data set `name` lives."""
-    return shared_data_dir() / name / file
+    return shared_data() / name / file
 
 
 def available(name: str, file: str) -> bool:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -23,8 +22,10 @@ from pathlib import Path
 import polars as pl
 from rich.console import Console
 
+from harness import shared_data
 from shelfwise.cli.render import render_recs_evaluation
 from shelfwise.evaluation.recs_eval import ModelCandidates, evaluate_recs
+from shelfwise.io import datasets
 from shelfwise.recommend.als import ALS, ALSConfig
 from shelfwise.recommend.cooccurrence import CoOccurrence, CoOccurrenceConfig
 from shelfwise.recommend.itemknn import ItemKNN, ItemKNNConfig
@@ -34,20 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_amazon_beauty() -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(interactions, items) through shelfwise.io.datasets where it exists, else straight from the CSVs."""
+    """(interactions, items) from the shared data folder; exits naming the folder when they are missing."""
     try:
-        from shelfwise.io import datasets
-    except ImportError:
-        folder = Path(os.environ.get("SHELFWISE_DATA", ROOT.parent / "shared" / "data")) / "amazon-beauty"
-        if not folder.is_dir():
-            sys.exit(f"{folder} is missing: set SHELFWISE_DATA to the folder holding amazon-beauty/")
-        ids_as_text = {"user_id": pl.Utf8, "item_id": pl.Utf8}
-        return (
-            pl.read_csv(folder / "interactions.csv", schema_overrides=ids_as_text),
-            pl.read_csv(folder / "items.csv", schema_overrides=ids_as_text),
-        )
-    try:
-        return datasets.load_amazon_beauty()
+        return datasets.load_amazon_beauty(shared_data())
     except datasets.DatasetMissing as missing:
         sys.exit(str(missing))
 

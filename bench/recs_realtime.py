@@ -39,8 +39,10 @@ def percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
-def ids(engine: Engine, **who: str) -> list[str]:
-    page = engine.recommend(RecommendationKind.FOR_YOU, n=10, **who)
+def ids(engine: Engine, who: dict[str, str]) -> list[str]:
+    page = engine.recommend(
+        RecommendationKind.FOR_YOU, n=10, user_id=who.get("user_id"), session_id=who.get("session_id")
+    )
     return [item.product.product_id for item in page.items]
 
 
@@ -50,12 +52,12 @@ def realtime_trials(engine: Engine, users: list[str], products: list[str], trial
     for trial in range(trials):
         anonymous = trial % 2 == 1
         who = {"session_id": f"bench-session-{trial}"} if anonymous else {"user_id": rng.choice(users)}
-        before = ids(engine, **who)
+        before = ids(engine, who)
         event = Event(event_type=EventType.VIEW, product_id=rng.choice(products), **who)
         started = time.perf_counter()
         engine.record(event)
         accepted = time.perf_counter()
-        after = ids(engine, **who)
+        after = ids(engine, who)
         done = time.perf_counter()
         accept.append((accepted - started) * 1000)
         respond.append((done - accepted) * 1000)
@@ -117,10 +119,12 @@ def main() -> None:
             }
             sample = users[:300]
             figures["diversity_capped"] = diversity(engine, sample, len(products))
-            cap = recommender.config.max_per_category
-            recommender.config.max_per_category = None
+            capped = recommender.config
+            cap = capped.max_per_category
+            # The config is frozen: serve an uncapped copy for this measure, then the trained one again.
+            recommender.config = capped.model_copy(update={"max_per_category": None})
             figures["diversity_uncapped"] = diversity(engine, sample, len(products))
-            recommender.config.max_per_category = cap
+            recommender.config = capped
             figures["max_per_category"] = cap
     print(json.dumps(figures))
 

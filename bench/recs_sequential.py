@@ -32,6 +32,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
+from harness import shared_data
 from shelfwise.cli.render import render_recs_evaluation as render_table
 from shelfwise.evaluation.protocols import leave_one_out
 from shelfwise.evaluation.recs_eval import ModelCandidates, build_interactions, evaluate_recs
@@ -50,9 +51,9 @@ DEFAULT_TEXT_CACHE = Path("/tmp/shelfwise-text-cache")
 def load(dataset: str) -> tuple[pl.DataFrame, pl.DataFrame | None, str]:
     try:
         if dataset == "amazon-beauty":
-            interactions, items = datasets.load_amazon_beauty()
+            interactions, items = datasets.load_amazon_beauty(shared_data())
             return interactions, items, "position"
-        return datasets.load_movielens_100k(), None, "timestamp"
+        return datasets.load_movielens_100k(shared_data()), None, "timestamp"
     except datasets.DatasetMissing as missing:
         sys.exit(str(missing))
 

@@ -24,7 +24,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from shelfwise.io.datasets import shared_data_dir
+from harness import shared_data
 from shelfwise.recommend.base import ItemScorer, rank_targets
 from shelfwise.recommend.blend import SequentialBlend
 from shelfwise.recommend.cooccurrence import CoOccurrence
@@ -42,7 +42,7 @@ FILES = {
 
 
 def read(name: str) -> pl.DataFrame:
-    path = shared_data_dir() / "yoochoose-sessions" / FILES[name]
+    path = shared_data() / "yoochoose-sessions" / FILES[name]
     if not path.is_file():
         sys.exit(f"{path} is missing: set SHELFWISE_DATA to the folder holding yoochoose-sessions/")
     frame = pl.read_csv(path, separator="\t", schema_overrides={"SessionId": pl.Utf8, "ItemId": pl.Utf8})

@@ -44,6 +44,7 @@ import numpy as np
 import polars as pl
 import torch
 
+from harness import shared_data
 from shelfwise.evaluation.protocols import LeaveOneOutSplit, evaluate_split, leave_one_out
 from shelfwise.evaluation.recs_eval import RecsModelResult, build_interactions, evaluate_model
 from shelfwise.io import datasets
@@ -292,7 +293,7 @@ def main() -> None:
     started = time.perf_counter()
 
     try:
-        interactions, items = datasets.load_amazon_beauty()
+        interactions, items = datasets.load_amazon_beauty(shared_data())
     except datasets.DatasetMissing as missing:
         sys.exit(str(missing))
     text = title_embeddings(items, args.text_cache)

@@ -7,25 +7,34 @@ missing is skipped with the reason, which also goes into BENCHMARKS.md. Run one 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shlex
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
+import search_sections
+import sequential_sections
+from harness import (
+    BENCH,
+    ROOT,
+    BenchmarkFailed,
+    MarkdownTable,
+    Section,
+    count_rows,
+    fmt,
+    run_json,
+    shared_data,
+    shelfwise_command,
+    shown_path,
+)
+
 OUTPUT = ROOT / "BENCHMARKS.md"
 PARTIAL_OUTPUT = BENCH / "results" / "BENCHMARKS.partial.md"
-TIMEOUT_SECONDS = 3 * 3600
 
 # Published figures on Amazon Beauty, leave-one-out with full ranking over all items (S3-Rec, CIKM 2020).
 AMAZON_BEAUTY_PUBLISHED = [
@@ -35,103 +44,6 @@ AMAZON_BEAUTY_PUBLISHED = [
     ("SASRec with sampled softmax (published, transformer_benchmark 2025)", 0.0921, 0.0531),
 ]
 HOMEDEPOT_BM25_REFERENCE = ("BM25 over titles (bm25s defaults), measured on this machine", 0.322)
-
-
-@dataclass
-class MarkdownTable:
-    headers: list[str]
-    rows: list[list[str]]
-
-    def render(self) -> str:
-        lines = ["| " + " | ".join(self.headers) + " |", "|" + "|".join("---" for _ in self.headers) + "|"]
-        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
-        return "\n".join(lines)
-
-
-@dataclass
-class Section:
-    title: str
-    command: str = ""
-    data: list[str] = field(default_factory=list)
-    tables: list[MarkdownTable] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    skipped: str | None = None
-    seconds: float | None = None
-
-    def render(self) -> str:
-        parts = [f"## {self.title}"]
-        if self.command:
-            parts.append(f"```\n{self.command}\n```")
-        if self.skipped:
-            parts.append(f"**Skipped:** {self.skipped}")
-            return "\n\n".join(parts)
-        if self.data:
-            parts.append("\n".join(f"- {line}" for line in self.data))
-        parts += [table.render() for table in self.tables]
-        if self.notes:
-            parts.append("\n".join(self.notes))
-        if self.seconds is not None:
-            parts.append(f"Wall time of the benchmark: {self.seconds:.0f} s.")
-        return "\n\n".join(parts)
-
-
-class BenchmarkFailed(RuntimeError):
-    pass
-
-
-# --- helpers ------------------------------------------------------------------------------------------------
-
-
-def shelfwise_command() -> list[str]:
-    script = Path(sys.executable).with_name("shelfwise")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "shelfwise.cli.main"]
-
-
-def shown_path(path: Path) -> str:
-    """A path as a reader of BENCHMARKS.md would type it from the repository root."""
-    try:
-        return os.path.relpath(path, ROOT)
-    except ValueError:
-        return str(path)
-
-
-def run_json(command: Sequence[str]) -> tuple[dict[str, Any], float]:
-    """Run `command`, stream its stderr through, and parse the last line of its stdout as JSON."""
-    print(f"$ {shlex.join(command)}", flush=True)
-    started = time.perf_counter()
-    completed = subprocess.run(
-        list(command), cwd=ROOT, stdout=subprocess.PIPE, text=True, timeout=TIMEOUT_SECONDS, check=False
-    )
-    seconds = time.perf_counter() - started
-    lines = [line for line in completed.stdout.splitlines() if line.strip()]
-    if completed.returncode != 0 or not lines:
-        raise BenchmarkFailed(f"exit code {completed.returncode}; output ended with: {lines[-3:]}")
-    try:
-        return json.loads(lines[-1]), seconds
-    except json.JSONDecodeError as error:
-        raise BenchmarkFailed(f"the last line is not JSON: {lines[-1][:200]!r}") from error
-
-
-def count_rows(path: Path) -> int:
-    import polars as pl
-
-    return int(pl.scan_csv(path, infer_schema_length=0).select(pl.len()).collect().item())
-
-
-def fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def shared_data() -> Path:
-    from shelfwise.io.datasets import shared_data_dir
-
-    return Path(shared_data_dir())
 
 
 # --- machine ------------------------------------------------------------------------------------------------
@@ -308,7 +220,7 @@ def movielens_recs() -> Section:
         section.skipped = f"no MovieLens loader in shelfwise.io.datasets ({error})"
         return section
     try:
-        frame = load_movielens_100k()
+        frame = load_movielens_100k(shared_data())
     except (FileNotFoundError, OSError) as error:
         section.skipped = f"MovieLens-100k data is missing ({error})"
         return section
@@ -409,39 +321,15 @@ def latency_row(name: str, alone: dict[str, Any], loaded: dict[str, Any]) -> lis
     ]
 
 
-def sequential_section(name: str) -> Callable[[], Section]:
-    """A section defined in bench/sequential_sections.py, imported when run (it imports this module)."""
-
-    def run() -> Section:
-        import sequential_sections
-
-        section: Section = getattr(sequential_sections, name)()
-        return section
-
-    return run
-
-
-def search_section(name: str) -> Callable[[], Section]:
-    """A section defined in bench/search_sections.py, imported when run (it imports this module)."""
-
-    def run() -> Section:
-        import search_sections
-
-        section: Section = getattr(search_sections, name)()
-        return section
-
-    return run
-
-
 BENCHMARKS: dict[str, Callable[[], Section]] = {
     "homedepot": homedepot_search,
-    "search-latency": search_section("search_latency"),
-    "chinese-search": search_section("chinese_search"),
-    "transfer": search_section("transfer"),
+    "search-latency": search_sections.search_latency,
+    "chinese-search": search_sections.chinese_search,
+    "transfer": search_sections.transfer,
     "amazon-beauty": amazon_beauty_recs,
-    "sequential-beauty": sequential_section("sequential_beauty"),
-    "sessions": sequential_section("sessions_yoochoose"),
-    "realtime-recs": sequential_section("realtime_recs"),
+    "sequential-beauty": sequential_sections.sequential_beauty,
+    "sessions": sequential_sections.sessions_yoochoose,
+    "realtime-recs": sequential_sections.realtime_recs,
     "movielens": movielens_recs,
     "ingest": ingest_throughput,
     "api": api_latency,

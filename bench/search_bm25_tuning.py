@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -20,29 +19,23 @@ from pathlib import Path
 import polars as pl
 from rich.console import Console
 
+from harness import shared_data
 from shelfwise.cli.render import render_search_evaluation
 from shelfwise.domain import Product
 from shelfwise.evaluation.search_eval import evaluate_search
 from shelfwise.index.lexical import LexicalIndexConfig
+from shelfwise.io import datasets
 from shelfwise.search import SearchConfig, SearchPipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_homedepot() -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(products, qrels) through shelfwise.io.datasets where it exists, else straight from the CSVs."""
+    """(products, qrels) from the shared data folder; exits naming the folder when they are missing."""
     try:
-        from shelfwise.io import datasets
-    except ImportError:
-        folder = Path(os.environ.get("SHELFWISE_DATA", ROOT.parent / "shared" / "data")) / "homedepot-search"
-        if not folder.is_dir():
-            sys.exit(f"{folder} is missing: set SHELFWISE_DATA to the folder holding homedepot-search/")
-        ids_as_text = {"product_id": pl.Utf8}
-        return (
-            pl.read_csv(folder / "products.csv", schema_overrides=ids_as_text),
-            pl.read_csv(folder / "qrels.csv", schema_overrides=ids_as_text),
-        )
-    return datasets.load_homedepot()
+        return datasets.load_homedepot(shared_data())
+    except datasets.DatasetMissing as missing:
+        sys.exit(str(missing))
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ from typing import Any
 
 import polars as pl
 
+from harness import shared_data
 from shelfwise.domain import Filters, Product, SearchResult
 from shelfwise.evaluation.search_eval import evaluate_search
 from shelfwise.index.lexical import LexicalIndexConfig
@@ -103,7 +104,9 @@ def brand_product_qrels(frame: pl.DataFrame, n: int) -> pl.DataFrame:
 
 
 def real_query_qrels(frame: pl.DataFrame, n: int) -> pl.DataFrame:
-    folder = require_dataset(CHINESE_ECOMMERCE, "queries/dev.query.txt", "queries/train.query.txt")
+    folder = require_dataset(
+        CHINESE_ECOMMERCE, "queries/dev.query.txt", "queries/train.query.txt", root=shared_data()
+    )
     ids = frame.get_column("product_id").to_list()
     per_title = _product_words(frame)
     vocabulary = {w for words in per_title for w in words}
@@ -153,7 +156,7 @@ def _hybrid(products: list[Product], model: str, cache: Path) -> SearchPipeline:
 
 
 def run(n_queries: int, log: Callable[[str], None]) -> dict[str, Any]:
-    frame = load_chinese_product_titles()
+    frame = load_chinese_product_titles(shared_data())
     products = [
         Product(product_id=pid, title=title) for pid, title in frame.select("product_id", "title").rows()
     ]

@@ -34,6 +34,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from harness import shared_data
 from shelfwise.domain import Product
 from shelfwise.evaluation.search_ablation import (
     AblationRow,
@@ -158,7 +159,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     console = Console(stderr=True)
 
-    products_frame, qrels = load_homedepot()
+    products_frame, qrels = load_homedepot(shared_data())
     products = [
         Product(product_id=str(product_id), title=title)
         for product_id, title in products_frame.select("product_id", "title").iter_rows()

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from harness import shared_data
 from shelfwise.text.encoder import EncoderConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +54,7 @@ def build(work: Path, embedding_cache: Path | None, backend: str) -> dict[str, A
     from shelfwise.search import SearchConfig, SearchPipeline
     from shelfwise.search.learning import train_ranker_from_judgements
 
-    products_frame, qrels = load_homedepot()
+    products_frame, qrels = load_homedepot(shared_data())
     products = [
         Product(product_id=str(product_id), title=title)
         for product_id, title in products_frame.select("product_id", "title").iter_rows()
@@ -141,7 +142,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="shelfwise-latency-") as scratch:
         work = args.work or Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
-        figures = {"build": build(work, args.embedding_cache, args.backend)}
+        figures: dict[str, Any] = {"build": build(work, args.embedding_cache, args.backend)}
         served = subprocess.run(
             [sys.executable, __file__, "--serve-only", str(work)],
             check=True,

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from run_all import ROOT, BenchmarkFailed, MarkdownTable, Section, fmt, run_json, shared_data
+from harness import ROOT, BenchmarkFailed, MarkdownTable, Section, fmt, run_json, shared_data
 
 
 def search_latency() -> Section:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness import shared_data
 from shelfwise.evaluation.search_ablation import split_qrels
 from shelfwise.evaluation.search_eval import judgements
 from shelfwise.io.datasets import load_homedepot
@@ -32,7 +33,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="1,2,7")
     args = parser.parse_args()
     pipeline = SearchPipeline.load(args.pipeline)
-    train, held_out = split_qrels(load_homedepot()[1], 0.5)
+    train, held_out = split_qrels(load_homedepot(shared_data())[1], 0.5)
     trained_on, scored = judgements(train), judgements(held_out)
     groups = query_groups(pipeline, judgement_labels(trained_on))
     fit_part, validation = split_groups(groups, 0.2)

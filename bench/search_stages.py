@@ -16,6 +16,7 @@ import json
 import time
 from pathlib import Path
 
+from harness import shared_data
 from shelfwise.evaluation.search_ablation import split_qrels
 from shelfwise.evaluation.search_eval import judgements
 from shelfwise.io.datasets import load_homedepot
@@ -34,7 +35,7 @@ def main() -> None:
     if args.explanation and pipeline.ranker is not None:
         pipeline.ranker.config = pipeline.ranker.config.model_copy(update={"explanation": args.explanation})
     pipeline.config = pipeline.config.model_copy(update={"query_vector_cache": 0})
-    _, held_out = split_qrels(load_homedepot()[1], 0.5)
+    _, held_out = split_qrels(load_homedepot(shared_data())[1], 0.5)
     queries = list(judgements(held_out))[: args.queries]
     timer = StageTimer()
     for query in queries[: args.warmup]:

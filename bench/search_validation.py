@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from harness import shared_data
 from shelfwise.evaluation.search_ablation import split_qrels
 from shelfwise.evaluation.search_eval import judgements
 from shelfwise.io.datasets import load_homedepot
@@ -75,7 +76,7 @@ def main() -> None:
     pipeline.config = pipeline.config.model_copy(
         update={"fusion": pipeline.config.fusion.model_copy(update=args.fusion)}
     )
-    train, _ = split_qrels(load_homedepot()[1], 0.5)
+    train, _ = split_qrels(load_homedepot(shared_data())[1], 0.5)
     judged = judgements(train)
     pools = ranked_pools(pipeline, judgement_labels(judged))
     # How the judgements' own order sorts queries by difficulty, which the shuffle below undoes.

@@ -6,7 +6,7 @@ import shlex
 import sys
 from typing import Any
 
-from run_all import ROOT, MarkdownTable, Section, fmt, run_json, shared_data
+from harness import ROOT, MarkdownTable, Section, fmt, run_json, shared_data
 
 
 def _hr_ndcg(metrics: dict[str, Any]) -> str:

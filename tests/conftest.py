@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 import sqlalchemy as sa
+
+from shelfwise.engine import Engine
+from shelfwise.io.datasets import shared_data_dir
+from shelfwise.settings import Settings
 
 POSTGRES_SERVER = os.environ.get(
     "SHELFWISE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -53,6 +59,20 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
         return f"sqlite:///{tmp_path / 'store.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture
+def open_engine() -> Iterator[Callable[[Path], Engine]]:
+    """Opens an engine on a data directory (as Engine.open does); each is closed when the test ends,
+    passed or failed."""
+    with ExitStack() as opened:
+        yield lambda location: opened.enter_context(Engine.open(location))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of public data sets as the settings give it ($SHELFWISE_DATA, else ../shared/data)."""
+    return shared_data_dir(Settings().shared_data)
 
 
 # Tiers: `pytest -m "not slow"` runs offline in about a minute; `make test` runs everything. A test that

@@ -1,4 +1,6 @@
-"""The HTTP API against a real uvicorn process on a free loopback port."""
+"""The HTTP API against a real uvicorn process on a free loopback port. Starting that process imports the
+whole application in a fresh interpreter (seconds), so the module is in the slow tier; many of the same
+routes also run in process, fast, in test_auth.py, test_search_http.py and the web tests."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import pytest
 
 from sample_shop import catalog_rows, event_rows
 from shelfwise.engine import Engine
+
+pytestmark = [pytest.mark.slow]
 
 
 def _free_port() -> int:

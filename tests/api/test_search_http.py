@@ -14,13 +14,12 @@ from shelfwise.engine import Engine
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    engine = Engine.open(tmp_path_factory.mktemp("search-api") / "data")
-    engine.ingest_products(catalog_rows())
-    engine.ingest_events(event_rows())
-    engine.train()
-    with TestClient(create_api(engine)) as test_client:
-        yield test_client
-    engine.close()
+    with Engine.open(tmp_path_factory.mktemp("search-api") / "data") as engine:
+        engine.ingest_products(catalog_rows())
+        engine.ingest_events(event_rows())
+        engine.train()
+        with TestClient(create_api(engine)) as test_client:
+            yield test_client
 
 
 def ids(response: object) -> list[str]:

@@ -177,6 +177,7 @@ def test_evaluate_recs_json_reports_every_model(tmp_path: Path) -> None:
     assert "long-tail targets" in plain.stdout
 
 
+@pytest.mark.slow  # builds and trains a demo shop through the CLI, then opens it again
 def test_demo_without_serving_builds_once_and_reuses(tmp_path: Path) -> None:
     data = tmp_path / "demo-data"
     args = ["demo", "--no-serve", "--data-dir", str(data), "--products", "80", "--users", "25"]

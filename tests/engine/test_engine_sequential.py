@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,16 +22,18 @@ TINY = SequentialConfig(hidden=16, layers=1, dropout=0.1, learning_rate=5e-3, ma
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    opened = Engine.open(tmp_path / "data")
-    opened.ingest_products(catalog_rows())
-    opened.ingest_events(event_rows())
-    config = TrainingConfig(
-        search=SearchConfig(semantic=False),
-        recommend=RecommendationConfig(sequential=TINY, sequential_min_events=50, sequential_min_actors=10),
-    )
-    opened.train(config)
-    return opened
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    with Engine.open(tmp_path / "data") as opened:
+        opened.ingest_products(catalog_rows())
+        opened.ingest_events(event_rows())
+        config = TrainingConfig(
+            search=SearchConfig(semantic=False),
+            recommend=RecommendationConfig(
+                sequential=TINY, sequential_min_events=50, sequential_min_actors=10
+            ),
+        )
+        opened.train(config)
+        yield opened
 
 
 def test_the_transformer_is_trained_into_the_bundle(engine: Engine) -> None:

@@ -4,6 +4,7 @@ generated shop, the behaviour it measures (a user's department moves up an ambig
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -131,13 +132,13 @@ def test_history_buckets_have_readable_edges() -> None:
 
 
 @pytest.fixture(scope="module")
-def shop_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def shop_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     shop = generate_demo_shop(n_products=300, n_users=80)
-    engine = Engine.open(tmp_path_factory.mktemp("shop"))
-    engine.ingest_products(shop.products)
-    engine.ingest_events(shop.events)
-    engine.train(QUICK)
-    return engine
+    with Engine.open(tmp_path_factory.mktemp("shop")) as engine:
+        engine.ingest_products(shop.products)
+        engine.ingest_events(shop.events)
+        engine.train(QUICK)
+        yield engine
 
 
 def kitchen_history(engine: Engine) -> list[str]:

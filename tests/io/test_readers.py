@@ -14,7 +14,6 @@ import pytest
 
 from shelfwise.io import RawRow, UnreadableFileError, parse_product, read_rows
 from shelfwise.io.datasets import (
-    DATA_ENV,
     DatasetMissing,
     load_amazon_beauty,
     load_homedepot,
@@ -23,6 +22,7 @@ from shelfwise.io.datasets import (
     shared_data_dir,
 )
 from shelfwise.io.readers import RAW_LINE_KEY, detect_format
+from shelfwise.settings import Settings
 
 ROWS: list[dict[str, Any]] = [
     {
@@ -297,46 +297,51 @@ def test_unknown_format_override_is_refused(tmp_path: Path) -> None:
 # --- public data sets -----------------------------------------------------------------------------------
 
 
-def test_shared_data_dir_follows_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(DATA_ENV, str(tmp_path))
-
-    assert shared_data_dir() == tmp_path
-
-
-def test_shared_data_dir_defaults_to_the_folder_beside_the_repository(
-    monkeypatch: pytest.MonkeyPatch,
+def test_the_shared_data_folder_comes_from_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(DATA_ENV, raising=False)
+    monkeypatch.setenv("SHELFWISE_DATA", str(tmp_path))
+
+    assert Settings().shared_data == tmp_path
+    assert shared_data_dir(Settings().shared_data) == tmp_path
+    assert Settings(shared_data=tmp_path / "elsewhere").shared_data == tmp_path / "elsewhere"
+
+
+def test_shared_data_dir_defaults_to_the_folder_beside_the_repository_and_reads_no_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHELFWISE_DATA", str(tmp_path))
     repository = Path(__file__).resolve().parents[2]
 
     assert shared_data_dir() == (repository.parent / "shared" / "data").resolve()
+    assert shared_data_dir(None) == shared_data_dir()
 
 
-def test_a_missing_data_set_says_what_and_where(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(DATA_ENV, str(tmp_path))
+def test_a_missing_data_set_says_what_and_where(tmp_path: Path) -> None:
     (tmp_path / "homedepot-search").mkdir()
 
     with pytest.raises(DatasetMissing, match="'movielens-100k' not found at") as caught:
-        require_dataset("movielens-100k")
+        require_dataset("movielens-100k", root=tmp_path)
     with pytest.raises(DatasetMissing, match=r"has no products\.csv"):
-        load_homedepot()
+        load_homedepot(tmp_path)
 
     assert str(tmp_path) in str(caught.value)
+    assert "SHELFWISE_DATA" in str(caught.value)
     assert isinstance(caught.value, FileNotFoundError)
 
 
-def _require_shared(name: str) -> None:
+def _require_shared(name: str, root: Path) -> None:
     try:
-        require_dataset(name)
+        require_dataset(name, root=root)
     except DatasetMissing as missing:
         pytest.skip(f"shared data absent: {missing}")
 
 
 @pytest.mark.shared_data
-def test_homedepot_loads_products_and_graded_judgements() -> None:
-    _require_shared("homedepot-search")
+def test_homedepot_loads_products_and_graded_judgements(shared_data: Path) -> None:
+    _require_shared("homedepot-search", shared_data)
 
-    products, qrels = load_homedepot()
+    products, qrels = load_homedepot(shared_data)
 
     assert products.columns == ["product_id", "title"]
     assert products.height == products["product_id"].n_unique() == 54_667
@@ -346,10 +351,10 @@ def test_homedepot_loads_products_and_graded_judgements() -> None:
 
 
 @pytest.mark.shared_data
-def test_amazon_beauty_loads_interactions_and_items() -> None:
-    _require_shared("amazon-beauty")
+def test_amazon_beauty_loads_interactions_and_items(shared_data: Path) -> None:
+    _require_shared("amazon-beauty", shared_data)
 
-    interactions, items = load_amazon_beauty()
+    interactions, items = load_amazon_beauty(shared_data)
 
     assert interactions.columns == ["user_id", "item_id", "position"]
     assert interactions.height == 198_502
@@ -359,10 +364,10 @@ def test_amazon_beauty_loads_interactions_and_items() -> None:
 
 
 @pytest.mark.shared_data
-def test_movielens_columns_lose_their_recbole_types() -> None:
-    _require_shared("movielens-100k")
+def test_movielens_columns_lose_their_recbole_types(shared_data: Path) -> None:
+    _require_shared("movielens-100k", shared_data)
 
-    interactions = load_movielens_100k()
+    interactions = load_movielens_100k(shared_data)
 
     assert interactions.columns == ["user_id", "item_id", "rating", "timestamp"]
     assert interactions.height == 100_000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -92,8 +93,10 @@ def test_html_report_has_the_plots(tmp_path: Path) -> None:
     assert "Field coverage" in page and "Event-type funnel" in page and "p404" in page
 
 
-def test_the_tiny_test_shop_trains_with_personalisation_not_unlocked(tmp_path: Path) -> None:
-    engine = Engine.open(tmp_path / "data")
+def test_the_tiny_test_shop_trains_with_personalisation_not_unlocked(
+    tmp_path: Path, open_engine: Callable[[Path], Engine]
+) -> None:
+    engine = open_engine(tmp_path / "data")
     engine.ingest_products(catalog_rows())
     engine.ingest_events(event_rows())
     manifest = engine.train()
@@ -105,8 +108,7 @@ def test_the_tiny_test_shop_trains_with_personalisation_not_unlocked(tmp_path: P
     assert report is not None and report.source == "store"
 
 
-def bot_heavy_engine(tmp_path: Path) -> Engine:
-    engine = Engine.open(tmp_path / "data")
+def bot_heavy_engine(engine: Engine) -> Engine:
     engine.ingest_products(catalog_rows())
     engine.ingest_events(event_rows())
     start = datetime(2026, 10, 30, tzinfo=UTC)
@@ -123,16 +125,20 @@ def bot_heavy_engine(tmp_path: Path) -> Engine:
     return engine
 
 
-def test_training_refuses_on_a_blocking_check_naming_it(tmp_path: Path) -> None:
-    engine = bot_heavy_engine(tmp_path)
+def test_training_refuses_on_a_blocking_check_naming_it(
+    tmp_path: Path, open_engine: Callable[[Path], Engine]
+) -> None:
+    engine = bot_heavy_engine(open_engine(tmp_path / "data"))
     with pytest.raises(TrainingBlockedError, match=r"personalisation: events\.bot_share") as refused:
         engine.train()
     assert "--force" in str(refused.value)
     assert engine.manifest is None
 
 
-def test_force_trains_and_records_the_override_and_the_exclusions(tmp_path: Path) -> None:
-    engine = bot_heavy_engine(tmp_path)
+def test_force_trains_and_records_the_override_and_the_exclusions(
+    tmp_path: Path, open_engine: Callable[[Path], Engine]
+) -> None:
+    engine = bot_heavy_engine(open_engine(tmp_path / "data"))
     manifest = engine.train(force=True)
     assert manifest.forced
     assert manifest.notes[0].startswith(
@@ -143,12 +149,11 @@ def test_force_trains_and_records_the_override_and_the_exclusions(tmp_path: Path
 
 
 def test_get_quality_serves_the_latest_report(tmp_path: Path) -> None:
-    engine = Engine.open(tmp_path / "data")
-    client = TestClient(create_api(engine))
-    assert client.get("/v1/quality").status_code == 404
-    engine.ingest_products(catalog_rows())
-    engine.train()
-    body = client.get("/v1/quality").json()
+    with Engine.open(tmp_path / "data") as engine, TestClient(create_api(engine)) as client:
+        assert client.get("/v1/quality").status_code == 404
+        engine.ingest_products(catalog_rows())
+        engine.train()
+        body = client.get("/v1/quality").json()
     assert body["tiers"][0]["tier"] == "lexical_search"
     assert body["figures"]["coverage"]["price"] == 1.0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -14,8 +15,10 @@ from shelfwise.engine import Engine
 runner = CliRunner()
 
 
-def test_events_for_unknown_products_rejoin_after_the_catalog_arrives(tmp_path: Path) -> None:
-    engine = Engine.open(tmp_path / "data")
+def test_events_for_unknown_products_rejoin_after_the_catalog_arrives(
+    tmp_path: Path, open_engine: Callable[[Path], Engine]
+) -> None:
+    engine = open_engine(tmp_path / "data")
     engine.ingest_products(catalog_rows()[:5])
     report = engine.ingest_events(event_rows())
     known = {f"p{i}" for i in range(1, 6)}
@@ -28,8 +31,8 @@ def test_events_for_unknown_products_rejoin_after_the_catalog_arrives(tmp_path: 
     assert engine.store.count_events() == len(event_rows())
 
 
-def test_export_fix_and_retry_a_file(tmp_path: Path) -> None:
-    engine = Engine.open(tmp_path / "data")
+def test_export_fix_and_retry_a_file(tmp_path: Path, open_engine: Callable[[Path], Engine]) -> None:
+    engine = open_engine(tmp_path / "data")
     engine.ingest_products(
         [
             {"product_id": "a", "title": "Oak table", "price": "12,5,0"},
@@ -59,10 +62,9 @@ def test_export_fix_and_retry_a_file(tmp_path: Path) -> None:
 
 def test_cli_quarantine_commands(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    engine = Engine.open(data)
-    engine.ingest_products(catalog_rows()[:2])
-    engine.ingest_events(event_rows())
-    engine.close()
+    with Engine.open(data) as engine:
+        engine.ingest_products(catalog_rows()[:2])
+        engine.ingest_events(event_rows())
     listed = runner.invoke(quality_app, ["quarantine", "list", "--source", "events", "--data-dir", str(data)])
     assert listed.exit_code == 0, listed.output
     assert "event.unknown_product" in listed.output
@@ -78,10 +80,12 @@ def test_cli_quarantine_commands(tmp_path: Path) -> None:
     assert "0 accepted and released" in retried.output
 
 
-def test_retry_judges_each_row_once_even_when_files_share_line_numbers(tmp_path: Path) -> None:
+def test_retry_judges_each_row_once_even_when_files_share_line_numbers(
+    tmp_path: Path, open_engine: Callable[[Path], Engine]
+) -> None:
     """Rows from two files with the same line numbers: each is matched to its own outcome, passing rows
     are stored from that one pass, and a row still failing keeps its own entry and origin."""
-    engine = Engine.open(tmp_path / "data")
+    engine = open_engine(tmp_path / "data")
     engine.ingest_products([{"product_id": "a", "title": "Oak table"}])
     for name, product in (("first.csv", "late"), ("second.csv", "never")):
         path = tmp_path / name

@@ -139,9 +139,11 @@ def test_an_english_catalog_keeps_minilm() -> None:
 
 
 @pytest.mark.shared_data
-def test_real_chinese_titles_segment_into_words_and_their_product_words_find_them() -> None:
+def test_real_chinese_titles_segment_into_words_and_their_product_words_find_them(
+    shared_data: Path,
+) -> None:
     try:
-        titles = load_chinese_product_titles()
+        titles = load_chinese_product_titles(shared_data)
     except DatasetMissing as missing:
         pytest.skip(f"shared data absent: {missing}")
     products = [

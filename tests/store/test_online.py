@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from shelfwise.domain import Event, EventType
@@ -9,9 +11,11 @@ from shelfwise.store import OnlineState, open_online_state
 
 
 @pytest.fixture(params=["memory", "redis"])
-def state(request: pytest.FixtureRequest) -> OnlineState:
+def state(request: pytest.FixtureRequest) -> Iterator[OnlineState]:
     url = "memory://" if request.param == "memory" else request.getfixturevalue("redis_url")
-    return open_online_state(url, max_events=3)
+    opened = open_online_state(url, max_events=3)
+    yield opened
+    opened.close()
 
 
 def _view(product: str) -> Event:

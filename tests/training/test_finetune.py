@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -214,9 +215,9 @@ def test_a_step_budget_stops_training_and_leaves_the_served_base_model_untouched
 
 
 def test_training_with_finetune_serves_an_adapted_encoder_and_reuses_it_for_the_same_signal(
-    tmp_path: Path,
+    tmp_path: Path, open_engine: Callable[[Path], Engine]
 ) -> None:
-    engine = Engine.open(tmp_path / "data")
+    engine = open_engine(tmp_path / "data")
     engine.ingest_products(catalog_rows())
     start = datetime(2026, 10, 1)
     searches = [("chairs for eating", "p1"), ("something to fry eggs", "p5"), ("mobile", "p8")]
@@ -256,4 +257,3 @@ def test_training_with_finetune_serves_an_adapted_encoder_and_reuses_it_for_the_
 
     second = engine.train(config, force=True)
     assert second.components["search"]["encoder"]["model"] == str(served)  # same signal: no new model
-    engine.close()

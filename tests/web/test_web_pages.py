@@ -48,8 +48,10 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def client(engine: Engine) -> TestClient:
-    return TestClient(create_app(engine))
+def client(engine: Engine) -> Iterator[TestClient]:
+    test_client = TestClient(create_app(engine))
+    yield test_client
+    test_client.close()
 
 
 def _events(engine: Engine, session_id: str, kind: str) -> pl.DataFrame:
@@ -125,7 +127,7 @@ def test_api_writes_need_the_admin_key_when_one_is_set(client: TestClient) -> No
 
 def test_public_key_guards_reads_and_events_but_not_admin_writes(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, admin_api_key=ADMIN_KEY, public_api_key=PUBLIC_KEY)
-    with TestClient(create_app(Engine(settings))) as client:
+    with Engine(settings) as engine, TestClient(create_app(engine)) as client:
         assert client.get("/v1/search", params={"q": "x"}).status_code == 401
         assert (
             client.get("/v1/search", params={"q": "x"}, headers={"X-API-Key": PUBLIC_KEY}).status_code == 200
@@ -138,7 +140,7 @@ def test_public_key_guards_reads_and_events_but_not_admin_writes(tmp_path: Path)
 
 
 def test_admin_is_switched_off_without_a_key(tmp_path: Path) -> None:
-    with TestClient(create_app(Engine(Settings(data_dir=tmp_path)))) as client:
+    with Engine(Settings(data_dir=tmp_path)) as engine, TestClient(create_app(engine)) as client:
         response = client.get("/admin")
         assert response.status_code == 403
         assert "SHELFWISE_ADMIN_API_KEY" in response.text

@@ -89,8 +89,9 @@ class Engine:
         return cls(settings)
 
     def close(self) -> None:
-        """Release the store's connections; the engine is not used afterwards."""
+        """Release the store's and the online state's connections; the engine is not used afterwards."""
         self.store.close()
+        self.online.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -211,10 +212,18 @@ class Engine:
     # real-time events and single products ---------------------------------------------------------
 
     def record(self, event: Event) -> Event:
-        """One real-time event: stored, and visible to the very next request of its user or session."""
-        self.store.add_events([event])
-        self.online.push(event.actor, event)
-        return event
+        """One real-time event through the same quality gate as `ingest_events` (and POST /v1/events):
+        stored, and visible to the very next request of its user or session. An event the gate quarantines
+        (an unknown product, a timestamp in the future or before the shop opened) is kept in quarantine,
+        as those are, and refused with InvalidRequestError naming every reason. Bot traffic and
+        duplicates show only across many events: they are stored and left out of training, as with files."""
+        result = _gate_events([event.model_dump(mode="json")], self.quality_config, self.catalog_ids())
+        self.store_gated(result)
+        if result.quarantined:
+            self.store.add_quarantined(result.quarantined)
+            reasons = "; ".join(reason for row in result.quarantined for reason in row.reasons)
+            raise InvalidRequestError(f"event refused by the quality gate: {reasons}")
+        return result.stored[0]
 
     def upsert_product(self, product: Product) -> Product:
         """Insert or replace one product by product_id, bypassing the file gate (the product is already

@@ -1,17 +1,15 @@
 """Public data sets for benchmarks and tests, read from a shared folder that is never part of the repository.
 
-The folder is `$SHELFWISE_DATA`, else `../shared/data` next to the repository. Each loader returns polars
-DataFrames with ids as text, whatever their spelling in the source files.
+The folder is given by the caller (the settings' `shared_data`, which $SHELFWISE_DATA sets: this module reads
+no environment), else `../shared/data` next to the repository. Each loader returns polars DataFrames with ids
+as text, whatever their spelling in the source files.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import polars as pl
-
-DATA_ENV = "SHELFWISE_DATA"
 
 HOMEDEPOT = "homedepot-search"
 AMAZON_BEAUTY = "amazon-beauty"
@@ -32,22 +30,24 @@ def repository_root(start: Path | None = None) -> Path | None:
     return None
 
 
-def shared_data_dir() -> Path:
-    """$SHELFWISE_DATA, else `<repository root>/../shared/data`, else `./../shared/data`."""
-    configured = os.environ.get(DATA_ENV)
-    if configured:
-        return Path(configured).expanduser()
+def shared_data_dir(configured: Path | None = None) -> Path:
+    """`configured` (pass `Settings().shared_data`), else `<repository root>/../shared/data`, else
+    `./../shared/data`."""
+    if configured is not None:
+        return configured.expanduser()
     root = repository_root()
     base = root if root is not None else Path.cwd()
     return (base / ".." / "shared" / "data").resolve()
 
 
-def require_dataset(name: str, *files: str) -> Path:
-    """The folder of data set `name`, checked to hold `files`; DatasetMissing says where it looked."""
-    folder = shared_data_dir() / name
+def require_dataset(name: str, *files: str, root: Path | None = None) -> Path:
+    """The folder of data set `name` under `root` (see `shared_data_dir`), checked to hold `files`;
+    DatasetMissing says where it looked."""
+    folder = shared_data_dir(root) / name
     if not folder.is_dir():
         raise DatasetMissing(
-            f"data set {name!r} not found at {folder}; set {DATA_ENV} to the folder that holds {name}/"
+            f"data set {name!r} not found at {folder}; set SHELFWISE_DATA (the settings' shared_data) "
+            f"to the folder that holds {name}/"
         )
     for file in files:
         if not (folder / file).is_file():
@@ -55,9 +55,9 @@ def require_dataset(name: str, *files: str) -> Path:
     return folder
 
 
-def load_homedepot() -> tuple[pl.DataFrame, pl.DataFrame]:
+def load_homedepot(root: Path | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(products: product_id, title), (qrels: query, product_id, gain in 0..2) of Home Depot search."""
-    folder = require_dataset(HOMEDEPOT, "products.csv", "qrels.csv")
+    folder = require_dataset(HOMEDEPOT, "products.csv", "qrels.csv", root=root)
     products = pl.read_csv(folder / "products.csv", schema_overrides={"product_id": pl.Utf8})
     qrels = pl.read_csv(
         folder / "qrels.csv", schema_overrides={"query": pl.Utf8, "product_id": pl.Utf8, "gain": pl.Float64}
@@ -65,11 +65,11 @@ def load_homedepot() -> tuple[pl.DataFrame, pl.DataFrame]:
     return products.select("product_id", "title"), qrels.select("query", "product_id", "gain")
 
 
-def load_amazon_beauty() -> tuple[pl.DataFrame, pl.DataFrame]:
+def load_amazon_beauty(root: Path | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(interactions: user_id, item_id, position), (items: item_id, asin, title, s3rec_attribute_ids).
 
     `position` is each user's chronological order (the source has no timestamps)."""
-    folder = require_dataset(AMAZON_BEAUTY, "interactions.csv", "items.csv")
+    folder = require_dataset(AMAZON_BEAUTY, "interactions.csv", "items.csv", root=root)
     interactions = pl.read_csv(
         folder / "interactions.csv",
         schema_overrides={"user_id": pl.Utf8, "item_id": pl.Utf8, "position": pl.Int64},
@@ -86,9 +86,9 @@ def load_amazon_beauty() -> tuple[pl.DataFrame, pl.DataFrame]:
     return interactions, items
 
 
-def load_movielens_100k() -> pl.DataFrame:
+def load_movielens_100k(root: Path | None = None) -> pl.DataFrame:
     """Interactions: user_id, item_id (text), rating (float), timestamp (epoch seconds, int64)."""
-    folder = require_dataset(MOVIELENS_100K, "ml-100k.inter")
+    folder = require_dataset(MOVIELENS_100K, "ml-100k.inter", root=root)
     frame = read_recbole_atomic(folder / "ml-100k.inter")
     return frame.select(
         pl.col("user_id").cast(pl.Utf8),
@@ -106,13 +106,13 @@ def read_recbole_atomic(path: Path) -> pl.DataFrame:
     return frame.rename({name: name.split(":", 1)[0] for name in frame.columns})
 
 
-def load_chinese_product_titles() -> pl.DataFrame:
+def load_chinese_product_titles(root: Path | None = None) -> pl.DataFrame:
     """The 4,987 Chinese product titles of the e-commerce NER data (Ding et al., ACL 2019), with the words
     annotated in each: product_id (`train-0`, `dev-0`, ...), title, products and brands (lists of text).
 
     Product words are the head products the title sells (HC tags), brands its brand names (HP tags)."""
     folder = require_dataset(
-        CHINESE_ECOMMERCE, *(f"ner/{split}_texts.tsv" for split in ("train", "dev", "test"))
+        CHINESE_ECOMMERCE, *(f"ner/{split}_texts.tsv" for split in ("train", "dev", "test")), root=root
     )
     rows: list[dict[str, object]] = []
     for split in ("train", "dev", "test"):

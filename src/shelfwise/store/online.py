@@ -11,7 +11,12 @@ from shelfwise.domain import Event
 
 
 class OnlineState(Protocol):
-    def push(self, actor: str, event: Event) -> None: ...
+    """Each actor's latest events (`user:ID` or `session:ID`), kept beside the store so that a request
+    reads them without a query and an event changes the very next response."""
+
+    def push(self, actor: str, event: Event) -> None:
+        """Append an event just stored to the actor's history, if that history is already held."""
+        ...
 
     def recent(self, actor: str, limit: int) -> list[Event] | None:
         """Newest last; None when this state has never seen the actor (the caller then asks the store)."""
@@ -21,16 +26,26 @@ class OnlineState(Protocol):
         """Fill an actor's history from the store, oldest first, unless it is already known."""
         ...
 
-    def forget(self, actor: str) -> None: ...
+    def forget(self, actor: str) -> None:
+        """Drop the actor's history (a user asked to be forgotten)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the held histories themselves outlive a Redis client."""
+        ...
 
 
 class MemoryOnlineState:
+    """Online state in this process: one capped deque per actor, behind a lock. Right for one serving
+    process; several processes share RedisOnlineState instead."""
+
     def __init__(self, max_events: int = 200) -> None:
         self.max_events = max_events
         self._events: dict[str, deque[Event]] = {}
         self._lock = threading.Lock()
 
     def push(self, actor: str, event: Event) -> None:
+        """Append to a seeded history; an actor not yet seeded is left to the next read."""
         with self._lock:
             queue = self._events.get(actor)
             if queue is not None:
@@ -39,18 +54,24 @@ class MemoryOnlineState:
             # already holds this event, so nothing is counted twice.
 
     def recent(self, actor: str, limit: int) -> list[Event] | None:
+        """The actor's last `limit` events, newest last; None when the actor was never seeded."""
         with self._lock:
             queue = self._events.get(actor)
             return None if queue is None else list(queue)[-limit:]
 
     def seed(self, actor: str, events: list[Event]) -> None:
+        """Fill the actor's history from the store, oldest first, unless another thread already did."""
         with self._lock:
             if actor not in self._events:
                 self._events[actor] = deque(events, maxlen=self.max_events)
 
     def forget(self, actor: str) -> None:
+        """Drop the actor's history."""
         with self._lock:
             self._events.pop(actor, None)
+
+    def close(self) -> None:
+        """Nothing to release: the histories live and die with this object."""
 
 
 class RedisOnlineState:
@@ -67,6 +88,7 @@ class RedisOnlineState:
         return f"shelfwise:recent:{actor}"
 
     def push(self, actor: str, event: Event) -> None:
+        """Append to a seeded history, capped and with its expiry renewed."""
         key = self._key(actor)
         # Only append to a seeded history (see MemoryOnlineState.push); the Lua-free check is racy only
         # in that a concurrent seed may miss this event, which the store still has.
@@ -78,6 +100,8 @@ class RedisOnlineState:
             pipe.execute()
 
     def recent(self, actor: str, limit: int) -> list[Event] | None:
+        """The actor's last `limit` events, newest last; None when the key does not exist (never seeded
+        or expired)."""
         key = self._key(actor)
         raw = self.client.lrange(key, -limit, -1)
         if not raw and not self.client.exists(key):
@@ -85,6 +109,7 @@ class RedisOnlineState:
         return [Event.model_validate_json(item) for item in raw if item != b"{}"]
 
     def seed(self, actor: str, events: list[Event]) -> None:
+        """Replace the actor's history with `events` from the store, oldest first."""
         key = self._key(actor)
         pipe = self.client.pipeline()
         # A placeholder marks an actor with no history as known, so the store is not asked again.
@@ -95,10 +120,17 @@ class RedisOnlineState:
         pipe.execute()
 
     def forget(self, actor: str) -> None:
+        """Delete the actor's key."""
         self.client.delete(self._key(actor))
+
+    def close(self) -> None:
+        """Close the client's pooled connections (the keys stay on the server)."""
+        self.client.close()
 
 
 def open_online_state(url: str, max_events: int = 200) -> OnlineState:
+    """The online state a URL names: memory:// in this process, redis:// (rediss://, unix://) shared;
+    ValueError for anything else. Each actor keeps at most `max_events`."""
     if url.startswith("memory"):
         return MemoryOnlineState(max_events)
     if url.startswith(("redis://", "rediss://", "unix://")):

@@ -57,11 +57,14 @@ class Store:
 
     @classmethod
     def open(cls, url: str) -> Store:
+        """A store over the database a SQLAlchemy URL names (its tables created when missing). SQLite gets
+        WAL and a shared connection for `:memory:`; PostgreSQL a pool that checks connections first."""
         if url.startswith("sqlite"):
             return cls(_sqlite_engine(url))
         return cls(create_engine(url, pool_pre_ping=True, future=True))
 
     def close(self) -> None:
+        """Close every pooled connection; the store is not used afterwards."""
         self.engine.dispose()
 
     # products -------------------------------------------------------------------------------------
@@ -86,11 +89,13 @@ class Store:
         return len(rows)
 
     def delete_product(self, product_id: str) -> bool:
+        """Remove one product (its events stay); False when there was none."""
         with self.engine.begin() as conn:
             result = conn.execute(delete(tables.products).where(tables.products.c.product_id == product_id))
         return bool(result.rowcount)
 
     def get_product(self, product_id: str) -> Product | None:
+        """One product by product_id; None when there is none."""
         with self.engine.connect() as conn:
             row = (
                 conn.execute(select(tables.products).where(tables.products.c.product_id == product_id))
@@ -100,6 +105,8 @@ class Store:
         return None if row is None else _product_from_row(row)
 
     def products(self, *, offset: int = 0, limit: int | None = None) -> list[Product]:
+        """A page of the catalog in product_id order (a stable order to page through); `limit` None
+        reads to the end."""
         query = select(tables.products).order_by(tables.products.c.product_id).offset(offset)
         if limit is not None:
             query = query.limit(limit)
@@ -118,6 +125,7 @@ class Store:
             return {str(value) for value in conn.execute(select(tables.products.c.product_id)).scalars()}
 
     def count_products(self) -> int:
+        """How many products are stored."""
         return self._count(tables.products)
 
     # events ---------------------------------------------------------------------------------------
@@ -218,9 +226,11 @@ class Store:
         return pl.DataFrame(rows, schema=schema, orient="row")
 
     def count_events(self) -> int:
+        """How many events are stored (quarantined rows are not)."""
         return self._count(tables.events)
 
     def count_users(self) -> int:
+        """How many users have at least one stored event (anonymous sessions are not users)."""
         return self._count(tables.users)
 
     def known_users(self, user_ids: Sequence[str]) -> set[str]:
@@ -247,6 +257,7 @@ class Store:
     # quarantine -----------------------------------------------------------------------------------
 
     def add_quarantined(self, rows: Sequence[QuarantinedRow]) -> int:
+        """Keep rows the quality gate quarantined, raw values and reasons, to list, export and retry."""
         now = _now()
         records = [
             {
@@ -305,6 +316,7 @@ class Store:
                 conn.execute(update(table).where(table.c.id == ident).values(reasons=reasons))
 
     def count_quarantined(self, source: str | None = None) -> int:
+        """How many rows are quarantined, of one source (products or events) or of both."""
         query = select(func.count()).select_from(tables.quarantine)
         if source is not None:
             query = query.where(tables.quarantine.c.source == source)

@@ -35,6 +35,7 @@ class DuplicateGroup:
 
 
 def identical_titles(titles: Sequence[str]) -> list[DuplicateGroup]:
+    """Groups of rows whose titles are the same once case, spacing and punctuation are set aside."""
     first: dict[str, list[int]] = {}
     for position, title in enumerate(titles):
         first.setdefault(title_key(title), []).append(position)

@@ -28,6 +28,7 @@ def _word_grams(word: str, n: int) -> tuple[str, ...]:
 
 
 def char_ngrams(text: str, n: int = 3) -> list[str]:
+    """The character n-grams of each word of `text`: typo-tolerant tokens for near-duplicate titles."""
     grams: list[str] = []
     for word in words(text):
         grams.extend(_word_grams(word, n))
@@ -57,6 +58,7 @@ def tfidf(tokens: Sequence[Sequence[str]], min_df: int = 1, max_df_share: float 
 
 
 def tfidf_from_counts(counts: sp.csr_matrix, min_df: int = 1, max_df_share: float = 1.0) -> sp.csr_matrix:
+    """`tfidf` from a count matrix already built (so several weightings can share one count pass)."""
     n_docs = counts.shape[0]
     df = np.bincount(counts.indices, minlength=counts.shape[1])
     keep = (df >= min_df) & (df <= max(1, max_df_share * n_docs))
@@ -68,6 +70,7 @@ def tfidf_from_counts(counts: sp.csr_matrix, min_df: int = 1, max_df_share: floa
 
 
 def normalise_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Rows scaled to unit length (empty rows stay empty), so dot products are cosines."""
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
     return sp.csr_matrix(sp.diags(1.0 / norms) @ matrix)

@@ -210,11 +210,11 @@ def test_popularity_counts_weights_and_ignores_history() -> None:
     assert counted.top(5).tolist() == [1, 0, 2]  # zero-scored items left out; ties by position
 
 
-def test_top_in_keeps_to_the_mask() -> None:
+def test_top_keeps_to_the_mask() -> None:
     model = Popularity().fit(interactions([[0, 1, 1, 2, 2, 2]]))
     category = np.zeros(N_ITEMS, dtype=bool)
     category[[0, 1]] = True
-    assert model.top_in(category, n=5).tolist() == [1, 0]
+    assert model.top(5, category).tolist() == [1, 0]
     with pytest.raises(ValueError, match="mask has shape"):
         top_positions(model.item_scores, 3, np.ones(3, dtype=bool))
 

@@ -50,10 +50,3 @@ def test_a_selective_filter_is_scanned_exactly_so_the_page_is_full() -> None:
     hits = graph.search(query, 10, mask=mask)
     expected = np.flatnonzero(mask)[np.argsort(-(vectors[mask] @ query), kind="stable")]
     assert hits.positions.tolist() == expected.tolist()
-
-
-def test_similarities_of_scores_only_the_given_rows() -> None:
-    vectors = unit_rows(50, 8)
-    index = VectorIndex().fit(vectors)
-    positions = np.array([3, 10, 49])
-    np.testing.assert_allclose(index.similarities_of(vectors[3], positions), vectors[positions] @ vectors[3])

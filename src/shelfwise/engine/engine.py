@@ -225,13 +225,6 @@ class Engine:
             raise InvalidRequestError(f"event refused by the quality gate: {reasons}")
         return result.stored[0]
 
-    def upsert_product(self, product: Product) -> Product:
-        """Insert or replace one product by product_id, bypassing the file gate (the product is already
-        validated); the next search sees it."""
-        self.store.upsert_products([product])
-        self._catalog_changed()
-        return product
-
     def delete_product(self, product_id: str) -> None:
         """Remove a product from the catalog (its events stay); NotFoundError when there is none."""
         if not self.store.delete_product(product_id):

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 
 import polars as pl
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from shelfwise.domain import Filters, SearchResult
 from shelfwise.evaluation.search_eval import SearchEvaluation, evaluate_search, judgements
@@ -35,13 +35,6 @@ class AblationRow(BaseModel):
     mrr_at_10: float
     latency_p50_ms: float
     latency_p99_ms: float
-
-
-class QuerySplit(BaseModel):
-    train_queries: int
-    held_out_queries: int
-    held_out_share: float
-    note: str = Field(description="How the figures were obtained, printed with them.")
 
 
 def is_held_out(query: str, share: float) -> bool:

@@ -200,9 +200,6 @@ class LexicalIndex(Component[LexicalIndexConfig]):
         """Per-field explanations of the given documents under an already scored query."""
         return self._field_matches(positions, scored.postings)
 
-    def total_matches(self, query: str, mask: np.ndarray | None = None) -> int:
-        return int(np.count_nonzero(self._score(query, mask).matched))
-
     def _score(self, query: str, mask: np.ndarray | None) -> _Scored:
         n = self.n_documents
         if mask is not None and (mask.shape != (n,) or mask.dtype != np.bool_):

@@ -112,10 +112,6 @@ class VectorIndex(Component[VectorIndexConfig]):
             raise ValueError(f"query vector has shape {query.shape}, the index expects ({self.dim},)")
         return self._vectors @ query
 
-    def similarities_of(self, query: np.ndarray, positions: np.ndarray) -> np.ndarray:
-        """Cosine similarity of the given products only: a few hundred rows instead of the catalog."""
-        return self._vectors[positions] @ np.asarray(query, dtype=np.float32)
-
     def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> VectorMatches:
         """The k most similar products among those passing `mask`, ties broken by position (the HNSW
         path is approximate: it may miss a few of the true top k, as its benchmark measures)."""

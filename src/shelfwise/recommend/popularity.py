@@ -84,10 +84,6 @@ class Popularity(ScoringComponent[PopularityConfig]):
         """The `n` most popular item positions (within `mask`), best first."""
         return top_positions(self.item_scores, n, mask)
 
-    def top_in(self, positions_mask: np.ndarray, n: int = 10) -> np.ndarray:
-        """The `n` most popular positions among those the mask allows, e.g. one category's items."""
-        return self.top(n, positions_mask)
-
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {}, {"scores": self.item_scores}
 

@@ -44,11 +44,6 @@ class CheckSpec:
     effect: Effect
     description: str
 
-    @property
-    def dataset_level(self) -> bool:
-        """Whether this is a dataset check (a share, minimum or trend) rather than a row check."""
-        return self.effect is Effect.NONE
-
 
 def _spec(name: str, severity: Severity, effect: Effect, description: str) -> CheckSpec:
     target: Target = "products" if name.startswith(("product.", "catalog.")) else "events"

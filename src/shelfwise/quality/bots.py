@@ -25,8 +25,8 @@ class BotActor:
 def find_bots(frame: pl.DataFrame, config: QualityConfig) -> list[BotActor]:
     """Actors (`user:ID` or `session:ID`) whose traffic is automated. `frame` has actor, timestamp,
     session_id and product_id columns."""
-    if frame.height == 0:
-        return []
+    if frame.height < _fewest_events_of_a_bot(config):
+        return []  # no actor can break a rule: the common case of one live event costs nothing here
     found: dict[str, BotActor] = {}
     ordered = (
         frame.select("actor", "session_id", "product_id", pl.col("timestamp").dt.epoch("ms").alias("ms"))
@@ -41,6 +41,16 @@ def find_bots(frame: pl.DataFrame, config: QualityConfig) -> list[BotActor]:
     _regularity(ordered, config, found)
     _breadth(frame, config, totals, found)
     return sorted(found.values(), key=lambda bot: (-bot.events, bot.actor))
+
+
+def _fewest_events_of_a_bot(config: QualityConfig) -> int:
+    """Below this many events in the frame no rule can fire: each needs one actor with more events than
+    its threshold (a rate, a regular series, distinct products in a visit)."""
+    return min(
+        config.bot_max_events_per_minute + 1,
+        config.bot_regular_min_events,
+        config.bot_max_products_per_session + 1,
+    )
 
 
 def _rate(

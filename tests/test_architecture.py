@@ -4,6 +4,7 @@ and shows only when a module is the first one imported). The layer contracts the
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -119,3 +120,23 @@ def test_the_vocabulary_stays_light() -> None:
     )
     heavy, layers = done.stdout.splitlines()
     assert heavy == "[]" and layers == "[]", done.stdout
+
+
+FACADE_INTERNALS = {"store", "registry", "online"}
+SURFACES = ("api", "web", "cli", "app.py", "experiments")
+
+
+def test_surfaces_use_the_engine_facade_only() -> None:
+    """api, web, cli, app and experiments call Engine methods, never the store, the artifact registry or
+    the online state behind it (`engine.store…`), so the facade stays the one way in."""
+    reached = []
+    for surface in SURFACES:
+        root = SRC / surface
+        for path in [root] if root.suffix == ".py" else sorted(root.rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Attribute) and node.attr in FACADE_INTERNALS:
+                    owner = ast.unparse(node.value)
+                    if owner == "engine" or owner.endswith(".engine"):
+                        reached.append(f"{path.relative_to(SRC)}:{node.lineno} {owner}.{node.attr}")
+    assert len(list(SRC.glob("api/*.py"))) > 2, "the walk must see the surfaces"
+    assert reached == []

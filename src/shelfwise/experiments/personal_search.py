@@ -24,7 +24,6 @@ import hashlib
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -36,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shelfwise.domain import Event, EventType
 from shelfwise.engine import Engine
+from shelfwise.experiments.scratch import scratch_settings
 from shelfwise.io.demo import DemoShop, generate_demo_shop
 from shelfwise.metrics import hit_rate_at_k, mrr_at_k, ndcg_at_k
 from shelfwise.recommend.kinds import RecommendationModels
@@ -422,10 +422,7 @@ def run_demo_evaluation(
     say = status or (lambda _: None)
     events = demo_events(shop.events)
     cut = cut_time(events, config.held_out_days)
-    settings = (settings or Settings()).model_copy(
-        update={"data_dir": scratch, "database_url": None, "online_url": "memory://"}
-    )
-    with closing(Engine(settings)) as engine:
+    with Engine(scratch_settings(settings or Settings(), scratch)) as engine:
         say(f"Ingesting {len(shop.products):,} products and the events before {cut:%Y-%m-%d %H:%M}")
         engine.ingest_products(shop.products)
         engine.ingest_events(

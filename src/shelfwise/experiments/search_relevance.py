@@ -23,6 +23,7 @@ from shelfwise.evaluation.search_ablation import (
     split_qrels,
 )
 from shelfwise.evaluation.search_eval import SearchEvaluation, evaluate_search, judgements
+from shelfwise.experiments.scratch import scratch_settings
 from shelfwise.search.learning import train_ranker_from_judgements
 from shelfwise.search.ranker import RankerConfig
 from shelfwise.settings import Settings
@@ -48,14 +49,6 @@ class EngineSearcher:
         if self.advance is not None:
             self.advance()
         return result
-
-
-def scratch_settings(settings: Settings, directory: Path) -> Settings:
-    """`settings` with storage pointed at a throwaway directory, so an experiment never touches the real
-    store or online state."""
-    return settings.model_copy(
-        update={"data_dir": directory, "database_url": None, "online_url": "memory://"}
-    )
 
 
 def score_search(

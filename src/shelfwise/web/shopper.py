@@ -99,5 +99,5 @@ def remember(request: Request, response: Response, shopper: Shopper, cookies: Si
             samesite="lax",
             path="/",
         )
-    else:
+    elif CART_COOKIE in request.cookies:
         response.delete_cookie(CART_COOKIE, path="/")

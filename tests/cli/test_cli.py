@@ -253,3 +253,23 @@ def test_train_refuses_over_a_blocking_check_and_force_overrides_it(tmp_path: Pa
     assert forced.exit_code == 0, forced.output
     with closing(Engine.open(data)) as reopened:
         assert reopened.manifest is not None and reopened.manifest.forced
+
+
+def test_keys_are_created_listed_and_revoked(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    created = runner.invoke(
+        app, ["keys", "create", "checkout service", "--scope", "server", "--data-dir", data]
+    )
+    assert created.exit_code == 0, created.output
+    secret = created.stdout.strip()
+    assert secret.startswith("sw_serve_") and "not shown again" in created.stderr
+    listed = runner.invoke(app, ["keys", "list", "--data-dir", data])
+    assert listed.exit_code == 0 and "checkout service" in listed.stdout and secret not in listed.stdout
+    assert secret[:14] in listed.stdout and "active" in listed.stdout
+    revoked = runner.invoke(app, ["keys", "revoke", secret[:14], "--data-dir", data])
+    assert revoked.exit_code == 0, revoked.output
+    assert "revoked" in runner.invoke(app, ["keys", "list", "--data-dir", data]).stdout
+    missing = runner.invoke(app, ["keys", "revoke", "nope", "--data-dir", data])
+    assert missing.exit_code == 1 and "no key with the id or prefix 'nope'" in missing.stderr
+    wrong_scope = runner.invoke(app, ["keys", "create", "x", "--scope", "root", "--data-dir", data])
+    assert wrong_scope.exit_code == 2

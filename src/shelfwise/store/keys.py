@@ -22,7 +22,7 @@ from shelfwise.domain.access import Scope
 from shelfwise.domain.errors import InvalidRequestError, NotFoundError
 
 KEY_BYTES = 32
-PREFIX_CHARS = 12  # shown in listings to tell keys apart: the scope tag and a few random characters
+PREFIX_CHARS = 14  # shown in listings to tell keys apart: the scope tag and a few random characters
 MAX_NAME = 128
 LAST_USED_EVERY = 60.0  # seconds: how stale "last used" may be, so a busy key does not write per request
 

@@ -77,8 +77,8 @@ class KeyRing:
         for setting, configured_id, scope in SETTINGS_KEYS:
             if key_id == configured_id:
                 return Caller(key_id=key_id, scope=scope) if getattr(self.settings, setting) else None
-        found = next((k for k in self.stored.list() if k.key_id == key_id and k.active), None)
-        return Caller(key_id=found.key_id, scope=found.scope) if found else None
+        found = self.stored.get(key_id)
+        return Caller(key_id=found.key_id, scope=found.scope) if found and found.active else None
 
     def listing(self) -> list[KeyListing]:
         """The settings keys that are set, then every stored key; never a secret."""

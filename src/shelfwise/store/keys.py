@@ -120,6 +120,12 @@ class KeyStore:
         self._note_use(found.key_id)
         return found
 
+    def get(self, key_id: str) -> StoredKey | None:
+        """A key by its id, revoked or not; None when there is none."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
+        return _stored(row._asdict()) if row is not None else None
+
     def list(self) -> list[StoredKey]:
         """Every key, revoked ones included, oldest first."""
         with self.engine.connect() as conn:

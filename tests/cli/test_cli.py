@@ -178,7 +178,7 @@ def test_evaluate_recs_json_reports_every_model(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow  # builds and trains a demo shop through the CLI, then opens it again
-def test_demo_without_serving_builds_once_and_reuses(tmp_path: Path) -> None:
+def test_demo_without_serving_builds_once_and_reuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = tmp_path / "demo-data"
     args = ["demo", "--no-serve", "--data-dir", str(data), "--products", "80", "--users", "25"]
     first = runner.invoke(app, args)
@@ -207,6 +207,13 @@ def test_demo_without_serving_builds_once_and_reuses(tmp_path: Path) -> None:
     assert trending.exit_code == 0, trending.output
     items = json.loads(trending.stdout)["items"]
     assert 1 <= len(items) <= 3
+
+    # Served, the demo is in demo mode (the user switcher) with an admin key; `serve` is not.
+    served: list[Engine] = []
+    monkeypatch.setattr("shelfwise.cli.demo.run_server", lambda engine, host, port: served.append(engine))
+    assert runner.invoke(app, args[:1] + args[2:]).exit_code == 0
+    assert served[0].settings.security.demo_mode and served[0].settings.admin_api_key
+    served[0].close()
 
 
 def test_config_file_sets_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,8 +1,10 @@
 """The whole site as one ASGI app: the HTTP API under /v1 with the storefront and admin pages beside it.
 
 The API (shelfwise.api) and the pages (shelfwise.web) never import each other; this module composes them.
-The pages' scripts call the API, and the admin pages log a browser in with a cookie, so the API here also
-accepts the admin key from that cookie.
+The pages' scripts call the API with the browser's signed session instead of a key (a shopper's session
+is a storefront caller naming only itself, a logged-in admin's an admin caller), so the API here also
+asks the pages who a browser is. Behind a reverse proxy, `security.trusted_proxies` names the proxies
+whose X-Forwarded-Proto/For are believed (https cookies, per-address log-in limits).
 
     uvicorn --factory shelfwise.app:create_app    # configured by SHELFWISE_* variables
 """
@@ -11,11 +13,12 @@ from __future__ import annotations
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from shelfwise.api import create_api
 from shelfwise.engine import Engine
 from shelfwise.settings import Settings
-from shelfwise.web import ADMIN_COOKIE, mount_web
+from shelfwise.web import ADMIN_COOKIE, SHOP_COOKIE, WebContext, mount_web
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
@@ -25,8 +28,12 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         engine = Engine(settings or Settings())
     elif settings is not None:
         raise ValueError("pass an engine or the settings to open one with, not both")
-    app = create_api(engine, admin_cookie=ADMIN_COOKIE)
-    mount_web(app, engine)
+    web = WebContext(engine=engine)
+    app = create_api(engine, browser=web.browser_caller, browser_cookies=(SHOP_COOKIE, ADMIN_COOKIE))
+    mount_web(app, web)
+    proxies = engine.settings.security.trusted_proxies
+    if proxies:  # outermost, so that everything inside sees the client's scheme and address
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(proxies))
     return app
 
 
@@ -37,4 +44,5 @@ def serve(engine: Engine, host: str | None = None, port: int | None = None) -> N
         host=host or engine.settings.host,
         port=port or engine.settings.port,
         log_level="info",
+        proxy_headers=False,  # the app applies them itself, from the proxies its settings trust
     )

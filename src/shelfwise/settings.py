@@ -25,7 +25,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,6 +44,38 @@ EMBEDDINGS_DIR = "embeddings"  # under the data directory: kept across versions 
 FOREIGN_ENV = (f"{ENV_PREFIX}TEST_POSTGRES", f"{ENV_PREFIX}TEST_REDIS")
 
 _config_file_override: ContextVar[Path | None] = ContextVar("shelfwise_config_file", default=None)
+
+
+class SecurityConfig(BaseModel):
+    """Browser sessions, proxies and rate limits (the keys themselves: `shelfwise keys`, docs/security.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    demo_mode: bool = Field(
+        default=False,
+        description="Let the storefront's user switcher shop as any user (set by `shelfwise demo`); "
+        "otherwise a browser is only ever its own anonymous session.",
+    )
+    session_secret: str | None = Field(
+        default=None,
+        min_length=32,
+        description="Signs the browser sessions; default a random one kept in data_dir/session-secret. "
+        "Set the same one on every server behind a load balancer.",
+    )
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(),
+        description="Addresses of reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are believed "
+        "(for https cookies and per-address limits).",
+    )
+    api_rate_per_second: float = Field(
+        default=20.0, ge=0, description="Requests per second per API key or session; 0 switches it off."
+    )
+    api_burst: int = Field(default=100, ge=1, description="Requests a key may make at once before the rate.")
+    login_attempts: int = Field(
+        default=5, ge=1, description="Admin log-in attempts per client address per login_window_seconds."
+    )
+    login_window_seconds: float = Field(default=300.0, gt=0)
+    admin_session_hours: float = Field(default=12.0, gt=0, description="How long an admin log-in lasts.")
 
 
 class Settings(BaseSettings):
@@ -73,12 +105,15 @@ class Settings(BaseSettings):
     admin_api_key: str | None = Field(
         default=None,
         min_length=8,
-        description="Key for the admin pages and write endpoints; unset disables the admin pages.",
+        description="Bootstrap admin key (scope admin): the admin pages, every write, quality, quarantine, "
+        "stats and the keys API. Unset (and no stored admin key) disables the admin pages.",
     )
     public_api_key: str | None = Field(
         default=None,
         min_length=8,
-        description="Key the read endpoints and event posting require; unset leaves them open.",
+        description="Bootstrap server key (scope server): every read but the admin-only ones, and event "
+        "posting for any user. Never put it in a browser. Unset (and no stored reading key) leaves reads "
+        "open.",
     )
     embedding_cache: Path | None = Field(
         default=None,
@@ -95,6 +130,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("shared_data", f"{ENV_PREFIX}DATA", f"{ENV_PREFIX}SHARED_DATA"),
         description="The folder of public data sets for benchmarks and data tests ($SHELFWISE_DATA); "
         "default ../shared/data beside the repository.",
+    )
+    security: SecurityConfig = Field(
+        default_factory=SecurityConfig, description="Browser sessions, proxies and rate limits."
     )
     quality: QualityConfig = Field(
         default_factory=QualityConfig, description="The quality gate's thresholds."

@@ -1,4 +1,5 @@
-"""API keys: which key each route takes, what a refusal looks like, and what /docs declares."""
+"""API keys with scopes: which scope each route needs, what a refusal looks like, stored keys (hashed,
+rotatable, listed), the storefront scope naming only itself, the rate limit, and what /docs declares."""
 
 from __future__ import annotations
 
@@ -7,27 +8,46 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from shelfwise.api import create_api
 from shelfwise.app import create_app
+from shelfwise.domain.access import Scope
 from shelfwise.engine import Engine
-from shelfwise.settings import Settings
+from shelfwise.settings import SecurityConfig, Settings
 
 ADMIN_KEY = "admin-key-for-auth-tests"
 PUBLIC_KEY = "public-key-for-auth-tests"
-COOKIE = "sw_admin"
 HTTP_METHODS = {"get", "post", "put", "delete", "patch"}
-PUBLIC_SCHEMES = {"PublicKey", "AdminKey", "BearerKey", "AdminCookie"}
-ADMIN_SCHEMES = {"AdminKey", "BearerKey", "AdminCookie"}
+COOKIE_SCHEMES = {"Session(sw_shop)", "Session(sw_admin)"}
+KEY_SCHEMES = {
+    "storefront": {"StorefrontKey", "ServerKey", "AdminKey", "BearerKey", *COOKIE_SCHEMES},
+    "server": {"ServerKey", "AdminKey", "BearerKey", *COOKIE_SCHEMES},
+    "admin": {"AdminKey", "BearerKey", *COOKIE_SCHEMES},
+}
+STOREFRONT_ROUTES = {
+    ("get", "/v1/products"),
+    ("get", "/v1/products/{product_id}"),
+    ("get", "/v1/search"),
+    ("get", "/v1/suggest"),
+    ("get", "/v1/recommendations/{kind}"),
+    ("post", "/v1/events"),
+}
+SERVER_ROUTES = {("get", "/v1/rules"), ("get", "/v1/synonyms")}
+UNLIMITED = SecurityConfig(api_rate_per_second=0)
+
+
+def _settings(directory: Path, **values: Any) -> Settings:
+    values.setdefault("security", UNLIMITED)
+    return Settings(data_dir=directory, **values)
 
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("auth"), admin_api_key=ADMIN_KEY, public_api_key=PUBLIC_KEY
-    )
-    engine = Engine(settings)
+    directory = tmp_path_factory.mktemp("auth")
+    engine = Engine(_settings(directory, admin_api_key=ADMIN_KEY, public_api_key=PUBLIC_KEY))
+    engine.ingest_products([{"product_id": "p1", "title": "A blue cotton shirt", "price": 20.0}])
     yield engine
     engine.close()
 
@@ -38,9 +58,14 @@ def client(engine: Engine) -> Iterator[TestClient]:
         yield test_client
 
 
+def _key(engine: Engine, scope: Scope) -> str:
+    return engine.keys.create(f"a {scope} key", scope)[1]
+
+
 def _needed(method: str, path: str) -> str:
-    """The rule the keys follow: reads and event posting take the public key, other writes the admin key."""
-    return "public" if method == "get" or (method, path) == ("post", "/v1/events") else "admin"
+    if (method, path) in STOREFRONT_ROUTES:
+        return "storefront"
+    return "server" if (method, path) in SERVER_ROUTES else "admin"
 
 
 def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -54,102 +79,156 @@ def _schemes(operation: dict[str, Any]) -> set[str]:
     return {name for requirement in operation.get("security", []) for name in requirement}
 
 
-def test_openapi_declares_the_key_schemes(client: TestClient) -> None:
+def test_openapi_declares_a_key_per_scope(client: TestClient) -> None:
     schemes = client.get("/openapi.json").json()["components"]["securitySchemes"]
-    assert schemes["PublicKey"] == {
-        "type": "apiKey",
-        "in": "header",
-        "name": "X-API-Key",
-        "description": schemes["PublicKey"]["description"],
-    }
-    assert (schemes["AdminKey"]["in"], schemes["AdminKey"]["name"]) == ("header", "X-API-Key")
+    for name in ("StorefrontKey", "ServerKey", "AdminKey"):
+        assert (schemes[name]["type"], schemes[name]["in"], schemes[name]["name"]) == (
+            "apiKey",
+            "header",
+            "X-API-Key",
+        )
     assert (schemes["BearerKey"]["type"], schemes["BearerKey"]["scheme"]) == ("http", "bearer")
-    assert (schemes["AdminCookie"]["in"], schemes["AdminCookie"]["name"]) == ("cookie", COOKIE)
-    assert "public" in schemes["PublicKey"]["description"] and "admin" in schemes["AdminKey"]["description"]
+    assert schemes["Session(sw_admin)"]["in"] == "cookie"
 
 
 def test_every_v1_route_lists_the_keys_it_takes(client: TestClient) -> None:
-    document = client.get("/openapi.json").json()
-    operations = list(_operations(document))
-    assert len([op for op in operations if op[0].startswith("/v1/")]) >= 18
+    operations = list(_operations(client.get("/openapi.json").json()))
+    assert len([op for op in operations if op[0].startswith("/v1/")]) >= 21
     for path, method, operation in operations:
         found = _schemes(operation)
         if not path.startswith("/v1/"):
             assert found == set(), (method, path)
             continue
-        expected = PUBLIC_SCHEMES if _needed(method, path) == "public" else ADMIN_SCHEMES
-        assert found == expected, (method, path)
+        assert found == KEY_SCHEMES[_needed(method, path)], (method, path)
 
 
-def test_a_refusal_says_which_key_is_needed(client: TestClient) -> None:
-    refused = client.get("/v1/stats")
+def test_a_refusal_says_which_scope_is_needed(client: TestClient) -> None:
+    refused = client.get("/v1/search")
     assert refused.status_code == 401
     assert refused.headers["www-authenticate"] == "Bearer"
     assert refused.json() == {
         "error": {
             "code": "unauthorized",
-            "message": "this endpoint needs the public API key: send it in the X-API-Key header "
-            "(or as Authorization: Bearer <key>)",
+            "message": "this endpoint needs a key with the storefront scope or above: send it in the "
+            "X-API-Key header (or as Authorization: Bearer <key>)",
         }
     }
-    admin_only = client.delete("/v1/users/someone", headers={"X-API-Key": PUBLIC_KEY})
-    assert admin_only.status_code == 401
-    assert "needs the admin API key" in admin_only.json()["error"]["message"]
+    too_weak = client.get("/v1/quarantine", headers={"X-API-Key": PUBLIC_KEY})
+    assert too_weak.status_code == 403
+    assert too_weak.json()["error"] == {
+        "code": "forbidden",
+        "message": "a server key cannot call this endpoint: it needs admin",
+    }
+    unknown = client.get("/v1/search", headers={"X-API-Key": "sw_admin_not-a-key"})
+    assert unknown.status_code == 401
+    assert "not a valid key" in unknown.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(
-    ("headers", "cookies", "reads", "writes"),
+    ("scope", "catalog", "rules", "quarantine"),
     [
-        ({}, {}, 401, 401),
-        ({"X-API-Key": PUBLIC_KEY}, {}, 200, 401),
-        ({"Authorization": f"Bearer {PUBLIC_KEY}"}, {}, 200, 401),
-        ({"X-API-Key": ADMIN_KEY}, {}, 200, 200),
-        ({"Authorization": f"bearer {ADMIN_KEY}"}, {}, 200, 200),
-        ({}, {COOKIE: ADMIN_KEY}, 200, 200),
-        ({}, {COOKIE: PUBLIC_KEY}, 200, 401),  # a key is a key, wherever it comes from
-        ({"X-API-Key": "not-a-key"}, {COOKIE: ADMIN_KEY}, 401, 401),  # the header is read first
-        ({"X-API-Key": "not-a-key"}, {}, 401, 401),
+        (None, 401, 401, 401),
+        (Scope.STOREFRONT, 200, 403, 403),
+        (Scope.SERVER, 200, 200, 403),
+        (Scope.ADMIN, 200, 200, 200),
     ],
 )
-def test_which_keys_open_reads_and_writes(
-    engine: Engine, headers: dict[str, str], cookies: dict[str, str], reads: int, writes: int
+def test_what_each_scope_opens(
+    client: TestClient, engine: Engine, scope: Scope | None, catalog: int, rules: int, quarantine: int
 ) -> None:
-    with TestClient(create_app(engine), headers=headers, cookies=cookies) as fresh:
-        assert fresh.get("/v1/stats").status_code == reads
-        assert fresh.delete("/v1/users/nobody").status_code == writes
-        assert fresh.get("/healthz").status_code == 200
-        assert fresh.get("/metrics").status_code == 200
+    headers = {"Authorization": f"Bearer {_key(engine, scope)}"} if scope else {}
+    assert client.get("/v1/products/p1", headers=headers).status_code == catalog
+    assert client.get("/v1/suggest", params={"q": "bl"}, headers=headers).status_code == catalog
+    assert client.get("/v1/rules", headers=headers).status_code == rules
+    for admin_only in ("/v1/quarantine", "/v1/stats", "/v1/keys"):
+        assert client.get(admin_only, headers=headers).status_code == quarantine, admin_only
+    no_report_yet = 404 if quarantine == 200 else quarantine
+    assert client.get("/v1/quality", headers=headers).status_code == no_report_yet
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/metrics").status_code == 200
+
+
+def test_the_settings_keys_are_bootstrap_keys(client: TestClient) -> None:
+    server = {"X-API-Key": PUBLIC_KEY}
+    assert client.get("/v1/search", params={"q": "shirt"}, headers=server).status_code == 200
+    assert client.get("/v1/stats", headers=server).status_code == 403  # no longer a public read
+    assert client.delete("/v1/users/nobody", headers=server).status_code == 403
+    assert client.get("/v1/stats", headers={"X-API-Key": ADMIN_KEY}).status_code == 200
+
+
+def test_a_storefront_key_names_anonymous_sessions_only(client: TestClient, engine: Engine) -> None:
+    headers = {"X-API-Key": _key(engine, Scope.STOREFRONT)}
+    anonymous = {"session_id": "s-anon", "event_type": "view", "product_id": "p1"}
+    assert client.post("/v1/events", json=anonymous, headers=headers).status_code == 200
+    as_someone = {**anonymous, "user_id": "alice"}
+    refused = client.post("/v1/events", json={"events": [anonymous, as_someone]}, headers=headers)
+    assert refused.status_code == 403
+    assert "never a user" in refused.json()["error"]["message"]
+    search_as_alice = client.get("/v1/search", params={"q": "shirt", "user_id": "alice"}, headers=headers)
+    assert search_as_alice.status_code == 403
+    alice_recs = client.get("/v1/recommendations/for-you", params={"user_id": "alice"}, headers=headers)
+    assert alice_recs.status_code == 403
+    server = {"X-API-Key": PUBLIC_KEY}
+    assert client.post("/v1/events", json=as_someone, headers=server).status_code == 200
+
+
+def test_stored_keys_are_hashed_listed_and_revocable(client: TestClient, engine: Engine) -> None:
+    admin = {"X-API-Key": ADMIN_KEY}
+    created = client.post("/v1/keys", json={"name": "back end", "scope": "server"}, headers=admin)
+    assert created.status_code == 201
+    secret, key = created.json()["secret"], created.json()["key"]
+    assert secret.startswith(key["prefix"]) and len(secret) > 40
+    with engine.store.engine.connect() as conn:
+        stored = [tuple(row) for row in conn.execute(sa.text("SELECT * FROM api_keys"))]
+    assert stored and not any(secret in str(value) for row in stored for value in row)
+
+    assert client.get("/v1/rules", headers={"X-API-Key": secret}).status_code == 200
+    listed = {k["key_id"]: k for k in client.get("/v1/keys", headers=admin).json()}
+    assert listed[key["key_id"]]["last_used_at"] is not None
+    assert "secret" not in listed[key["key_id"]] and secret not in str(listed)
+    assert {"settings-admin", "settings-public"} <= set(listed)
+
+    revoked = client.delete(f"/v1/keys/{key['key_id']}", headers=admin)
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
+    assert client.get("/v1/rules", headers={"X-API-Key": secret}).status_code == 401
+    assert client.delete("/v1/keys/settings-admin", headers=admin).status_code == 422
+    assert client.post("/v1/keys", json={"name": "x", "scope": "root"}, headers=admin).status_code == 422
 
 
 def test_the_api_alone_takes_no_cookie(engine: Engine) -> None:
-    with TestClient(create_api(engine), cookies={COOKIE: ADMIN_KEY}) as alone:
+    with TestClient(create_api(engine), cookies={"sw_admin": ADMIN_KEY}) as alone:
         assert alone.delete("/v1/users/nobody").status_code == 401
         schemes = alone.get("/openapi.json").json()["components"]["securitySchemes"]
-        assert set(schemes) == {"PublicKey", "AdminKey", "BearerKey"}
+        assert set(schemes) == {"StorefrontKey", "ServerKey", "AdminKey", "BearerKey"}
 
 
-def test_without_keys_every_route_is_open_and_docs_show_no_lock(tmp_path: Path) -> None:
-    engine = Engine(Settings(data_dir=tmp_path))
-    try:
-        with TestClient(create_app(engine)) as open_client:
-            assert open_client.get("/v1/stats").status_code == 200
-            assert open_client.delete("/v1/users/nobody").status_code == 200
-            document = open_client.get("/openapi.json").json()
-            assert "securitySchemes" not in document.get("components", {})
-            assert all(not _schemes(operation) for _, _, operation in _operations(document))
-    finally:
-        engine.close()
+def test_a_key_s_requests_are_rate_limited(tmp_path: Path) -> None:
+    security = SecurityConfig(api_rate_per_second=0.01, api_burst=2)
+    with Engine(_settings(tmp_path, admin_api_key=ADMIN_KEY, security=security)) as engine:
+        other = _key(engine, Scope.ADMIN)
+        with TestClient(create_app(engine), headers={"X-API-Key": ADMIN_KEY}) as client:
+            assert [client.get("/v1/stats").status_code for _ in range(2)] == [200, 200]
+            limited = client.get("/v1/stats")
+            assert limited.status_code == 429
+            assert int(limited.headers["retry-after"]) >= 1
+            assert limited.json()["error"]["code"] == "rate_limited"
+            assert "too many requests with this key" in limited.json()["error"]["message"]
+            assert client.get("/v1/stats", headers={"X-API-Key": other}).status_code == 200  # per key
 
 
-def test_only_the_admin_key_guards_writes_when_no_public_key_is_set(tmp_path: Path) -> None:
-    engine = Engine(Settings(data_dir=tmp_path, admin_api_key=ADMIN_KEY))
-    try:
-        with TestClient(create_app(engine)) as admin_only:
-            assert admin_only.get("/v1/stats").status_code == 200
-            assert admin_only.delete("/v1/users/nobody").status_code == 401
-            document = admin_only.get("/openapi.json").json()
-            operations = {(method, path): op for path, method, op in _operations(document)}
-            assert _schemes(operations[("get", "/v1/search")]) == set()
-            assert _schemes(operations[("post", "/v1/rules")]) == ADMIN_SCHEMES
-    finally:
-        engine.close()
+def test_without_keys_every_route_is_open(tmp_path: Path) -> None:
+    with Engine(_settings(tmp_path)) as engine, TestClient(create_app(engine)) as open_client:
+        assert open_client.get("/v1/stats").status_code == 200
+        assert open_client.delete("/v1/users/nobody").status_code == 200
+
+
+def test_only_the_admin_level_is_guarded_without_a_reading_key(tmp_path: Path) -> None:
+    with Engine(_settings(tmp_path, admin_api_key=ADMIN_KEY)) as engine:
+        with TestClient(create_app(engine)) as client:
+            assert client.get("/v1/search").status_code == 200
+            assert client.get("/v1/rules").status_code == 200
+            assert client.get("/v1/quarantine").status_code == 401  # admin-only now
+            assert client.delete("/v1/users/nobody").status_code == 401
+        _key(engine, Scope.STOREFRONT)  # a reading key guards the reads from then on
+        with TestClient(create_app(engine)) as client:
+            assert client.get("/v1/search").status_code == 401

@@ -178,7 +178,7 @@ def test_evaluate_recs_json_reports_every_model(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow  # builds and trains a demo shop through the CLI, then opens it again
-def test_demo_without_serving_builds_once_and_reuses(tmp_path: Path) -> None:
+def test_demo_without_serving_builds_once_and_reuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = tmp_path / "demo-data"
     args = ["demo", "--no-serve", "--data-dir", str(data), "--products", "80", "--users", "25"]
     first = runner.invoke(app, args)
@@ -207,6 +207,13 @@ def test_demo_without_serving_builds_once_and_reuses(tmp_path: Path) -> None:
     assert trending.exit_code == 0, trending.output
     items = json.loads(trending.stdout)["items"]
     assert 1 <= len(items) <= 3
+
+    # Served, the demo is in demo mode (the user switcher) with an admin key; `serve` is not.
+    served: list[Engine] = []
+    monkeypatch.setattr("shelfwise.cli.demo.run_server", lambda engine, host, port: served.append(engine))
+    assert runner.invoke(app, args[:1] + args[2:]).exit_code == 0
+    assert served[0].settings.security.demo_mode and served[0].settings.admin_api_key
+    served[0].close()
 
 
 def test_config_file_sets_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -253,3 +260,23 @@ def test_train_refuses_over_a_blocking_check_and_force_overrides_it(tmp_path: Pa
     assert forced.exit_code == 0, forced.output
     with closing(Engine.open(data)) as reopened:
         assert reopened.manifest is not None and reopened.manifest.forced
+
+
+def test_keys_are_created_listed_and_revoked(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    created = runner.invoke(
+        app, ["keys", "create", "checkout service", "--scope", "server", "--data-dir", data]
+    )
+    assert created.exit_code == 0, created.output
+    secret = created.stdout.strip()
+    assert secret.startswith("sw_serve_") and "not shown again" in created.stderr
+    listed = runner.invoke(app, ["keys", "list", "--data-dir", data])
+    assert listed.exit_code == 0 and "checkout service" in listed.stdout and secret not in listed.stdout
+    assert secret[:14] in listed.stdout and "active" in listed.stdout
+    revoked = runner.invoke(app, ["keys", "revoke", secret[:14], "--data-dir", data])
+    assert revoked.exit_code == 0, revoked.output
+    assert "revoked" in runner.invoke(app, ["keys", "list", "--data-dir", data]).stdout
+    missing = runner.invoke(app, ["keys", "revoke", "nope", "--data-dir", data])
+    assert missing.exit_code == 1 and "no key with the id or prefix 'nope'" in missing.stderr
+    wrong_scope = runner.invoke(app, ["keys", "create", "x", "--scope", "root", "--data-dir", data])
+    assert wrong_scope.exit_code == 2

@@ -22,12 +22,13 @@ from shelfwise.domain import Filters
 from shelfwise.engine import Engine
 from shelfwise.io.demo import generate_demo_shop
 from shelfwise.search.config import SearchConfig
-from shelfwise.settings import Settings
+from shelfwise.settings import SecurityConfig, Settings
 from shelfwise.training.trainer import TrainingConfig
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 ADMIN_KEY = "browser-admin-key"
+PUBLIC_KEY = "browser-server-key"  # set, so that the API's reads are guarded and the pages use their session
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "web"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 FAST = TrainingConfig(search=SearchConfig(semantic=False))
@@ -66,7 +67,13 @@ def _free_port() -> int:
 def shop(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[tuple[str, Engine]]:
     """A trained demo shop served by uvicorn on a free port, in a thread of this process."""
     demo = generate_demo_shop(n_products=200, n_users=40, days=14)
-    engine = Engine(Settings(data_dir=tmp_path_factory.mktemp("browser-shop"), admin_api_key=ADMIN_KEY))
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("browser-shop"),
+        admin_api_key=ADMIN_KEY,
+        public_api_key=PUBLIC_KEY,
+        security=SecurityConfig(demo_mode=True),
+    )
+    engine = Engine(settings)
     engine.ingest_products(demo.products)
     engine.ingest_events(demo.events)
     # A few broken rows, so that the quarantine has something to show.
@@ -105,9 +112,15 @@ def browser(chromium: str) -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
+    """A page whose console must show no Content-Security-Policy violation by the end of the test."""
     context = browser.new_context(viewport=DESKTOP)
-    yield context.new_page()
+    opened = context.new_page()
+    messages: list[str] = []
+    opened.on("console", lambda message: messages.append(message.text))
+    yield opened
     context.close()
+    violations = [text for text in messages if "Content Security Policy" in text]
+    assert not violations, violations
 
 
 def _shot(page: Any, name: str) -> None:
@@ -234,7 +247,7 @@ def test_admin_login_quality_events_and_retrain(page: Any, shop: tuple[str, Engi
     assert "/admin/login?next=" in page.url
     page.fill("#key", "wrong-key-123")
     page.click("form button[type=submit]")
-    assert "not the admin API key" in page.locator("#key-error").inner_text()
+    assert "not an admin API key" in page.locator("#key-error").inner_text()
     _shot(page, "admin-login-error")
     page.fill("#key", ADMIN_KEY)
     page.click("form button[type=submit]")

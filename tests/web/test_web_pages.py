@@ -3,6 +3,7 @@ admin actions, analytics and the drawn pictures."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -16,7 +17,7 @@ from shelfwise.app import create_app
 from shelfwise.engine import Engine
 from shelfwise.io.demo import CATEGORIES, DEMO_USERS, generate_demo_shop
 from shelfwise.search.config import SearchConfig
-from shelfwise.settings import Settings
+from shelfwise.settings import SecurityConfig, Settings
 from shelfwise.training.trainer import TrainingConfig
 from shelfwise.web.analytics import summarise_events
 from shelfwise.web.demo_users import shopper_choices
@@ -29,11 +30,12 @@ ADMIN_KEY = "admin-key-for-tests"
 PUBLIC_KEY = "public-key-for-tests"
 # BM25 only: the text encoder's download-free model still takes seconds to embed a catalog.
 FAST = TrainingConfig(search=SearchConfig(semantic=False))
+DEMO = SecurityConfig(demo_mode=True)
 
 
 def _shop_engine(directory: Path, **keys: str) -> Engine:
     shop = generate_demo_shop(n_products=200, n_users=40, days=14)
-    engine = Engine(Settings(data_dir=directory, **keys))
+    engine = Engine(Settings(data_dir=directory, security=DEMO, **keys))
     engine.ingest_products(shop.products)
     engine.ingest_events(shop.events)
     engine.train(FAST)
@@ -54,6 +56,26 @@ def client(engine: Engine) -> Iterator[TestClient]:
     test_client.close()
 
 
+def _meta(page: str, name: str) -> str:
+    found = re.search(rf'<meta name="{name}" content="([^"]*)"', page)
+    assert found, f"no {name} meta tag in the page"
+    return found.group(1)
+
+
+def _session(client: TestClient) -> str:
+    """The browser's shopping session, as its page says."""
+    return _meta(client.get("/cart").text, "shelfwise-session")
+
+
+def _csrf(client: TestClient) -> dict[str, str]:
+    """The form field that proves a post comes from this browser's page."""
+    return {"csrf_token": _meta(client.get("/cart").text, "shelfwise-csrf")}
+
+
+def _login(client: TestClient, key: str = ADMIN_KEY, **fields: str) -> object:
+    return client.post("/admin/login", data={"key": key, **fields, **_csrf(client)})
+
+
 def _events(engine: Engine, session_id: str, kind: str) -> pl.DataFrame:
     frame = engine.events_frame()
     return frame.filter((pl.col("session_id") == session_id) & (pl.col("event_type") == kind))
@@ -61,7 +83,7 @@ def _events(engine: Engine, session_id: str, kind: str) -> pl.DataFrame:
 
 def test_pages_record_searches_views_carts_and_purchases(client: TestClient, engine: Engine) -> None:
     assert client.get("/").status_code == 200
-    session = client.cookies["sw_session"]
+    session = _session(client)
     product = engine.products(limit=1)[0]
 
     assert client.get("/search", params={"q": "frying pan"}).status_code == 200
@@ -71,11 +93,11 @@ def test_pages_record_searches_views_carts_and_purchases(client: TestClient, eng
     assert page.status_code == 200 and product.title in page.text
     assert _events(engine, session, "view").get_column("product_id").to_list() == [product.product_id]
 
-    cart = client.post("/cart/add", data={"product_id": product.product_id, "quantity": "2"})
+    cart = client.post("/cart/add", data={"product_id": product.product_id, "quantity": "2", **_csrf(client)})
     assert cart.status_code == 200 and "Added" in cart.text
     assert parse_cart(client.cookies["sw_cart"]) == {product.product_id: 2}
 
-    done = client.post("/cart/checkout")
+    done = client.post("/cart/checkout", data=_csrf(client))
     assert "Thank you for your order" in done.text
     purchases = _events(engine, session, "purchase")
     assert purchases.get_column("quantity").to_list() == [2]
@@ -83,8 +105,7 @@ def test_pages_record_searches_views_carts_and_purchases(client: TestClient, eng
 
 
 def test_refining_a_search_is_not_recorded_as_another_search(client: TestClient, engine: Engine) -> None:
-    client.get("/")
-    session = client.cookies["sw_session"]
+    session = _session(client)
     client.get("/search", params={"q": "pan"})
     client.get("/search", params={"q": "pan", "price": "10-25"})
     client.get("/search", params={"q": "pan", "page": "2"})
@@ -100,12 +121,14 @@ def test_unknown_product_is_a_page_not_json(client: TestClient) -> None:
 
 def test_switching_user_starts_a_new_session_and_empties_the_cart(client: TestClient, engine: Engine) -> None:
     product = engine.products(limit=1)[0]
-    client.post("/cart/add", data={"product_id": product.product_id})
-    before = client.cookies["sw_session"]
-    response = client.post("/shopper", data={"user_id": "alice", "next": "https://elsewhere.example/"})
+    client.post("/cart/add", data={"product_id": product.product_id, **_csrf(client)})
+    before = _session(client)
+    response = client.post(
+        "/shopper", data={"user_id": "alice", "next": "https://elsewhere.example/", **_csrf(client)}
+    )
     assert response.url.path == "/"  # never redirected off the site
-    assert client.cookies["sw_user"] == "alice"
-    assert client.cookies["sw_session"] != before
+    assert _meta(response.text, "shelfwise-user") == "alice"
+    assert _session(client) != before
     assert "sw_cart" not in client.cookies
     assert "Hello, Alice" in client.get("/").text
 
@@ -113,7 +136,7 @@ def test_switching_user_starts_a_new_session_and_empties_the_cart(client: TestCl
 def test_api_writes_need_the_admin_key_when_one_is_set(client: TestClient) -> None:
     refused = client.post("/v1/products", json=[{"product_id": "x1", "title": "A test product"}])
     assert refused.status_code == 401
-    assert "admin API key" in refused.json()["error"]["message"]
+    assert "admin scope" in refused.json()["error"]["message"]
     allowed = client.post(
         "/v1/products",
         json=[{"product_id": "x1", "title": "A test product"}],
@@ -133,10 +156,12 @@ def test_public_key_guards_reads_and_events_but_not_admin_writes(tmp_path: Path)
             client.get("/v1/search", params={"q": "x"}, headers={"X-API-Key": PUBLIC_KEY}).status_code == 200
         )
         bearer = {"Authorization": f"Bearer {PUBLIC_KEY}"}
-        assert client.get("/v1/stats", headers=bearer).status_code == 200
-        assert client.post("/v1/train", headers={"X-API-Key": PUBLIC_KEY}).status_code == 401
+        assert client.get("/v1/rules", headers=bearer).status_code == 200
+        assert client.post("/v1/train", headers={"X-API-Key": PUBLIC_KEY}).status_code == 403
         assert client.get("/healthz").status_code == 200
-        assert client.get("/").status_code == 200  # the storefront pages themselves are public
+        home = client.get("/")
+        assert home.status_code == 200  # the storefront pages themselves are public
+        assert PUBLIC_KEY not in home.text and ADMIN_KEY not in home.text  # and hold no key
 
 
 def test_admin_is_switched_off_without_a_key(tmp_path: Path) -> None:
@@ -152,22 +177,22 @@ def test_admin_login_shows_the_error_at_the_field_and_guards_writes(client: Test
     assert first.status_code == 303 and first.headers["location"].startswith("/admin/login")
     assert client.post("/admin/models/train").status_code == 401
 
-    wrong = client.post("/admin/login", data={"key": "not-the-key", "next": "/admin/models"})
+    wrong = _login(client, "not-the-key", next="/admin/models")
     assert wrong.status_code == 401
-    assert 'id="key-error"' in wrong.text and "not the admin API key" in wrong.text
+    assert 'id="key-error"' in wrong.text and "not an admin API key" in wrong.text
 
-    right = client.post("/admin/login", data={"key": ADMIN_KEY, "next": "/admin/models"})
+    right = _login(client, next="/admin/models")
     assert right.status_code == 200 and "Trained versions" in right.text
-    for page in ("/admin", "/admin/quality", "/admin/events", "/admin/rules"):
+    for page in ("/admin", "/admin/quality", "/admin/events", "/admin/rules", "/admin/keys"):
         assert client.get(page).status_code == 200, page
 
 
 def test_admin_retrains_and_rolls_back(client: TestClient, engine: Engine) -> None:
-    client.post("/admin/login", data={"key": ADMIN_KEY})
+    _login(client)
     first = engine.current_version()
     training = client.app.state.web.training  # type: ignore[attr-defined]
     training.config = FAST
-    started = client.post("/admin/models/train", headers={"accept": "application/json"})
+    started = client.post("/admin/models/train", headers={"accept": "application/json"}, data=_csrf(client))
     assert started.status_code == 202
     training.wait()
     status = client.get("/admin/models/train/status").json()
@@ -177,14 +202,14 @@ def test_admin_retrains_and_rolls_back(client: TestClient, engine: Engine) -> No
     page = client.get("/admin/models")
     assert f"Roll back to {first}" in page.text
     assert [m.version for m in engine.model_versions()] == [status["version"], first]  # newest first
-    client.post("/admin/models/activate", data={"version": first})
+    client.post("/admin/models/activate", data={"version": first, **_csrf(client)})
     assert engine.current_version() == first
-    missing = client.post("/admin/models/activate", data={"version": "nope"})
+    missing = client.post("/admin/models/activate", data={"version": "nope", **_csrf(client)})
     assert "Could not activate" in missing.text
 
 
 def test_quarantine_lists_filters_and_retries_rows(client: TestClient, engine: Engine) -> None:
-    client.post("/admin/login", data={"key": ADMIN_KEY})
+    _login(client)
     engine.ingest_events(
         [
             {"user_id": "q1", "event_type": "view", "product_id": "later-product", "timestamp": "2026-05-20"},
@@ -199,7 +224,7 @@ def test_quarantine_lists_filters_and_retries_rows(client: TestClient, engine: E
     assert unknown_type.text.count("Inspect</a>") == 1
 
     engine.ingest_products([{"product_id": "later-product", "title": "A later product"}])
-    result = client.post("/admin/quality/retry", data={"source": "events"})
+    result = client.post("/admin/quality/retry", data={"source": "events", **_csrf(client)})
     assert "1 passed the checks" in result.text
     assert engine.count_quarantined("events") == 1
 

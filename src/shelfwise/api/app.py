@@ -11,9 +11,11 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from shelfwise import __version__
-from shelfwise.api.auth import ApiKeys
+from shelfwise.api.auth import ApiAccess, BrowserCaller
 from shelfwise.api.errors import install_error_handlers
+from shelfwise.api.keys import keys_router
 from shelfwise.api.middleware import BodyLimitMiddleware, TelemetryMiddleware
+from shelfwise.api.payloads import JsonRows, as_rows
 from shelfwise.api.telemetry import Telemetry
 from shelfwise.domain import Filters, Product, RecommendationKind, Recommendations, SearchResult
 from shelfwise.domain.errors import InvalidRequestError, NotFoundError
@@ -23,7 +25,6 @@ from shelfwise.quality.report import QualityReport
 from shelfwise.search.rules import Rule
 from shelfwise.training.artifacts import Manifest
 
-JsonRows = list[dict[str, Any]] | dict[str, Any]
 SEARCH_PARAMETERS = frozenset(
     {"q", "category", "brand", "price_min", "price_max", "available", "page", "page_size", "user_id"}
 )
@@ -46,14 +47,6 @@ class ProductPage(BaseModel):
     items: list[Product]
 
 
-def _as_rows(payload: JsonRows, key: str) -> list[dict[str, Any]]:
-    """Accept a list of rows, one row, or {"<key>": [rows]}."""
-    if isinstance(payload, dict):
-        nested = payload.get(key)
-        return list(nested) if isinstance(nested, list) else [payload]
-    return payload
-
-
 def _filters(
     category: str | None,
     brand: list[str] | None,
@@ -66,12 +59,14 @@ def _filters(
     )
 
 
-def create_api(engine: Engine, *, admin_cookie: str | None = None) -> FastAPI:
-    """The HTTP API over `engine`, guarded by the keys of its settings (see shelfwise.api.auth).
-    `admin_cookie`: a cookie that may carry the admin key, where the admin pages are served alongside."""
+def create_api(
+    engine: Engine, *, browser: BrowserCaller | None = None, browser_cookies: tuple[str, ...] = ()
+) -> FastAPI:
+    """The HTTP API over `engine`, guarded by its keys (see shelfwise.api.auth). `browser`: who a request
+    without a key is, from the session cookies named `browser_cookies`, where the pages are served too."""
     telemetry = Telemetry()
-    keys = ApiKeys(engine.settings.admin_api_key, engine.settings.public_api_key, admin_cookie)
-    public, admin = keys.public(), keys.admin()
+    access = ApiAccess(engine, browser, browser_cookies)
+    storefront, events, server, admin = access.storefront(), access.events(), access.server(), access.admin()
     app = FastAPI(
         title="shelfwise",
         version=__version__,
@@ -105,9 +100,9 @@ def create_api(engine: Engine, *, admin_cookie: str | None = None) -> FastAPI:
     @app.post("/v1/products", response_model=IngestReport, tags=["catalog"], dependencies=admin)
     def post_products(payload: Annotated[JsonRows, Body()]) -> IngestReport:
         """Upsert products by product_id. Bad rows are quarantined with their reasons, never dropped."""
-        return count_report(engine.ingest_products(_as_rows(payload, "products")))
+        return count_report(engine.ingest_products(as_rows(payload, "products")))
 
-    @app.get("/v1/products", response_model=ProductPage, tags=["catalog"], dependencies=public)
+    @app.get("/v1/products", response_model=ProductPage, tags=["catalog"], dependencies=storefront)
     def list_products(
         offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100
     ) -> ProductPage:
@@ -115,7 +110,7 @@ def create_api(engine: Engine, *, admin_cookie: str | None = None) -> FastAPI:
         items = engine.products(offset=offset, limit=limit)
         return ProductPage(total=engine.count_products(), offset=offset, limit=limit, items=items)
 
-    @app.get("/v1/products/{product_id}", response_model=Product, tags=["catalog"], dependencies=public)
+    @app.get("/v1/products/{product_id}", response_model=Product, tags=["catalog"], dependencies=storefront)
     def get_product(product_id: str) -> Product:
         """One product; 404 when there is none."""
         return engine.get_product(product_id)
@@ -131,12 +126,12 @@ def create_api(engine: Engine, *, admin_cookie: str | None = None) -> FastAPI:
         engine.delete_product(product_id)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
-    @app.post("/v1/events", response_model=IngestReport, tags=["events"], dependencies=public)
+    @app.post("/v1/events", response_model=IngestReport, tags=["events"], dependencies=events)
     def post_events(payload: Annotated[JsonRows, Body()]) -> IngestReport:
         """Record a batch of events; each changes the next response for its user or session."""
-        return count_report(engine.ingest_events(_as_rows(payload, "events")))
+        return count_report(engine.ingest_events(as_rows(payload, "events")))
 
-    @app.get("/v1/search", response_model=SearchResult, tags=["search"], dependencies=public)
+    @app.get("/v1/search", response_model=SearchResult, tags=["search"], dependencies=storefront)
     def search(
         request: Request,
         q: Annotated[
@@ -163,7 +158,7 @@ def create_api(engine: Engine, *, admin_cookie: str | None = None) -> FastAPI:
         filters = _filters(category, brand, price_min, price_max, available)
         return engine.search(q, user_id=user_id, filters=filters, page=page, page_size=page_size)
 
-    @app.get("/v1/suggest", response_model=list[str], tags=["search"], dependencies=public)
+    @app.get("/v1/suggest", response_model=list[str], tags=["search"], dependencies=storefront)
     def suggest(
         q: Annotated[str, Query(max_length=200, description="What the shopper has typed so far.")] = "",
         n: Annotated[int, Query(ge=1, le=20)] = 8,
@@ -171,7 +166,7 @@ def create_api(engine: Engine, *, admin_cookie: str | None = None) -> FastAPI:
         """Autocomplete: popular past queries, then product titles, that start with `q`."""
         return engine.suggest(q, n)
 
-    @app.get("/v1/rules", response_model=list[Rule], tags=["merchandising"], dependencies=public)
+    @app.get("/v1/rules", response_model=list[Rule], tags=["merchandising"], dependencies=server)
     def list_rules() -> list[Rule]:
         """The merchandising rules in force: boost, bury, pin or filter by query or category."""
         return engine.list_rules()
@@ -198,7 +193,7 @@ def create_api(engine: Engine, *, admin_cookie: str | None = None) -> FastAPI:
         engine.delete_rule(rule_id)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
-    @app.get("/v1/synonyms", response_class=PlainTextResponse, tags=["merchandising"], dependencies=public)
+    @app.get("/v1/synonyms", response_class=PlainTextResponse, tags=["merchandising"], dependencies=server)
     def get_synonyms() -> str:
         """The synonyms file: `sofa, couch` (both ways) or `tv => television` (one way), one per line."""
         return engine.synonyms_text()
@@ -219,7 +214,7 @@ def create_api(engine: Engine, *, admin_cookie: str | None = None) -> FastAPI:
         "/v1/recommendations/{kind}",
         response_model=Recommendations,
         tags=["recommendations"],
-        dependencies=public,
+        dependencies=storefront,
     )
     def recommend(
         kind: RecommendationKind,
@@ -249,7 +244,7 @@ def create_api(engine: Engine, *, admin_cookie: str | None = None) -> FastAPI:
         gate runs first and refuses (422, naming each blocking check) unless `force=true`."""
         return engine.train(force=force)
 
-    @app.get("/v1/quality", response_model=QualityReport, tags=["quality"], dependencies=public)
+    @app.get("/v1/quality", response_model=QualityReport, tags=["quality"], dependencies=admin)
     def quality(
         rows: Annotated[int, Query(ge=0, le=10_000, description="How many flagged rows to include.")] = 100,
     ) -> QualityReport:
@@ -261,7 +256,7 @@ def create_api(engine: Engine, *, admin_cookie: str | None = None) -> FastAPI:
             )
         return report.model_copy(update={"rows": report.rows[:rows]})
 
-    @app.get("/v1/quarantine", response_model=list[QuarantinedRow], tags=["quality"], dependencies=public)
+    @app.get("/v1/quarantine", response_model=list[QuarantinedRow], tags=["quality"], dependencies=admin)
     def quarantine(
         source: Annotated[Source | None, Query()] = None,
         offset: Annotated[int, Query(ge=0)] = 0,
@@ -270,7 +265,7 @@ def create_api(engine: Engine, *, admin_cookie: str | None = None) -> FastAPI:
         """Rows the quality gate quarantined, oldest first, each with its id and every reason."""
         return engine.quarantined(source, offset=offset, limit=limit)
 
-    @app.get("/v1/stats", tags=["operations"], dependencies=public)
+    @app.get("/v1/stats", tags=["operations"], dependencies=admin)
     def stats() -> dict[str, Any]:
         """Counts of products, events, users and quarantined rows, and the model version served."""
         return engine.stats()
@@ -280,4 +275,5 @@ def create_api(engine: Engine, *, admin_cookie: str | None = None) -> FastAPI:
         """Delete a user's events and profile everywhere the engine keeps them."""
         return {"user_id": user_id, "events_deleted": engine.forget_user(user_id)}
 
+    app.include_router(keys_router(engine, admin))
     return app

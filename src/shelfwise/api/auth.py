@@ -1,132 +1,195 @@
-"""API keys as FastAPI security dependencies, so that /docs shows which key each route takes.
+"""Who may call which route: API keys with scopes (shelfwise.domain.access), as FastAPI dependencies so that
+/docs shows which key each route takes.
 
-The admin key guards every write that changes the shop; the public key, when set, guards reads and event
-posting (the storefront posts shoppers' events with it), and the admin key opens those too. A key travels
-in `X-API-Key` or as `Authorization: Bearer <key>`; where the app also serves the admin pages, the admin
-key may come in the cookie their login sets, so that the pages' scripts can call this API. A key that is
-not configured guards nothing, so a local `shelfwise serve` stays open; /healthz and /metrics are always
-open.
+A key travels in `X-API-Key` or as `Authorization: Bearer <key>`. It is one of the keys configured in the
+settings (`admin_api_key`: admin, `public_api_key`: server) or a stored key (`shelfwise keys create`).
+Where the app also serves the pages, a browser that sends no key is who its signed session says
+(`browser`): a logged-in admin, or a shopper's own session with the storefront scope. Each route needs a
+scope:
+
+- storefront: products, search, suggest, recommendations, event posting; a storefront caller may name no
+  user or session but its own (a storefront key: anonymous sessions only);
+- server: merchandising rules and synonyms (reading);
+- admin: quality, quarantine, stats, every other write, and the keys.
+
+A level no configured key could open stays open, so a local `shelfwise serve` needs no key: the admin
+level while no admin key exists, the other two while no storefront or server key exists. /healthz and
+/metrics are always open. Each caller's requests are limited by a token bucket per key (or session).
 """
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable
-from typing import Annotated, Literal
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from fastapi import Depends, Security, params
-from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request, Security, params
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPBearer
+
+from shelfwise.api.payloads import as_rows
+from shelfwise.domain.access import Caller, Scope
+from shelfwise.domain.errors import AccessDeniedError
+from shelfwise.domain.ratelimit import RateLimiter
+from shelfwise.engine import Engine
 
 KEY_HEADER = "X-API-Key"
+GUARDED_TTL = 2.0  # seconds a level's open-or-guarded state is reused, so a request costs no extra query
 
-Needed = Literal["public", "admin"]
+BrowserCaller = Callable[[Request], Caller | None]
+Check = Callable[[Request, Caller], Awaitable[None]]
 
-# Two names for the one header, so that /docs offers a field per key and says which routes take which.
-PUBLIC_KEY = APIKeyHeader(
-    name=KEY_HEADER,
-    scheme_name="PublicKey",
-    description="The public API key (SHELFWISE_PUBLIC_API_KEY): reads and event posting, when it is set.",
-    auto_error=False,
-)
-ADMIN_KEY = APIKeyHeader(
-    name=KEY_HEADER,
-    scheme_name="AdminKey",
-    description="The admin API key (SHELFWISE_ADMIN_API_KEY): every write that changes the shop, and "
-    "everything the public key opens.",
-    auto_error=False,
-)
+# One header, a name per scope, so that /docs offers a field per key and says which routes take which.
+KEY_SCHEMES = {
+    scope: APIKeyHeader(name=KEY_HEADER, scheme_name=name, description=description, auto_error=False)
+    for scope, name, description in (
+        (
+            Scope.STOREFRONT,
+            "StorefrontKey",
+            "A storefront key (safe in a browser): catalog reads and anonymous events.",
+        ),
+        (
+            Scope.SERVER,
+            "ServerKey",
+            "A server key (SHELFWISE_PUBLIC_API_KEY or `shelfwise keys create --scope server`): every read "
+            "but quality, quarantine and stats, and events for any user.",
+        ),
+        (
+            Scope.ADMIN,
+            "AdminKey",
+            "An admin key (SHELFWISE_ADMIN_API_KEY or `shelfwise keys create --scope admin`): everything.",
+        ),
+    )
+}
 BEARER_KEY = HTTPBearer(
-    scheme_name="BearerKey",
-    description="Either key as `Authorization: Bearer <key>`.",
-    auto_error=False,
+    scheme_name="BearerKey", description="Any key as `Authorization: Bearer <key>`.", auto_error=False
 )
 
 
 class ApiKeyRequiredError(Exception):
-    """A guarded route was called without the key it needs (answered 401 by the error handlers)."""
+    """A guarded route was called without a valid key (answered 401 by the error handlers)."""
 
-    def __init__(self, needed: Needed) -> None:
+    def __init__(self, needed: Scope, presented: bool = False) -> None:
+        problem = "the key sent is not a valid key (unknown or revoked); " if presented else ""
         super().__init__(
-            f"this endpoint needs the {needed} API key: send it in the X-API-Key header "
-            "(or as Authorization: Bearer <key>)"
+            f"{problem}this endpoint needs a key with the {needed} scope or above: send it in the "
+            "X-API-Key header (or as Authorization: Bearer <key>)"
         )
         self.needed = needed
 
 
-def same_key(presented: str | None, expected: str | None) -> bool:
-    """Whether a presented key is the expected one, compared in constant time; nothing matches no key."""
-    if not presented or not expected:
-        return False
-    return secrets.compare_digest(presented.encode(), expected.encode())
+class ApiAccess:
+    """The dependencies a route of each scope declares, over the engine's keys.
 
-
-def _no_cookie() -> str | None:
-    return None
-
-
-class ApiKeys:
-    """The configured keys, and the dependencies a route of each level declares.
-
-    `admin_cookie`: the name of a cookie that may carry the admin key (the admin pages' login cookie,
-    where the pages are served by the same app); None accepts the keys in headers only."""
+    `browser`: who a request that sends no key is, from its session cookies (where the pages are served
+    by the same app); `browser_cookies` names those cookies for /docs."""
 
     def __init__(
-        self, admin_key: str | None, public_key: str | None, admin_cookie: str | None = None
+        self, engine: Engine, browser: BrowserCaller | None = None, browser_cookies: tuple[str, ...] = ()
     ) -> None:
-        self.admin_key = admin_key
-        self.public_key = public_key
-        self.admin_cookie = admin_cookie
-        self._public, self._admin = self._guards()
-
-    def public(self) -> list[params.Depends]:
-        """Dependencies of a read (or of event posting): the public or the admin key, when a public key is
-        set; none otherwise, so that the route is open and /docs shows no lock on it."""
-        return [Security(self._public)] if self.public_key else []
-
-    def admin(self) -> list[params.Depends]:
-        """Dependencies of a write: the admin key, when one is set; none otherwise."""
-        return [Security(self._admin)] if self.admin_key else []
-
-    def _guards(self) -> tuple[Callable[..., None], Callable[..., None]]:
-        # A default, not an annotation: FastAPI resolves string annotations in the module's globals.
-        cookie_scheme = (
+        self.engine = engine
+        self.browser = browser
+        security = engine.settings.security
+        self.limiter = RateLimiter(security.api_rate_per_second, security.api_burst, "requests with this key")
+        self._cookie_schemes = [
             Security(
                 APIKeyCookie(
-                    name=self.admin_cookie,
-                    scheme_name="AdminCookie",
-                    description="The admin key in the cookie the admin pages' login sets.",
+                    name=name,
+                    scheme_name=f"Session({name})",
+                    description="A browser's signed session (set by the pages); writes need X-CSRF-Token.",
                     auto_error=False,
                 )
             )
-            if self.admin_cookie
-            else Depends(_no_cookie)
+            for name in browser_cookies
+        ]
+        self._guarded: tuple[float, set[Scope]] = (-GUARDED_TTL, set())
+
+    def storefront(self) -> list[params.Depends]:
+        """Catalog reads: any scope; a storefront caller names no user or session but its own."""
+        return self._level(Scope.STOREFRONT, _query_names_only_itself)
+
+    def events(self) -> list[params.Depends]:
+        """Event posting: any scope; a storefront caller's events name no user or session but its own."""
+        return self._level(Scope.STOREFRONT, _events_name_only_itself)
+
+    def server(self) -> list[params.Depends]:
+        """Reads a browser has no use for: the server or admin scope."""
+        return self._level(Scope.SERVER)
+
+    def admin(self) -> list[params.Depends]:
+        """Admin-only reads and every write that changes the shop: the admin scope."""
+        return self._level(Scope.ADMIN)
+
+    def _level(self, needed: Scope, check: Check | None = None) -> list[params.Depends]:
+        schemes = [Security(scheme) for scope, scheme in KEY_SCHEMES.items() if scope.reaches(needed)]
+        cookies = self._cookie_schemes if self.browser is not None else []
+
+        async def guard(request: Request) -> None:
+            """Let the request through when its caller's scope reaches `needed` (or the level is open)."""
+            if self._is_open(needed):
+                return
+            caller = self._caller(request, needed)
+            if caller is None:
+                raise ApiKeyRequiredError(needed)
+            if not caller.scope.reaches(needed):
+                raise AccessDeniedError(f"a {caller.scope} key cannot call this endpoint: it needs {needed}")
+            self.limiter.take(caller.key_id)
+            if check is not None:
+                await check(request, caller)
+
+        return [*schemes, Security(BEARER_KEY), *cookies, Depends(guard)]
+
+    def _caller(self, request: Request, needed: Scope) -> Caller | None:
+        """The key's caller, else the browser session's; a key sent but not valid is refused."""
+        key = request.headers.get(KEY_HEADER)
+        if not key:
+            scheme, _, token = request.headers.get("authorization", "").partition(" ")
+            key = token.strip() if scheme.lower() == "bearer" else None
+        if key:
+            caller = self.engine.keys.authenticate(key)
+            if caller is None:
+                raise ApiKeyRequiredError(needed, presented=True)
+            return caller
+        return self.browser(request) if self.browser is not None else None
+
+    def _is_open(self, needed: Scope) -> bool:
+        """Whether no configured key could open `needed`'s level (a local serve without keys)."""
+        checked, guarded = self._guarded
+        now = time.monotonic()
+        if now - checked >= GUARDED_TTL:
+            guarded = self.engine.keys.guarded()
+            self._guarded = (now, guarded)
+        if needed is Scope.ADMIN:
+            return Scope.ADMIN not in guarded
+        return not guarded & {Scope.STOREFRONT, Scope.SERVER}
+
+
+async def _query_names_only_itself(request: Request, caller: Caller) -> None:
+    params_ = request.query_params
+    _refuse_others(caller, params_.get("user_id"), params_.get("session_id"))
+
+
+async def _events_name_only_itself(request: Request, caller: Caller) -> None:
+    if caller.scope.reaches(Scope.SERVER):
+        return
+    try:
+        payload = await request.json()
+    except ValueError:
+        return  # not JSON: the handler answers that
+    if not isinstance(payload, list | dict):
+        return
+    for row in as_rows(payload, "events"):
+        if isinstance(row, dict):
+            _refuse_others(caller, _named(row.get("user_id")), _named(row.get("session_id")))
+
+
+def _named(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _refuse_others(caller: Caller, user_id: str | None, session_id: str | None) -> None:
+    if not caller.may_name(user_id=user_id or None, session_id=session_id or None):
+        raise AccessDeniedError(
+            "a storefront caller may name no user or session but its own"
+            if caller.session_id
+            else "a storefront key may name anonymous sessions only, never a user: use a server key"
         )
-
-        def public_key(
-            public: Annotated[str | None, Security(PUBLIC_KEY)],
-            _admin: Annotated[str | None, Security(ADMIN_KEY)],  # the same header, declared for /docs
-            bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER_KEY)],
-            cookie: str | None = cookie_scheme,
-        ) -> None:
-            """Let the request through with the public or the admin key, from wherever it came."""
-            key = _presented(public, bearer, cookie)
-            if not (same_key(key, self.admin_key) or same_key(key, self.public_key)):
-                raise ApiKeyRequiredError("public")
-
-        def admin_key(
-            admin: Annotated[str | None, Security(ADMIN_KEY)],
-            bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER_KEY)],
-            cookie: str | None = cookie_scheme,
-        ) -> None:
-            """Let the request through with the admin key only."""
-            if not same_key(_presented(admin, bearer, cookie), self.admin_key):
-                raise ApiKeyRequiredError("admin")
-
-        return public_key, admin_key
-
-
-def _presented(
-    header: str | None, bearer: HTTPAuthorizationCredentials | None, cookie: str | None
-) -> str | None:
-    """The key a request presents: the header first, then the bearer token, then the cookie."""
-    return header or (bearer.credentials if bearer is not None else None) or cookie

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,7 +12,13 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shelfwise.api.auth import ApiKeyRequiredError
-from shelfwise.domain.errors import InvalidRequestError, NotFoundError, NotTrainedError
+from shelfwise.domain.errors import (
+    AccessDeniedError,
+    InvalidRequestError,
+    NotFoundError,
+    NotTrainedError,
+    RateLimitedError,
+)
 from shelfwise.io.readers import UnreadableFileError
 
 
@@ -41,6 +48,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiKeyRequiredError)
     async def _unauthorized(_: Request, error: ApiKeyRequiredError) -> JSONResponse:
         return error_response(401, "unauthorized", str(error), headers={"www-authenticate": "Bearer"})
+
+    @app.exception_handler(AccessDeniedError)
+    async def _forbidden(_: Request, error: AccessDeniedError) -> JSONResponse:
+        return error_response(403, "forbidden", str(error))
+
+    @app.exception_handler(RateLimitedError)
+    async def _too_many(_: Request, error: RateLimitedError) -> JSONResponse:
+        wait = {"retry-after": str(max(1, math.ceil(error.retry_after)))}
+        return error_response(429, "rate_limited", str(error), headers=wait)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:

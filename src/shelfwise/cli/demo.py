@@ -45,8 +45,12 @@ def demo_command(
 ) -> None:
     """Generate a demo shop into the data directory, ingest it, train, and serve it."""
     settings = current_settings()
-    # The admin pages need a key; the demo makes one up for this run unless one is configured.
-    settings = settings.with_overrides(admin_api_key=settings.admin_api_key or secrets.token_urlsafe(12))
+    # The admin pages need a key; the demo makes one up for this run unless one is configured. Demo mode
+    # lets the storefront's user switcher shop as the demo's shoppers.
+    settings = settings.with_overrides(
+        admin_api_key=settings.admin_api_key or secrets.token_urlsafe(12),
+        security=settings.security.model_copy(update={"demo_mode": True}),
+    )
     products_path, events_path = demo_files(settings.data_dir / DEMO_SHOP_DIR, products=products, users=users)
     engine = open_engine(settings)
     try:

@@ -21,6 +21,7 @@ from shelfwise.cli.context import (
 )
 from shelfwise.cli.demo import demo_command
 from shelfwise.cli.evaluate import evaluate_app
+from shelfwise.cli.keys import keys_app
 from shelfwise.cli.quality import quality_app
 from shelfwise.cli.steps import ingest_with_status, print_ingest_report, run_server, train_with_status
 from shelfwise.domain import Filters, RecommendationKind
@@ -38,6 +39,7 @@ ingest_app = typer.Typer(
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(evaluate_app, name="evaluate")
 app.add_typer(quality_app, name="quality")
+app.add_typer(keys_app, name="keys")
 app.command("demo")(demo_command)
 
 

@@ -17,3 +17,15 @@ class InvalidRequestError(ShelfwiseError, ValueError):
 
 class NotTrainedError(ShelfwiseError):
     """The request needs a trained model and none has been trained yet."""
+
+
+class AccessDeniedError(ShelfwiseError):
+    """The caller is known but may not do this: its key's scope does not reach, or it named someone else."""
+
+
+class RateLimitedError(ShelfwiseError):
+    """Too many requests from one key or one address; `retry_after` says how many seconds to wait."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -30,6 +30,7 @@ from shelfwise.domain import (
 from shelfwise.domain.events import actor_key
 from shelfwise.domain.ingest import Source
 from shelfwise.engine import quarantine
+from shelfwise.engine.access import KeyRing
 from shelfwise.io.components import ComponentFormatError
 from shelfwise.io.readers import RawRow
 from shelfwise.quality.config import QualityConfig
@@ -63,6 +64,7 @@ class Engine:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         onnx_backend.use_cache_root(settings.onnx_cache_dir)
         self.store = Store.open(settings.store_url)
+        self.keys = KeyRing(settings, self.store.engine)
         self.online: OnlineState = open_online_state(settings.online_url, settings.recent_events_per_user)
         self.registry = ArtifactRegistry(settings.artifacts_dir, keep=settings.artifacts_to_keep)
         self._lock = threading.RLock()

@@ -1,9 +1,12 @@
-"""The admin pages: data quality, catalog and events, models, merchandising rules. Every page and every
-write behind them needs the admin API key; without one configured, the admin pages are switched off."""
+"""The admin pages: data quality, catalog and events, models, merchandising rules, API keys. Logging in
+with an admin key starts a signed session (the cookie names the key's id, never the key); every page
+needs it, and every form post its CSRF token too. Log-in attempts are limited per client address.
+Without an admin key configured, the admin pages are switched off."""
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -11,20 +14,20 @@ from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from shelfwise.domain.errors import ShelfwiseError
+from shelfwise.domain.access import Scope
+from shelfwise.domain.errors import RateLimitedError, ShelfwiseError
 from shelfwise.domain.ingest import Source
 from shelfwise.engine import Engine
 from shelfwise.io.svg import bar_chart, column_chart
 from shelfwise.quality.html import render_html
 from shelfwise.quality.plots import report_plots
 from shelfwise.web.analytics import summarise_events
-from shelfwise.web.auth import ADMIN_COOKIE, is_admin, same_key
-from shelfwise.web.context import WebContext
-from shelfwise.web.forms import first, local_path, read_form
+from shelfwise.web.context import FORGED_FORM, WebContext
+from shelfwise.web.forms import first, local_path
 from shelfwise.web.quarantine_view import find_entry, list_quarantine
+from shelfwise.web.security import ADMIN_COOKIE
 
 QUARANTINE_PAGE = 50
-SESSION_AGE = 12 * 3600
 
 
 def admin_router(web: WebContext) -> APIRouter:
@@ -43,9 +46,9 @@ def admin_router(web: WebContext) -> APIRouter:
 
     def refused(request: Request) -> Response | None:
         """A reason not to serve an admin page: admin switched off, or not logged in."""
-        if not web.admin_key:
+        if not web.admin_enabled:
             return page(request, "admin/disabled.html", {}, status_code=403)
-        if is_admin(request, web.admin_key):
+        if web.admin_caller(request) is not None:
             return None
         if request.method != "GET" or request.url.path.endswith("/status"):
             return JSONResponse(
@@ -62,29 +65,46 @@ def admin_router(web: WebContext) -> APIRouter:
 
     # login ----------------------------------------------------------------------------------------
 
+    async def posted(request: Request) -> dict[str, list[str]] | Response:
+        """The form of an admin post, or the response refusing it (not logged in, or no CSRF token)."""
+        if (stop := refused(request)) is not None:
+            return stop
+        form = await web.genuine_form(request)
+        return form if form is not None else HTMLResponse(FORGED_FORM, status_code=403)
+
     @router.get("/login")
     def login_form(request: Request, next: str = "/admin") -> Response:
-        if not web.admin_key:
+        if not web.admin_enabled:
             return page(request, "admin/disabled.html", {}, status_code=403)
         return page(request, "admin/login.html", {"next": local_path(next, "/admin"), "error": None})
 
     @router.post("/login")
     async def login(request: Request) -> Response:
-        if not web.admin_key:
+        if not web.admin_enabled:
             return page(request, "admin/disabled.html", {}, status_code=403)
-        form = await read_form(request)
+        form = await web.genuine_form(request)
+        if form is None:
+            return HTMLResponse(FORGED_FORM, status_code=403)
         key, target = first(form, "key"), local_path(first(form, "next", "/admin"), "/admin")
-        if not same_key(key, web.admin_key):
-            error = "Enter the admin API key." if not key else "That key is not the admin API key."
+        try:
+            web.login_limiter.take(request.client.host if request.client else "unknown")
+        except RateLimitedError as limited:
+            slow_down = page(request, "admin/login.html", {"next": target, "error": str(limited)}, 429)
+            slow_down.headers["retry-after"] = str(math.ceil(limited.retry_after))
+            return slow_down
+        caller = web.engine.keys.authenticate(key) if key else None
+        if caller is None or caller.scope is not Scope.ADMIN:
+            error = "Enter the admin API key." if not key else "That key is not an admin API key."
             return page(request, "admin/login.html", {"next": target, "error": error}, status_code=401)
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(
-            ADMIN_COOKIE, key, max_age=SESSION_AGE, httponly=True, samesite="strict", path="/"
-        )
+        session = {"kid": caller.key_id}
+        web.cookies.write(request, response, ADMIN_COOKIE, session, web.admin_session_seconds, "strict")
         return response
 
     @router.post("/logout")
-    def logout() -> Response:
+    async def logout(request: Request) -> Response:
+        if await web.genuine_form(request) is None:
+            return HTMLResponse(FORGED_FORM, status_code=403)
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(ADMIN_COOKIE, path="/")
         return response
@@ -164,9 +184,9 @@ def admin_router(web: WebContext) -> APIRouter:
 
     @router.post("/quality/retry")
     async def retry(request: Request) -> Response:
-        if (stop := refused(request)) is not None:
-            return stop
-        form = await read_form(request)
+        form = await posted(request)
+        if isinstance(form, Response):
+            return form
         source = first(form, "source")
         if source not in ("products", "events"):
             return back("/admin/quality", problem="Choose products or events to retry.")
@@ -250,9 +270,9 @@ def admin_router(web: WebContext) -> APIRouter:
 
     @router.post("/models/activate")
     async def activate(request: Request) -> Response:
-        if (stop := refused(request)) is not None:
-            return stop
-        form = await read_form(request)
+        form = await posted(request)
+        if isinstance(form, Response):
+            return form
         version = first(form, "version")
         try:
             engine.activate(version)
@@ -262,9 +282,9 @@ def admin_router(web: WebContext) -> APIRouter:
 
     @router.post("/models/train")
     async def train(request: Request) -> Response:
-        if (stop := refused(request)) is not None:
-            return stop
-        form = await read_form(request)
+        form = await posted(request)
+        if isinstance(form, Response):
+            return form
         assert web.training is not None
         started = web.training.start(force=first(form, "force") in ("1", "true", "on"))
         wants_json = "application/json" in request.headers.get("accept", "")
@@ -288,6 +308,44 @@ def admin_router(web: WebContext) -> APIRouter:
         if (stop := refused(request)) is not None:
             return stop
         return page(request, "admin/rules.html", {"q": q})
+
+    # API keys ---------------------------------------------------------------------------------------
+
+    @router.get("/keys")
+    def keys(request: Request) -> Response:
+        if (stop := refused(request)) is not None:
+            return stop
+        return page(request, "admin/keys.html", key_values())
+
+    def key_values(**values: Any) -> dict[str, Any]:
+        return {"keys": engine.keys.listing(), "scopes": [s.value for s in Scope], "created": None, **values}
+
+    @router.post("/keys")
+    async def create_key(request: Request) -> Response:
+        form = await posted(request)
+        if isinstance(form, Response):
+            return form
+        scope = first(form, "scope")
+        if scope not in {s.value for s in Scope}:
+            return back("/admin/keys", problem=f"Choose a scope: {', '.join(s.value for s in Scope)}.")
+        try:
+            created, secret = engine.keys.create(first(form, "name"), Scope(scope))
+        except ShelfwiseError as error:
+            return back("/admin/keys", problem=str(error))
+        response = page(request, "admin/keys.html", key_values(created=created, secret=secret), 201)
+        response.headers["cache-control"] = "no-store"  # the one page that shows a key
+        return response
+
+    @router.post("/keys/revoke")
+    async def revoke_key(request: Request) -> Response:
+        form = await posted(request)
+        if isinstance(form, Response):
+            return form
+        try:
+            revoked = engine.keys.revoke(first(form, "key_id"))
+        except ShelfwiseError as error:
+            return back("/admin/keys", problem=str(error))
+        return back("/admin/keys", notice=f"Revoked {revoked.name} ({revoked.prefix}…).")
 
     return router
 

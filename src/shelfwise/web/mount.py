@@ -12,6 +12,7 @@ from shelfwise.engine import Engine
 from shelfwise.web.admin import admin_router
 from shelfwise.web.context import WebContext
 from shelfwise.web.images import category_svg, valid_slug
+from shelfwise.web.security import SecurityHeadersMiddleware
 from shelfwise.web.storefront import storefront_router
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -19,11 +20,14 @@ ASSETS_PATH = "/assets"
 IMAGE_CACHE = "public, max-age=86400"
 
 
-def mount_web(app: FastAPI, engine: Engine) -> WebContext:
-    """Serve the pages from `app` (kept in `app.state.web`). Their scripts call the HTTP API under /v1,
-    so `app` is expected to serve it too (see shelfwise.app)."""
-    web = WebContext(engine=engine)
+def mount_web(app: FastAPI, web: WebContext | Engine) -> WebContext:
+    """Serve the pages from `app` (kept in `app.state.web`), with the security headers on every response.
+    Their scripts call the HTTP API under /v1 with the browser's session, so `app` is expected to serve
+    it too and to know the session (`web.browser_caller`; see shelfwise.app)."""
+    if isinstance(web, Engine):
+        web = WebContext(engine=web)
     app.state.web = web
+    app.add_middleware(SecurityHeadersMiddleware)
 
     @app.get("/static/demo/{slug}.svg", include_in_schema=False)
     def category_picture(slug: str) -> Response:

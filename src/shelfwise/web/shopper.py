@@ -1,5 +1,7 @@
-"""Who is shopping and what is in their cart, kept in cookies: a chosen demo user or an anonymous
-session, and cart lines as `product_id:quantity`. No server-side session store is needed."""
+"""Who is shopping and what is in their cart, kept in cookies: the shopper's signed session (`sw_shop`:
+an anonymous session id and, in demo mode only, the demo user it switched to) and the cart lines as
+`product_id:quantity` (unsigned: a visitor may only change their own cart). No server-side store is
+needed. Outside demo mode the shop never shops as a user: the session is all a browser is."""
 
 from __future__ import annotations
 
@@ -8,11 +10,11 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-USER_COOKIE = "sw_user"
-SESSION_COOKIE = "sw_session"
+from shelfwise.web.security import SHOP_COOKIE, SignedCookies, is_https
+
 CART_COOKIE = "sw_cart"
 MAX_CART_LINES = 30
 MAX_QUANTITY = 99
@@ -40,17 +42,18 @@ class Shopper:
         return sum(self.cart.values())
 
 
-def current_shopper(request: Request) -> Shopper:
-    """The shopper the request's cookies describe; a new session when it has none (or a bad one)."""
-    user = request.cookies.get(USER_COOKIE) or None
-    session = request.cookies.get(SESSION_COOKIE) or ""
-    new_session = not _ID.match(session)
+def current_shopper(connection: HTTPConnection, cookies: SignedCookies, demo_mode: bool) -> Shopper:
+    """The shopper the request's signed session describes; a new session when it has none (or one that
+    does not verify). The demo user it switched to counts in demo mode only."""
+    signed = cookies.read(connection, SHOP_COOKIE, COOKIE_AGE) or {}
+    session, user = signed.get("sid"), signed.get("uid")
+    new_session = not (isinstance(session, str) and _ID.match(session))
     if new_session:
         session = new_session_id()
     return Shopper(
-        user_id=user if user and _ID.match(user) else None,
-        session_id=session,
-        cart=parse_cart(request.cookies.get(CART_COOKIE, "")),
+        user_id=user if demo_mode and isinstance(user, str) and _ID.match(user) else None,
+        session_id=str(session),
+        cart=parse_cart(connection.cookies.get(CART_COOKIE, "")),
         new_session=new_session,
     )
 
@@ -82,15 +85,19 @@ def valid_id(value: str) -> bool:
     return bool(_ID.match(value))
 
 
-def remember(response: Response, shopper: Shopper) -> None:
+def remember(request: Request, response: Response, shopper: Shopper, cookies: SignedCookies) -> None:
     """Write the shopper back into cookies (lax, so that links from elsewhere keep the session)."""
-    _keep(response, SESSION_COOKIE, shopper.session_id)
-    _keep(response, USER_COOKIE, shopper.user_id)
-    _keep(response, CART_COOKIE, format_cart(shopper.cart) if shopper.cart else None)
-
-
-def _keep(response: Response, name: str, value: str | None) -> None:
-    if value:
-        response.set_cookie(name, value, max_age=COOKIE_AGE, httponly=True, samesite="lax", path="/")
-    else:
-        response.delete_cookie(name, path="/")
+    session = {"sid": shopper.session_id, "uid": shopper.user_id}
+    cookies.write(request, response, SHOP_COOKIE, session, COOKIE_AGE, samesite="lax")
+    if shopper.cart:
+        response.set_cookie(
+            CART_COOKIE,
+            format_cart(shopper.cart),
+            max_age=COOKIE_AGE,
+            httponly=True,
+            secure=is_https(request),
+            samesite="lax",
+            path="/",
+        )
+    elif CART_COOKIE in request.cookies:
+        response.delete_cookie(CART_COOKIE, path="/")

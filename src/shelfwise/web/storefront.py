@@ -10,16 +10,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from shelfwise.domain import EventType, Filters, Product, RecommendationKind, Recommendations
 from shelfwise.domain.errors import NotFoundError, ShelfwiseError
 from shelfwise.engine import Engine
 from shelfwise.index.catalog import price_band
-from shelfwise.web.context import WebContext
+from shelfwise.web.context import FORGED_FORM, WebContext
 from shelfwise.web.demo_users import shopper_choices
-from shelfwise.web.forms import first, local_path, read_form
-from shelfwise.web.shopper import MAX_QUANTITY, current_shopper, new_session_id, remember, valid_id
+from shelfwise.web.forms import first, local_path
+from shelfwise.web.shopper import MAX_QUANTITY, new_session_id, valid_id
 
 PAGE_SIZE = 12
 DEMO_IMAGES = "/static/demo/"
@@ -51,13 +51,13 @@ def storefront_router(web: WebContext) -> APIRouter:
 
     def base_values(request: Request) -> dict[str, Any]:
         return {
-            "choices": shopper_choices(engine),
+            "choices": shopper_choices(engine) if web.demo_mode else [],
             "current_path": str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
         }
 
     @router.get("/")
     def home(request: Request) -> Response:
-        shopper = current_shopper(request)
+        shopper = web.shopper(request)
         for_you, trending = web.shelf(Kind.FOR_YOU, shopper, n=8), web.shelf(Kind.TRENDING, shopper, n=8)
         # Without any history, for-you falls back to what trends: show that once, and say so.
         cold_start = for_you is not None and trending is not None and _same_items(for_you, trending)
@@ -90,7 +90,7 @@ def storefront_router(web: WebContext) -> APIRouter:
         available: bool | None = None,
         page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     ) -> Response:
-        shopper = current_shopper(request)
+        shopper = web.shopper(request)
         low, high = price_bounds(price) if price else (None, None)
         filters = Filters(
             category=category or None, brands=brand or [], price_min=low, price_max=high, available=available
@@ -135,7 +135,7 @@ def storefront_router(web: WebContext) -> APIRouter:
 
     @router.get("/product/{product_id}")
     def product(request: Request, product_id: str, rid: str | None = None) -> Response:
-        shopper = current_shopper(request)
+        shopper = web.shopper(request)
         try:
             item = engine.get_product(product_id)
         except NotFoundError:
@@ -163,7 +163,7 @@ def storefront_router(web: WebContext) -> APIRouter:
 
     @router.get("/cart")
     def cart(request: Request, added: str | None = None, ordered: int = 0) -> Response:
-        shopper = current_shopper(request)
+        shopper = web.shopper(request)
         lines = _cart_lines(engine, shopper.cart)
         added_product = next((p for p, _ in lines if p.product_id == added), None)
         anchor = added_product.product_id if added_product else (lines[-1][0].product_id if lines else None)
@@ -186,8 +186,10 @@ def storefront_router(web: WebContext) -> APIRouter:
 
     @router.post("/cart/add")
     async def add_to_cart(request: Request) -> Response:
-        form = await read_form(request)
-        shopper = current_shopper(request)
+        form = await web.genuine_form(request)
+        if form is None:
+            return HTMLResponse(FORGED_FORM, status_code=403)
+        shopper = web.shopper(request)
         product_id = first(form, "product_id")
         quantity = first(form, "quantity", "1")
         amount = min(MAX_QUANTITY, max(1, int(quantity))) if quantity.isdigit() else 1
@@ -198,40 +200,49 @@ def storefront_router(web: WebContext) -> APIRouter:
         shopper.cart[item.product_id] = min(MAX_QUANTITY, shopper.cart.get(item.product_id, 0) + amount)
         web.record(shopper, EventType.ADD_TO_CART, item.product_id, quantity=amount, price=item.price)
         response = RedirectResponse(f"/cart?added={item.product_id}", status_code=303)
-        remember(response, shopper)
+        web.keep(request, response, shopper)
         return response
 
     @router.post("/cart/remove")
     async def remove_from_cart(request: Request) -> Response:
-        form = await read_form(request)
-        shopper = current_shopper(request)
+        form = await web.genuine_form(request)
+        if form is None:
+            return HTMLResponse(FORGED_FORM, status_code=403)
+        shopper = web.shopper(request)
         shopper.cart.pop(first(form, "product_id"), None)
         response = RedirectResponse("/cart", status_code=303)
-        remember(response, shopper)
+        web.keep(request, response, shopper)
         return response
 
     @router.post("/cart/checkout")
-    def checkout(request: Request) -> Response:
-        shopper = current_shopper(request)
+    async def checkout(request: Request) -> Response:
+        if await web.genuine_form(request) is None:
+            return HTMLResponse(FORGED_FORM, status_code=403)
+        shopper = web.shopper(request)
         lines = _cart_lines(engine, shopper.cart)
         for item, amount in lines:
             web.record(shopper, EventType.PURCHASE, item.product_id, quantity=amount, price=item.price)
         shopper.cart = {}
         response = RedirectResponse(f"/cart?ordered={len(lines)}", status_code=303)
-        remember(response, shopper)
+        web.keep(request, response, shopper)
         return response
 
     @router.post("/shopper")
     async def switch_shopper(request: Request) -> Response:
-        """Shop as a demo user, or as a fresh anonymous guest (a new session, an empty cart)."""
-        form = await read_form(request)
-        shopper = current_shopper(request)
+        """Shop as a demo user, or as a fresh anonymous guest (a new session, an empty cart). Demo mode
+        only: elsewhere a browser is its own anonymous session and never anyone else."""
+        if not web.demo_mode:
+            return HTMLResponse("Not found", status_code=404)
+        form = await web.genuine_form(request)
+        if form is None:
+            return HTMLResponse(FORGED_FORM, status_code=403)
+        shopper = web.shopper(request)
         chosen = first(form, "user_id")
         shopper.user_id = chosen if chosen and valid_id(chosen) else None
         shopper.session_id = new_session_id()
         shopper.cart = {}
         response = RedirectResponse(local_path(first(form, "next", "/")), status_code=303)
-        remember(response, shopper)
+        web.keep(request, response, shopper)
         return response
 
     return router

@@ -1,5 +1,6 @@
 // Merchandising rules editor: lists, creates, edits and deletes rules through /v1/rules, and shows the
-// first results of a query with the rules applied. The admin's login cookie authorises the writes.
+// first results of a query with the rules applied. The admin's session cookie authorises the writes,
+// which carry the page's CSRF token.
 (function () {
   "use strict";
   var app = document.querySelector("[data-rules-app]");
@@ -11,6 +12,8 @@
   var openShop = app.querySelector("[data-open-shop]");
   var rules = [];
   var LISTS = ["product_ids", "brands", "categories"];
+  var csrfMeta = document.querySelector('meta[name="shelfwise-csrf"]');
+  var CSRF = csrfMeta ? csrfMeta.getAttribute("content") : "";
 
   function el(tag, text, cls) {
     var node = document.createElement(tag);
@@ -143,7 +146,7 @@
 
   function remove(rule) {
     if (!window.confirm("Delete this " + rule.action + " rule?")) return;
-    fetch("/v1/rules/" + encodeURIComponent(rule.rule_id), { method: "DELETE", credentials: "same-origin" })
+    fetch("/v1/rules/" + encodeURIComponent(rule.rule_id), { method: "DELETE", credentials: "same-origin", headers: { "x-csrf-token": CSRF } })
       .then(function () { return load(); })
       .then(showPreview);
   }
@@ -181,7 +184,7 @@
     var rule = ruleFromForm();
     fetch("/v1/rules", {
       method: "POST", credentials: "same-origin",
-      headers: { "content-type": "application/json" }, body: JSON.stringify(rule)
+      headers: { "content-type": "application/json", "x-csrf-token": CSRF }, body: JSON.stringify(rule)
     }).then(function (response) {
       return response.json().then(function (body) {
         if (!response.ok) { showProblems(body); return; }

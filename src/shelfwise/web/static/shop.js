@@ -8,11 +8,10 @@
     return element ? element.getAttribute("content") : "";
   }
 
+  // The API knows this browser by its signed session cookie (no key is ever put in a page); a write
+  // carries the page's CSRF token.
   function apiHeaders() {
-    var headers = { "content-type": "application/json" };
-    var key = meta("shelfwise-key");
-    if (key) headers["x-api-key"] = key;
-    return headers;
+    return { "content-type": "application/json", "x-csrf-token": meta("shelfwise-csrf") };
   }
 
   // Events the page itself cannot see on the server: clicks on a product from a list.
@@ -23,7 +22,9 @@
     if (userId) event.user_id = userId;
     if (sessionId) event.session_id = sessionId;
     try {
-      fetch("/v1/events", { method: "POST", headers: apiHeaders(), body: JSON.stringify(event), keepalive: true });
+      fetch("/v1/events", {
+        method: "POST", headers: apiHeaders(), body: JSON.stringify(event), keepalive: true, credentials: "same-origin"
+      });
     } catch (error) { /* an event lost is better than a click lost */ }
   }
 
@@ -106,7 +107,7 @@
       timer = setTimeout(function () {
         var ticket = ++latest;
         // GET /v1/suggest answers a list of strings: popular past queries, then product titles.
-        fetch("/v1/suggest?n=8&q=" + encodeURIComponent(typed), { headers: apiHeaders() })
+        fetch("/v1/suggest?n=8&q=" + encodeURIComponent(typed), { credentials: "same-origin" })
           .then(function (r) { return r.ok ? r.json() : []; })
           .then(function (suggestions) { if (ticket === latest) show(suggestions, typed); })
           .catch(close);
@@ -155,7 +156,7 @@
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var body = new URLSearchParams(new FormData(form));
-      fetch(form.action, { method: "POST", body: body, headers: { accept: "application/json" }, credentials: "same-origin" })
+      fetch(form.action, { method: "POST", body: body, headers: { accept: "application/json", "x-csrf-token": meta("shelfwise-csrf") }, credentials: "same-origin" })
         .then(function (r) { return r.json(); })
         .then(function (status) { render(status); poll(); });
     });

@@ -6,6 +6,7 @@ executemany statements inside one transaction, which is what makes bulk ingestio
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Text, cast, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import StaticPool
 
@@ -304,6 +305,24 @@ class Store:
             )
             for r in rows
         ]
+
+    def quarantine_reasons(self, source: str | None = None) -> list[tuple[int, str, tuple[str, ...]]]:
+        """(id, source, reasons) of every quarantined row, oldest first, without the raw rows: enough to
+        count and filter a large quarantine by check. The reasons are read as JSON text and each distinct
+        text decoded once (a flood of bad rows repeats a few reason lists)."""
+        table = tables.quarantine
+        query = select(table.c.id, table.c.source, cast(table.c.reasons, Text)).order_by(table.c.id)
+        if source is not None:
+            query = query.where(table.c.source == source)
+        decoded: dict[str, tuple[str, ...]] = {}
+        found = []
+        with self.engine.connect() as conn:
+            for ident, origin, text in conn.execute(query):
+                reasons = decoded.get(text)
+                if reasons is None:
+                    reasons = decoded[text] = tuple(json.loads(text))
+                found.append((int(ident), str(origin), reasons))
+        return found
 
     def resolve_quarantined(self, released: Sequence[int], still_failing: Mapping[int, list[str]]) -> None:
         """After a retry, in one transaction: remove the entries that passed, and give those that still

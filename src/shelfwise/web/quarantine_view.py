@@ -28,18 +28,24 @@ def list_quarantine(
     engine: Engine, source: Source | None, check: str | None, offset: int, limit: int
 ) -> QuarantineListing:
     """A page of quarantined rows (of one source, and with a reason of one check), with every check's
-    row count for the filter."""
-    found = engine.quarantined(source, limit=None)
+    row count for the filter. The checks are counted over the reasons alone, each distinct reason list
+    classified once; only the rows of the page are read whole."""
     checks: dict[str, int] = {}
-    labelled = []
-    for entry in found:
-        names = sorted({reason_check(entry.source, reason) for reason in entry.reasons})
+    names_of: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    matching: list[tuple[int, list[str]]] = []
+    for ident, origin, reasons in engine.quarantine_reasons(source):
+        names = names_of.get((origin, reasons))
+        if names is None:
+            names = names_of[origin, reasons] = sorted({reason_check(origin, reason) for reason in reasons})
         for name in names:
             checks[name] = checks.get(name, 0) + 1
         if not check or check in names:
-            labelled.append((entry, names))
+            matching.append((ident, names))
+    page = matching[offset : offset + limit]
+    rows = {row.id: row for row in engine.quarantined(ids=[ident for ident, _ in page], limit=None)}
+    labelled = [(rows[ident], names) for ident, names in page if ident in rows]
     ordered = dict(sorted(checks.items(), key=lambda item: (-item[1], item[0])))
-    return QuarantineListing(labelled[offset : offset + limit], len(labelled), ordered)
+    return QuarantineListing(labelled, len(matching), ordered)
 
 
 def find_entry(engine: Engine, entry_id: int) -> QuarantinedRow | None:

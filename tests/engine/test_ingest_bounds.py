@@ -86,6 +86,9 @@ def test_a_batch_half_unreadable_or_waiting_for_its_products_is_not_refused(tmp_
         assert (half.accepted, half.quarantined) == (10, 10)
         waiting = engine.ingest_events(_unknown_product_events(50))
         assert waiting.quarantined == 50, "unknown products are good rows waiting for the catalog"
+        with pytest.raises(BatchRefusedError, match=r"product\.missing_required on 11 rows"):
+            engine.ingest_products([{"product_id": "p1", "title": "Renamed lamp"}, *[{"title": "x"}] * 11])
+        assert engine.get_product("p1").title == "Oak lamp 1", "nothing of a refused batch is stored"
 
 
 def test_a_mostly_unreadable_file_fails_clearly_through_the_cli(tmp_path: Path) -> None:

@@ -160,3 +160,21 @@ def test_the_quarantine_page_reads_only_the_rows_it_shows(
     ids = [row.id for row in engine.quarantined("events", limit=None)]
     assert [row.id for row, _ in listing.rows] == ids[80:87]
     assert sum(whole_rows_read[:-1]) == 7, "only the page is read whole"
+
+
+def test_the_cli_says_which_limit_was_reached_and_discards_to_make_room(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _engine(data).close()
+    (tmp_path / "shelfwise.toml").write_text("[quality.limits]\nmax_quarantined_per_source = 5\n")
+    events = _write_jsonl(tmp_path / "events.jsonl", _unknown_product_events(8))
+    runner = CliRunner(env={"COLUMNS": "250", "NO_COLOR": "1"})
+    base = ["--data-dir", str(data), "--config", str(tmp_path / "shelfwise.toml")]
+    ingested = runner.invoke(cli, [*base, "ingest", "events", str(events)])
+    assert ingested.exit_code == 0, ingested.output
+    assert "Limit reached: 3 of 8 quarantined rows were not kept" in " ".join(ingested.output.split())
+    refused = runner.invoke(cli, [*base, "quality", "quarantine", "discard", "--source", "events"])
+    assert refused.exit_code != 0, "discarding everything must be asked for"
+    discarded = runner.invoke(cli, [*base, "quality", "quarantine", "discard", "--source", "events", "--all"])
+    assert "Discarded 5 quarantined events rows" in discarded.output
+    with Engine.open(data) as engine:
+        assert engine.count_quarantined("events") == 0

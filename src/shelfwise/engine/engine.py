@@ -194,6 +194,11 @@ class Engine:
         """How many rows are quarantined, of one source or of both."""
         return self.store.count_quarantined(source)
 
+    def discard_quarantined(self, source: Source, ids: Sequence[int] | None = None) -> int:
+        """Delete quarantined rows for good (those of `ids`, or every row of `source`), to make room
+        under `quality.limits.max_quarantined_per_source`; returns how many were deleted."""
+        return self.store.discard_quarantined(source, ids)
+
     def export_quarantine(self, path: Path, source: Source) -> int:
         """Write one source's quarantined rows (CSV or JSON lines by suffix) to fix and retry as a file."""
         return quarantine.export_rows(self.store, path, source)

@@ -102,8 +102,8 @@ def share_quarantine(
     else:
         why = (
             f"the {source} quarantine holds {stored:,} rows and keeps at most "
-            f"{limits.max_quarantined_per_source:,} ({SETTING}.max_quarantined_per_source); retry or "
-            "discard quarantined rows to make room"
+            f"{limits.max_quarantined_per_source:,} ({SETTING}.max_quarantined_per_source); retry, or "
+            "export and discard, quarantined rows to make room (`shelfwise quality quarantine`)"
         )
     notice = (
         f"{left:,} of {len(rows):,} quarantined rows were not kept in the quarantine: {why}. "

@@ -334,6 +334,15 @@ class Store:
             for ident, reasons in still_failing.items():
                 conn.execute(update(table).where(table.c.id == ident).values(reasons=reasons))
 
+    def discard_quarantined(self, source: str, ids: Sequence[int] | None = None) -> int:
+        """Delete quarantined rows of `source` (those of `ids`, or all); returns how many were deleted."""
+        table = tables.quarantine
+        statement = delete(table).where(table.c.source == source)
+        if ids is not None:
+            statement = statement.where(table.c.id.in_(list(ids)))
+        with self.engine.begin() as conn:
+            return int(conn.execute(statement).rowcount or 0)
+
     def count_quarantined(self, source: str | None = None) -> int:
         """How many rows are quarantined, of one source (products or events) or of both."""
         query = select(func.count()).select_from(tables.quarantine)

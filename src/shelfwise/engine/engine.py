@@ -186,8 +186,10 @@ class Engine:
             raise NotFoundError(f"no quarantined row with id {entry_id}")
         return found[0]
 
-    def quarantine_reasons(self, source: Source | None = None) -> list[tuple[int, str, tuple[str, ...]]]:
-        """(id, source, reasons) of every quarantined row, oldest first, without the rows themselves."""
+    def quarantine_reasons(
+        self, source: Source | None = None
+    ) -> dict[tuple[str, tuple[str, ...]], list[int]]:
+        """The ids of the quarantined rows by their source and reasons, without the rows themselves."""
         return self.store.quarantine_reasons(source)
 
     def count_quarantined(self, source: Source | None = None) -> int:

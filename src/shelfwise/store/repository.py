@@ -306,23 +306,25 @@ class Store:
             for r in rows
         ]
 
-    def quarantine_reasons(self, source: str | None = None) -> list[tuple[int, str, tuple[str, ...]]]:
-        """(id, source, reasons) of every quarantined row, oldest first, without the raw rows: enough to
-        count and filter a large quarantine by check. The reasons are read as JSON text and each distinct
-        text decoded once (a flood of bad rows repeats a few reason lists)."""
+    def quarantine_reasons(self, source: str | None = None) -> dict[tuple[str, tuple[str, ...]], list[int]]:
+        """The ids of the quarantined rows, oldest first, by their source and reasons, without the raw rows:
+        enough to count and filter a large quarantine by check. Rows are grouped by the JSON text of their
+        reasons, each distinct text decoded once (a flood of bad rows repeats a few reason lists)."""
         table = tables.quarantine
         query = select(table.c.id, table.c.source, cast(table.c.reasons, Text)).order_by(table.c.id)
         if source is not None:
             query = query.where(table.c.source == source)
-        decoded: dict[str, tuple[str, ...]] = {}
-        found = []
+        by_text: dict[tuple[str, str], list[int]] = {}
         with self.engine.connect() as conn:
             for ident, origin, text in conn.execute(query):
-                reasons = decoded.get(text)
-                if reasons is None:
-                    reasons = decoded[text] = tuple(json.loads(text))
-                found.append((int(ident), str(origin), reasons))
-        return found
+                ids = by_text.get((origin, text))
+                if ids is None:
+                    ids = by_text[origin, text] = []
+                ids.append(ident)
+        grouped: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+        for (origin, text), ids in by_text.items():
+            grouped.setdefault((str(origin), tuple(json.loads(text))), []).extend(ids)
+        return grouped
 
     def resolve_quarantined(self, released: Sequence[int], still_failing: Mapping[int, list[str]]) -> None:
         """After a retry, in one transaction: remove the entries that passed, and give those that still

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shelfwise.domain import NotFoundError, QuarantinedRow
@@ -29,23 +30,27 @@ def list_quarantine(
 ) -> QuarantineListing:
     """A page of quarantined rows (of one source, and with a reason of one check), with every check's
     row count for the filter. The checks are counted over the reasons alone, each distinct reason list
-    classified once; only the rows of the page are read whole."""
+    classified once; only the rows of the page are read whole, oldest first."""
     checks: dict[str, int] = {}
-    names_of: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-    matching: list[tuple[int, list[str]]] = []
-    for ident, origin, reasons in engine.quarantine_reasons(source):
-        names = names_of.get((origin, reasons))
-        if names is None:
-            names = names_of[origin, reasons] = sorted({reason_check(origin, reason) for reason in reasons})
+    matching: list[int] = []
+    groups = 0
+    for (origin, reasons), ids in engine.quarantine_reasons(source).items():
+        names = _checks_of(origin, reasons)
         for name in names:
-            checks[name] = checks.get(name, 0) + 1
+            checks[name] = checks.get(name, 0) + len(ids)
         if not check or check in names:
-            matching.append((ident, names))
-    page = matching[offset : offset + limit]
-    rows = {row.id: row for row in engine.quarantined(ids=[ident for ident, _ in page], limit=None)}
-    labelled = [(rows[ident], names) for ident, names in page if ident in rows]
+            matching.extend(ids)
+            groups += 1
+    if groups > 1:
+        matching.sort()  # each group is in id order already
+    page = engine.quarantined(ids=matching[offset : offset + limit], limit=None)
+    labelled = [(row, _checks_of(row.source, row.reasons)) for row in page]
     ordered = dict(sorted(checks.items(), key=lambda item: (-item[1], item[0])))
     return QuarantineListing(labelled, len(matching), ordered)
+
+
+def _checks_of(source: str, reasons: Sequence[str]) -> list[str]:
+    return sorted({reason_check(source, reason) for reason in reasons})
 
 
 def find_entry(engine: Engine, entry_id: int) -> QuarantinedRow | None:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from shelfwise.api import create_api
+from shelfwise.app import create_app
 from shelfwise.cli.main import app as cli
 from shelfwise.domain.errors import BatchRefusedError, BatchTooLargeError
 from shelfwise.engine import Engine
@@ -178,3 +179,18 @@ def test_the_cli_says_which_limit_was_reached_and_discards_to_make_room(tmp_path
     assert "Discarded 5 quarantined events rows" in discarded.output
     with Engine.open(data) as engine:
         assert engine.count_quarantined("events") == 0
+
+
+def test_the_admin_page_says_when_a_quarantine_is_full(tmp_path: Path) -> None:
+    key = "admin-key-for-bounds"
+    limits = {"max_quarantined_per_source": 5}
+    settings = Settings(data_dir=tmp_path / "data", admin_api_key=key, quality={"limits": limits})
+    with Engine(settings) as engine:
+        engine.ingest_products(PRODUCTS)
+        with TestClient(create_app(engine)) as client:
+            client.post("/admin/login", data={"key": key})
+            assert "data-quarantine-full" not in client.get("/admin/quality").text
+            engine.ingest_events(_unknown_product_events(8))
+            page = client.get("/admin/quality").text
+    assert "The events quarantine is full (5 rows, the limit being 5)" in page
+    assert "The products quarantine is full" not in page

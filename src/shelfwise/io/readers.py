@@ -393,7 +393,8 @@ def truncate_raw(raw: dict[str, Any], max_chars: int) -> dict[str, Any]:
     if size <= max_chars:
         return raw
     budget = max(max_chars - _MARKER_CHARS, _MIN_VALUE_CHARS)
-    sizes = {key: _json_chars(value) + min(len(key), _MAX_KEY_CHARS) for key, value in raw.items()}
+    # a field costs its key and value as JSON, with the quotes, `: ` and `, ` around them
+    sizes = {key: _json_chars(value) + min(len(key), _MAX_KEY_CHARS) + 6 for key, value in raw.items()}
     fair = budget // max(len(raw), 1)
     small = sum(cost for cost in sizes.values() if cost <= fair)
     big = sum(1 for cost in sizes.values() if cost > fair)
@@ -412,6 +413,15 @@ def truncate_raw(raw: dict[str, Any], max_chars: int) -> dict[str, Any]:
     return kept
 
 
-def _cut(value: Any, chars: int) -> Any:
+def _cut(value: Any, chars: int) -> str:
+    """The value as text, cut (ending in an ellipsis) so that its JSON, escapes and all, fits `chars`."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= chars else text[: max(chars - 1, 1)] + "…"
+    if _json_chars(text) <= chars:
+        return text
+    keep = max(chars - 3, 1)
+    while True:
+        cut = text[:keep] + "…"
+        size = _json_chars(cut)
+        if size <= chars or keep == 1:
+            return cut
+        keep = max(keep * chars // size - 1, 1)  # escaped characters take more room than they count

@@ -172,7 +172,9 @@ def test_the_cli_says_which_limit_was_reached_and_discards_to_make_room(tmp_path
     base = ["--data-dir", str(data), "--config", str(tmp_path / "shelfwise.toml")]
     ingested = runner.invoke(cli, [*base, "ingest", "events", str(events)])
     assert ingested.exit_code == 0, ingested.output
-    assert "Limit reached: 3 of 8 quarantined rows were not kept" in " ".join(ingested.output.split())
+    printed = " ".join(ingested.output.split())
+    assert "Limit reached: 3 of 8 quarantined rows were not kept" in printed
+    assert "5 of them are kept" in printed
     refused = runner.invoke(cli, [*base, "quality", "quarantine", "discard", "--source", "events"])
     assert refused.exit_code != 0, "discarding everything must be asked for"
     discarded = runner.invoke(cli, [*base, "quality", "quarantine", "discard", "--source", "events", "--all"])

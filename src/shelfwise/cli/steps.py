@@ -36,7 +36,12 @@ def print_ingest_report(report: IngestReport, seconds: float) -> None:
         shown = report.quarantined_rows[:QUARANTINE_PREVIEW_ROWS]
         title = f"First {len(shown)} of {report.quarantined:,} quarantined rows"
         console.print(render.quarantine_table(shown, title))
-        console.print("See them all with `shelfwise quality quarantine list`.")
+        kept = report.quarantined - report.quarantine_not_kept
+        console.print(
+            "See them all with `shelfwise quality quarantine list`."
+            if not report.quarantine_not_kept
+            else f"{kept:,} of them are kept: see them with `shelfwise quality quarantine list`."
+        )
 
 
 def train_with_status(

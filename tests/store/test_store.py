@@ -107,6 +107,23 @@ def test_quarantine_keeps_the_whole_row_and_its_reasons(store: Store) -> None:
     assert store.count_quarantined("events") == 0
 
 
+def test_quarantine_reasons_group_ids_without_raw_rows_and_discard_deletes(store: Store) -> None:
+    def entry(source: str, reasons: list[str]) -> QuarantinedRow:
+        return QuarantinedRow(source=source, file="f", line=1, raw={"x": "y" * 100}, reasons=reasons)
+
+    missing, bad_type = ["title: missing"], ["event_type: 'x' is not one of view"]
+    store.add_quarantined([entry("products", missing), entry("events", bad_type), entry("products", missing)])
+    ids = [row.id for row in store.quarantined(limit=None)]
+    assert store.quarantine_reasons() == {
+        ("products", ("title: missing",)): [ids[0], ids[2]],
+        ("events", tuple(bad_type)): [ids[1]],
+    }
+    assert list(store.quarantine_reasons("events")) == [("events", tuple(bad_type))]
+    assert store.discard_quarantined("products", [ids[0], ids[1]]) == 1, "only rows of the source"
+    assert store.discard_quarantined("events") == 1
+    assert [row.id for row in store.quarantined(limit=None)] == [ids[2]]
+
+
 def test_last_product_change_moves_forward(store: Store) -> None:
     assert store.last_product_change() is None
     store.upsert_products([_product("a", "Pillow")])

@@ -3,7 +3,6 @@ admin actions, analytics and the drawn pictures."""
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -13,6 +12,7 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
+from browser_session import admin_login, browser_session, csrf_token, page_meta
 from shelfwise.app import create_app
 from shelfwise.engine import Engine
 from shelfwise.io.demo import CATEGORIES, DEMO_USERS, generate_demo_shop
@@ -56,26 +56,6 @@ def client(engine: Engine) -> Iterator[TestClient]:
     test_client.close()
 
 
-def _meta(page: str, name: str) -> str:
-    found = re.search(rf'<meta name="{name}" content="([^"]*)"', page)
-    assert found, f"no {name} meta tag in the page"
-    return found.group(1)
-
-
-def _session(client: TestClient) -> str:
-    """The browser's shopping session, as its page says."""
-    return _meta(client.get("/cart").text, "shelfwise-session")
-
-
-def _csrf(client: TestClient) -> dict[str, str]:
-    """The form field that proves a post comes from this browser's page."""
-    return {"csrf_token": _meta(client.get("/cart").text, "shelfwise-csrf")}
-
-
-def _login(client: TestClient, key: str = ADMIN_KEY, **fields: str) -> object:
-    return client.post("/admin/login", data={"key": key, **fields, **_csrf(client)})
-
-
 def _events(engine: Engine, session_id: str, kind: str) -> pl.DataFrame:
     frame = engine.events_frame()
     return frame.filter((pl.col("session_id") == session_id) & (pl.col("event_type") == kind))
@@ -83,7 +63,7 @@ def _events(engine: Engine, session_id: str, kind: str) -> pl.DataFrame:
 
 def test_pages_record_searches_views_carts_and_purchases(client: TestClient, engine: Engine) -> None:
     assert client.get("/").status_code == 200
-    session = _session(client)
+    session = browser_session(client)
     product = engine.products(limit=1)[0]
 
     assert client.get("/search", params={"q": "frying pan"}).status_code == 200
@@ -93,11 +73,14 @@ def test_pages_record_searches_views_carts_and_purchases(client: TestClient, eng
     assert page.status_code == 200 and product.title in page.text
     assert _events(engine, session, "view").get_column("product_id").to_list() == [product.product_id]
 
-    cart = client.post("/cart/add", data={"product_id": product.product_id, "quantity": "2", **_csrf(client)})
+    cart = client.post(
+        "/cart/add",
+        data={"product_id": product.product_id, "quantity": "2", "csrf_token": csrf_token(client)},
+    )
     assert cart.status_code == 200 and "Added" in cart.text
     assert parse_cart(client.cookies["sw_cart"]) == {product.product_id: 2}
 
-    done = client.post("/cart/checkout", data=_csrf(client))
+    done = client.post("/cart/checkout", data={"csrf_token": csrf_token(client)})
     assert "Thank you for your order" in done.text
     purchases = _events(engine, session, "purchase")
     assert purchases.get_column("quantity").to_list() == [2]
@@ -105,7 +88,7 @@ def test_pages_record_searches_views_carts_and_purchases(client: TestClient, eng
 
 
 def test_refining_a_search_is_not_recorded_as_another_search(client: TestClient, engine: Engine) -> None:
-    session = _session(client)
+    session = browser_session(client)
     client.get("/search", params={"q": "pan"})
     client.get("/search", params={"q": "pan", "price": "10-25"})
     client.get("/search", params={"q": "pan", "page": "2"})
@@ -121,14 +104,15 @@ def test_unknown_product_is_a_page_not_json(client: TestClient) -> None:
 
 def test_switching_user_starts_a_new_session_and_empties_the_cart(client: TestClient, engine: Engine) -> None:
     product = engine.products(limit=1)[0]
-    client.post("/cart/add", data={"product_id": product.product_id, **_csrf(client)})
-    before = _session(client)
+    client.post("/cart/add", data={"product_id": product.product_id, "csrf_token": csrf_token(client)})
+    before = browser_session(client)
     response = client.post(
-        "/shopper", data={"user_id": "alice", "next": "https://elsewhere.example/", **_csrf(client)}
+        "/shopper",
+        data={"user_id": "alice", "next": "https://elsewhere.example/", "csrf_token": csrf_token(client)},
     )
     assert response.url.path == "/"  # never redirected off the site
-    assert _meta(response.text, "shelfwise-user") == "alice"
-    assert _session(client) != before
+    assert page_meta(response.text, "shelfwise-user") == "alice"
+    assert browser_session(client) != before
     assert "sw_cart" not in client.cookies
     assert "Hello, Alice" in client.get("/").text
 
@@ -177,22 +161,24 @@ def test_admin_login_shows_the_error_at_the_field_and_guards_writes(client: Test
     assert first.status_code == 303 and first.headers["location"].startswith("/admin/login")
     assert client.post("/admin/models/train").status_code == 401
 
-    wrong = _login(client, "not-the-key", next="/admin/models")
+    wrong = admin_login(client, "not-the-key", next="/admin/models")
     assert wrong.status_code == 401
     assert 'id="key-error"' in wrong.text and "not an admin API key" in wrong.text
 
-    right = _login(client, next="/admin/models")
+    right = admin_login(client, ADMIN_KEY, next="/admin/models")
     assert right.status_code == 200 and "Trained versions" in right.text
     for page in ("/admin", "/admin/quality", "/admin/events", "/admin/rules", "/admin/keys"):
         assert client.get(page).status_code == 200, page
 
 
 def test_admin_retrains_and_rolls_back(client: TestClient, engine: Engine) -> None:
-    _login(client)
+    admin_login(client, ADMIN_KEY)
     first = engine.current_version()
     training = client.app.state.web.training  # type: ignore[attr-defined]
     training.config = FAST
-    started = client.post("/admin/models/train", headers={"accept": "application/json"}, data=_csrf(client))
+    started = client.post(
+        "/admin/models/train", headers={"accept": "application/json"}, data={"csrf_token": csrf_token(client)}
+    )
     assert started.status_code == 202
     training.wait()
     status = client.get("/admin/models/train/status").json()
@@ -202,14 +188,16 @@ def test_admin_retrains_and_rolls_back(client: TestClient, engine: Engine) -> No
     page = client.get("/admin/models")
     assert f"Roll back to {first}" in page.text
     assert [m.version for m in engine.model_versions()] == [status["version"], first]  # newest first
-    client.post("/admin/models/activate", data={"version": first, **_csrf(client)})
+    client.post("/admin/models/activate", data={"version": first, "csrf_token": csrf_token(client)})
     assert engine.current_version() == first
-    missing = client.post("/admin/models/activate", data={"version": "nope", **_csrf(client)})
+    missing = client.post(
+        "/admin/models/activate", data={"version": "nope", "csrf_token": csrf_token(client)}
+    )
     assert "Could not activate" in missing.text
 
 
 def test_quarantine_lists_filters_and_retries_rows(client: TestClient, engine: Engine) -> None:
-    _login(client)
+    admin_login(client, ADMIN_KEY)
     engine.ingest_events(
         [
             {"user_id": "q1", "event_type": "view", "product_id": "later-product", "timestamp": "2026-05-20"},
@@ -224,7 +212,7 @@ def test_quarantine_lists_filters_and_retries_rows(client: TestClient, engine: E
     assert unknown_type.text.count("Inspect</a>") == 1
 
     engine.ingest_products([{"product_id": "later-product", "title": "A later product"}])
-    result = client.post("/admin/quality/retry", data={"source": "events", **_csrf(client)})
+    result = client.post("/admin/quality/retry", data={"source": "events", "csrf_token": csrf_token(client)})
     assert "1 passed the checks" in result.text
     assert engine.count_quarantined("events") == 1
 

@@ -99,8 +99,9 @@ def create_api(
 
     @app.post("/v1/products", response_model=IngestReport, tags=["catalog"], dependencies=admin)
     def post_products(payload: Annotated[JsonRows, Body()]) -> IngestReport:
-        """Upsert products by product_id. Bad rows are quarantined with their reasons, never dropped."""
-        return count_report(engine.ingest_products(as_rows(payload, "products")))
+        """Upsert products by product_id. Bad rows are quarantined with their reasons, never dropped.
+        Bounded (`quality.limits`): too many rows is a 413, a batch mostly unreadable a 422."""
+        return count_report(engine.ingest_products(as_rows(payload, "products"), from_request=True))
 
     @app.get("/v1/products", response_model=ProductPage, tags=["catalog"], dependencies=storefront)
     def list_products(
@@ -128,8 +129,9 @@ def create_api(
 
     @app.post("/v1/events", response_model=IngestReport, tags=["events"], dependencies=events)
     def post_events(payload: Annotated[JsonRows, Body()]) -> IngestReport:
-        """Record a batch of events; each changes the next response for its user or session."""
-        return count_report(engine.ingest_events(as_rows(payload, "events")))
+        """Record a batch of events; each changes the next response for its user or session. Bounded
+        as products are."""
+        return count_report(engine.ingest_events(as_rows(payload, "events"), from_request=True))
 
     @app.get("/v1/search", response_model=SearchResult, tags=["search"], dependencies=storefront)
     def search(

@@ -14,6 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from shelfwise.api.auth import ApiKeyRequiredError
 from shelfwise.domain.errors import (
     AccessDeniedError,
+    BatchRefusedError,
+    BatchTooLargeError,
     InvalidRequestError,
     NotFoundError,
     NotTrainedError,
@@ -71,6 +73,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidRequestError)
     async def _invalid(_: Request, error: InvalidRequestError) -> JSONResponse:
         return error_response(422, "invalid_request", str(error))
+
+    @app.exception_handler(BatchTooLargeError)
+    async def _too_many_rows(_: Request, error: BatchTooLargeError) -> JSONResponse:
+        return error_response(413, "too_many_rows", str(error), {"max_request_rows": error.limit})
+
+    @app.exception_handler(BatchRefusedError)
+    async def _refused(_: Request, error: BatchRefusedError) -> JSONResponse:
+        return error_response(422, "batch_refused", str(error), error.details)
 
     @app.exception_handler(UnreadableFileError)
     async def _unreadable(_: Request, error: UnreadableFileError) -> JSONResponse:

@@ -29,7 +29,9 @@ class IngestReport(BaseModel):
     """What one ingest did. `quarantined_rows` may be capped for display; the counts never are.
 
     `accepted` counts every row stored; of those, `repaired` were changed by a recorded repair and
-    `excluded` are kept out of training (bot traffic, duplicate events)."""
+    `excluded` are kept out of training (bot traffic, duplicate events). `quarantined` counts every row
+    refused; of those, `quarantine_not_kept` were not kept in the quarantine because a quarantine limit was
+    reached (`notices` says which), their checks counted in `not_kept_by_check`."""
 
     source: Source
     file: str
@@ -45,6 +47,17 @@ class IngestReport(BaseModel):
     reasons_by_check: dict[str, int] = Field(
         default_factory=dict, description="How many rows each quality check fired on, most frequent first."
     )
+    quarantine_not_kept: int = Field(
+        default=0,
+        ge=0,
+        description="Quarantined rows counted here but not kept in the quarantine: a limit was reached.",
+    )
+    not_kept_by_check: dict[str, int] = Field(
+        default_factory=dict, description="The rows not kept in the quarantine, by the checks they failed."
+    )
+    notices: list[str] = Field(
+        default_factory=list, description="Each ingest limit this ingest reached, and what it did."
+    )
 
     @property
     def adds_up(self) -> bool:
@@ -59,6 +72,10 @@ class IngestReport(BaseModel):
             )
         if len(self.quarantined_rows) > self.quarantined:
             raise ValueError("more quarantined rows listed than counted")
+        if self.quarantine_not_kept > self.quarantined:
+            raise ValueError(
+                f"quarantine_not_kept ({self.quarantine_not_kept}) > quarantined ({self.quarantined})"
+            )
         if self.repaired + self.excluded > self.accepted:
             raise ValueError(
                 f"repaired ({self.repaired}) + excluded ({self.excluded}) > accepted ({self.accepted})"
@@ -77,7 +94,8 @@ class IngestReport(BaseModel):
             for name, count in (("repaired", self.repaired), ("excluded", self.excluded))
             if count
         )
-        return f"{line}{extra}, {self.quarantined} quarantined"
+        kept = f" ({self.quarantine_not_kept} not kept: a limit was reached)" * bool(self.quarantine_not_kept)
+        return f"{line}{extra}, {self.quarantined} quarantined{kept}"
 
 
 class RetryResult(BaseModel):

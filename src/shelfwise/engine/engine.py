@@ -33,6 +33,7 @@ from shelfwise.engine import quarantine
 from shelfwise.engine.access import KeyRing
 from shelfwise.io.components import ComponentFormatError
 from shelfwise.io.readers import RawRow
+from shelfwise.quality import bounds
 from shelfwise.quality.config import QualityConfig
 from shelfwise.quality.gate import GatedFile, gate_event_file, gate_events, gate_product_file, gate_products
 from shelfwise.quality.report import REPORT_FILE, QualityReport
@@ -103,22 +104,35 @@ class Engine:
 
     # ingestion ------------------------------------------------------------------------------------
 
-    def ingest_products(self, source: Rows) -> IngestReport:
+    def ingest_products(self, source: Rows, *, from_request: bool = False) -> IngestReport:
         """Upsert products by product_id after the quality gate: safe repairs are applied and recorded,
-        rows that fail are quarantined with every reason."""
-        result = _gate_products(source, self.quality_config)
-        self.store_gated(result)
-        self.store.add_quarantined(result.quarantined)
-        return result.ingest_report()
+        rows that fail are quarantined with every reason. The ingest limits apply (`from_request`: those
+        of one HTTP request too); see shelfwise.quality.bounds."""
+        return self._ingest(_gate_products(source, self.quality_config, from_request), from_request)
 
-    def ingest_events(self, source: Rows) -> IngestReport:
+    def ingest_events(self, source: Rows, *, from_request: bool = False) -> IngestReport:
         """Append events after the quality gate. Events naming products not in the catalog, or dated in
         the future or before the shop opened, are quarantined; bot traffic and duplicates are stored but
-        kept out of training (training re-runs those checks over everything stored)."""
-        result = _gate_events(source, self.quality_config, self.catalog_ids())
+        kept out of training (training re-runs those checks over everything stored). Limits as for
+        `ingest_products`."""
+        gated = _gate_events(source, self.quality_config, self.catalog_ids(), from_request)
+        return self._ingest(gated, from_request)
+
+    def _ingest(self, result: GatedFile, from_request: bool) -> IngestReport:
+        bounds.refuse_mostly_unreadable(result, self.quality_config.limits)
         self.store_gated(result)
-        self.store.add_quarantined(result.quarantined)
-        return result.ingest_report()
+        return self._quarantine(result, from_request).report(result.ingest_report())
+
+    def _quarantine(self, result: GatedFile, from_request: bool) -> bounds.QuarantineShare:
+        """Keep what the quarantine has room for of the rows `result` quarantined."""
+        if not result.quarantined:
+            return bounds.QuarantineShare([])
+        stored = self.store.count_quarantined(result.quarantined[0].source)
+        share = bounds.share_quarantine(
+            result.quarantined, stored, self.quality_config.limits, from_request=from_request
+        )
+        self.store.add_quarantined(share.kept)
+        return share
 
     def store_gated(self, result: GatedFile) -> None:
         """Store the rows a gate pass let through (accepted, repaired, excluded) and make them visible:
@@ -157,10 +171,15 @@ class Engine:
     # quarantine -----------------------------------------------------------------------------------
 
     def quarantined(
-        self, source: Source | None = None, *, offset: int = 0, limit: int | None = 100
+        self,
+        source: Source | None = None,
+        *,
+        ids: Sequence[int] | None = None,
+        offset: int = 0,
+        limit: int | None = 100,
     ) -> list[QuarantinedRow]:
-        """Rows the quality gate quarantined, oldest first, each with its id and reasons."""
-        return self.store.quarantined(source=source, offset=offset, limit=limit)
+        """Rows the quality gate quarantined, oldest first, each with its id and reasons (`ids`: those)."""
+        return self.store.quarantined(source=source, ids=ids, offset=offset, limit=limit)
 
     def quarantined_row(self, entry_id: int) -> QuarantinedRow:
         """One quarantined row by its id; NotFoundError when there is none (it was released or never was)."""
@@ -169,9 +188,20 @@ class Engine:
             raise NotFoundError(f"no quarantined row with id {entry_id}")
         return found[0]
 
+    def quarantine_reasons(
+        self, source: Source | None = None
+    ) -> dict[tuple[str, tuple[str, ...]], list[int]]:
+        """The ids of the quarantined rows by their source and reasons, without the rows themselves."""
+        return self.store.quarantine_reasons(source)
+
     def count_quarantined(self, source: Source | None = None) -> int:
         """How many rows are quarantined, of one source or of both."""
         return self.store.count_quarantined(source)
+
+    def discard_quarantined(self, source: Source, ids: Sequence[int] | None = None) -> int:
+        """Delete quarantined rows for good (those of `ids`, or every row of `source`), to make room
+        under `quality.limits.max_quarantined_per_source`; returns how many were deleted."""
+        return self.store.discard_quarantined(source, ids)
 
     def export_quarantine(self, path: Path, source: Source) -> int:
         """Write one source's quarantined rows (CSV or JSON lines by suffix) to fix and retry as a file."""
@@ -209,7 +239,8 @@ class Engine:
                 return gate_products(rows, file, self.quality_config)
             return gate_events(rows, file, self.quality_config, self.catalog_ids())
 
-        return quarantine.retry(self.store, source, items, label, gate, self.store_gated)
+        max_raw = self.quality_config.limits.max_raw_chars
+        return quarantine.retry(self.store, source, items, label, gate, self.store_gated, max_raw)
 
     # real-time events and single products ---------------------------------------------------------
 
@@ -219,10 +250,10 @@ class Engine:
         (an unknown product, a timestamp in the future or before the shop opened) is kept in quarantine,
         as those are, and refused with InvalidRequestError naming every reason. Bot traffic and
         duplicates show only across many events: they are stored and left out of training, as with files."""
-        result = _gate_events([event.model_dump(mode="json")], self.quality_config, self.catalog_ids())
+        result = _gate_events([event.model_dump(mode="json")], self.quality_config, self.catalog_ids(), True)
         self.store_gated(result)
         if result.quarantined:
-            self.store.add_quarantined(result.quarantined)
+            self._quarantine(result, from_request=True)
             reasons = "; ".join(reason for row in result.quarantined for reason in row.reasons)
             raise InvalidRequestError(f"event refused by the quality gate: {reasons}")
         return result.stored[0]
@@ -526,20 +557,23 @@ def _request_id() -> str:
     return uuid.uuid4().hex
 
 
-def _api_rows(source: Iterable[Mapping[str, Any]]) -> list[RawRow]:
-    return [RawRow(line=i, data=dict(row), error=None) for i, row in enumerate(source, start=1)]
+def _api_rows(source: Iterable[Mapping[str, Any]], config: QualityConfig, from_request: bool) -> list[RawRow]:
+    rows = [RawRow(line=i, data=dict(row), error=None) for i, row in enumerate(source, start=1)]
+    if from_request:
+        bounds.check_request_rows(len(rows), config.limits)
+    return rows
 
 
-def _gate_products(source: Rows, config: QualityConfig) -> GatedFile:
+def _gate_products(source: Rows, config: QualityConfig, from_request: bool) -> GatedFile:
     if isinstance(source, str | Path):
         return gate_product_file(Path(source), config)
-    return gate_products(_api_rows(source), API_SOURCE, config)
+    return gate_products(_api_rows(source, config, from_request), API_SOURCE, config)
 
 
-def _gate_events(source: Rows, config: QualityConfig, catalog_ids: set[str]) -> GatedFile:
+def _gate_events(source: Rows, config: QualityConfig, catalog_ids: set[str], from_request: bool) -> GatedFile:
     if isinstance(source, str | Path):
         return gate_event_file(Path(source), config, catalog_ids)
-    rows = _api_rows(source)
+    rows = _api_rows(source, config, from_request)
     # An event sent live without a timestamp happened now; files must say when theirs happened.
     now = datetime.now(UTC).isoformat()
     for row in rows:

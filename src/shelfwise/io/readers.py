@@ -34,6 +34,11 @@ SUFFIX_FORMATS: dict[str, Format] = {
 EXTRA_FIELDS_KEY = "_extra_fields"
 # Key under which the text of a record that could not be read into fields is kept.
 RAW_LINE_KEY = "_raw_line"
+# Key that marks a record kept cut short (`truncate_raw`), with the size of the original.
+RAW_TRUNCATED_KEY = "_raw_truncated"
+_MARKER_CHARS = 120  # room left for the marker itself
+_MIN_VALUE_CHARS = 40
+_MAX_KEY_CHARS = 200
 
 _PARQUET_BATCH_ROWS = 10_000
 
@@ -373,3 +378,50 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     return str(value)
+
+
+def _json_chars(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def truncate_raw(raw: dict[str, Any], max_chars: int) -> dict[str, Any]:
+    """`raw` (JSON-safe) as it is when its JSON is at most `max_chars` long; otherwise a copy cut to about
+    that size, each field in order: short values whole, long ones shortened (ending in an ellipsis), and
+    fields past the budget left out. The copy holds `RAW_TRUNCATED_KEY` with the original's size, so no
+    one mistakes it for the row as sent."""
+    size = _json_chars(raw)
+    if size <= max_chars:
+        return raw
+    budget = max(max_chars - _MARKER_CHARS, _MIN_VALUE_CHARS)
+    # a field costs its key and value as JSON, with the quotes, `: ` and `, ` around them
+    sizes = {key: _json_chars(value) + min(len(key), _MAX_KEY_CHARS) + 6 for key, value in raw.items()}
+    fair = budget // max(len(raw), 1)
+    small = sum(cost for cost in sizes.values() if cost <= fair)
+    big = sum(1 for cost in sizes.values() if cost > fair)
+    each = max((budget - small) // big, _MIN_VALUE_CHARS) if big else 0
+    kept: dict[str, Any] = {}
+    used = left_out = 0
+    for key, value in raw.items():
+        cost = min(sizes[key], each) if sizes[key] > fair else sizes[key]
+        if used + cost > budget:
+            left_out += 1
+            continue
+        short_key = key if len(key) <= _MAX_KEY_CHARS else key[: _MAX_KEY_CHARS - 1] + "…"
+        kept[short_key] = value if sizes[key] <= fair else _cut(value, each)
+        used += cost
+    kept[RAW_TRUNCATED_KEY] = {"original_chars": size, "fields_left_out": left_out}
+    return kept
+
+
+def _cut(value: Any, chars: int) -> str:
+    """The value as text, cut (ending in an ellipsis) so that its JSON, escapes and all, fits `chars`."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if _json_chars(text) <= chars:
+        return text
+    keep = max(chars - 3, 1)
+    while True:
+        cut = text[:keep] + "…"
+        size = _json_chars(cut)
+        if size <= chars or keep == 1:
+            return cut
+        keep = max(keep * chars // size - 1, 1)  # escaped characters take more room than they count

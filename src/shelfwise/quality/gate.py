@@ -39,7 +39,8 @@ REPORT_ROWS = 100  # quarantined rows an ingest report lists; its counts are nev
 @dataclass
 class GatedFile:
     """One file (or batch) through the gate. `stored` are the rows to store (accepted, repaired and
-    excluded), `excluded` their positions among `stored` that stay out of training."""
+    excluded), `excluded` their positions among `stored` that stay out of training, `unreadable` how many
+    rows could not be read as a product or event at all (broken, a required field missing, a wrong type)."""
 
     kind: str
     file: str
@@ -51,6 +52,7 @@ class GatedFile:
     flags: Flags
     warnings: list[DatasetWarning]
     bots: list[BotActor] = field(default_factory=list)
+    unreadable: int = 0
 
     def summary(self) -> FileSummary:
         """Rows by outcome."""
@@ -130,10 +132,15 @@ def gate_products(rows: Iterable[RawRow], file: str, config: QualityConfig | Non
         winners[position][0].checks.update(checks)
     for row in gated:
         row.decide()
-    quarantined = [quarantined_row("products", file, row) for row in gated if row.outcome() == "quarantined"]
+    max_raw = config.limits.max_raw_chars
+    quarantined = [
+        quarantined_row("products", file, row, max_raw) for row in gated if row.outcome() == "quarantined"
+    ]
     warnings = catalog_warnings(frame, flags, len(gated), len(quarantined), config)
+    stored = [product for _, product in winners]
+    unreadable = len(gated) - len(parsed)
     return GatedFile(
-        "products", file, gated, [p for _, p in winners], [], quarantined, frame, flags, warnings
+        "products", file, gated, stored, [], quarantined, frame, flags, warnings, unreadable=unreadable
     )
 
 
@@ -224,7 +231,7 @@ def _gate_events(
         if row.outcome() == "quarantined":
             if row.raw is None and fetch is not None:
                 row.raw = fetch(index)
-            quarantined.append(quarantined_row("events", file, row))
+            quarantined.append(quarantined_row("events", file, row, config.limits.max_raw_chars))
     stored: list[Event] = []
     excluded: list[int] = []
     for row, event in zip(parsed_rows, events, strict=True):
@@ -235,7 +242,10 @@ def _gate_events(
             excluded.append(len(stored))
         stored.append(event)
     warnings = event_warnings(frame, flags, bots, len(gated), len(quarantined), config, now)
-    return GatedFile("events", file, gated, stored, excluded, quarantined, frame, flags, warnings, bots)
+    unreadable = len(gated) - len(parsed_rows)
+    return GatedFile(
+        "events", file, gated, stored, excluded, quarantined, frame, flags, warnings, bots, unreadable
+    )
 
 
 # --- whole files ---------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ executemany statements inside one transaction, which is what makes bulk ingestio
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Text, cast, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import StaticPool
 
@@ -305,6 +306,26 @@ class Store:
             for r in rows
         ]
 
+    def quarantine_reasons(self, source: str | None = None) -> dict[tuple[str, tuple[str, ...]], list[int]]:
+        """The ids of the quarantined rows, oldest first, by their source and reasons, without the raw rows:
+        enough to count and filter a large quarantine by check. Rows are grouped by the JSON text of their
+        reasons, each distinct text decoded once (a flood of bad rows repeats a few reason lists)."""
+        table = tables.quarantine
+        query = select(table.c.id, table.c.source, cast(table.c.reasons, Text)).order_by(table.c.id)
+        if source is not None:
+            query = query.where(table.c.source == source)
+        by_text: dict[tuple[str, str], list[int]] = {}
+        with self.engine.connect() as conn:
+            for ident, origin, text in conn.execute(query):
+                ids = by_text.get((origin, text))
+                if ids is None:
+                    ids = by_text[origin, text] = []
+                ids.append(ident)
+        grouped: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+        for (origin, text), ids in by_text.items():
+            grouped.setdefault((str(origin), tuple(json.loads(text))), []).extend(ids)
+        return grouped
+
     def resolve_quarantined(self, released: Sequence[int], still_failing: Mapping[int, list[str]]) -> None:
         """After a retry, in one transaction: remove the entries that passed, and give those that still
         fail their new reasons."""
@@ -314,6 +335,15 @@ class Store:
                 conn.execute(delete(table).where(table.c.id.in_(list(released))))
             for ident, reasons in still_failing.items():
                 conn.execute(update(table).where(table.c.id == ident).values(reasons=reasons))
+
+    def discard_quarantined(self, source: str, ids: Sequence[int] | None = None) -> int:
+        """Delete quarantined rows of `source` (those of `ids`, or all); returns how many were deleted."""
+        table = tables.quarantine
+        statement = delete(table).where(table.c.source == source)
+        if ids is not None:
+            statement = statement.where(table.c.id.in_(list(ids)))
+        with self.engine.begin() as conn:
+            return int(conn.execute(statement).rowcount or 0)
 
     def count_quarantined(self, source: str | None = None) -> int:
         """How many rows are quarantined, of one source (products or events) or of both."""

@@ -159,6 +159,7 @@ def admin_router(web: WebContext) -> APIRouter:
                     "products": engine.count_quarantined("products"),
                     "events": engine.count_quarantined("events"),
                 },
+                "quarantine_limit": engine.quality_config.limits.max_quarantined_per_source,
             },
         )
 

@@ -67,7 +67,13 @@ _ALL: tuple[CheckSpec, ...] = (
         Q,
         "The product_id appears again; the newest row wins, this one is kept out.",
     ),
-    _spec("product.invalid_url", W, F, "image_url is not an http(s) URL or a path starting with '/'."),
+    _spec(
+        "product.invalid_url",
+        W,
+        R,
+        "image_url is not an http(s) URL or a path starting with '/' (javascript:, data:, a bare word): "
+        "the field is dropped, the product kept.",
+    ),
     _spec(
         "product.invalid_category", W, F, "The category path has an empty level or stray brackets or quotes."
     ),

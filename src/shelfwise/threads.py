@@ -7,7 +7,8 @@ cores: throughput falls as clients are added. Serving therefore gives each reque
 concurrency comes from the requests themselves); training and evaluation, which run one big job, may use
 every core. The entry points (`shelfwise serve`, `demo`, `train`, `evaluate`, the app factory) call
 `apply_thread_limits` once at start; the HTTP server's own pool of request threads is sized by the app
-from `ThreadsConfig.http_workers`.
+from `ThreadsConfig.http_workers`. LightGBM takes its threads per call instead: one when it scores (the
+request path), its component config's `threads` when it trains.
 
 polars sizes its pool once, when it is first imported, from its own `POLARS_MAX_THREADS` variable; every
 entry point has imported polars before settings can be read, so that one is set in the environment of the
@@ -44,8 +45,8 @@ class ThreadsConfig(BaseModel):
     serving: int = Field(
         default=1,
         ge=1,
-        description="Math-library threads (BLAS, OpenMP, torch, ONNX Runtime, faiss, LightGBM) while "
-        "serving: each request computes on one, and requests run side by side.",
+        description="Math-library threads (BLAS, OpenMP, torch, ONNX Runtime, faiss) while serving: each "
+        "request computes on one, and requests run side by side.",
     )
     training: int | None = Field(
         default=None,
@@ -100,8 +101,9 @@ def apply_thread_limits(config: ThreadsConfig, role: Role) -> AppliedThreads:
     _load_math_libraries()
     from threadpoolctl import threadpool_limits
 
-    # Sets every BLAS and OpenMP library loaded now (OpenMP ones for this thread; torch and faiss below
-    # carry it to other threads).
+    # Every BLAS library process-wide; OpenMP's count for this thread only (an OpenMP library reads
+    # OMP_NUM_THREADS for other threads when it loads). torch carries its count to every thread itself, and
+    # the rest of the request path passes its own: one thread for LightGBM's scoring, ONNX sessions below.
     threadpool_limits(limits=threads)
     interop = _limit_torch(threads, config.torch_interop)
     _limit_faiss(threads)
@@ -118,9 +120,14 @@ def apply_thread_limits(config: ThreadsConfig, role: Role) -> AppliedThreads:
 
 
 def _load_math_libraries() -> None:
-    """Load the libraries whose pools are limited, so that threadpoolctl finds them all."""
+    """Load the libraries whose pools are limited, so that threadpoolctl finds them all (the entry
+    points have loaded most of them already)."""
     import numpy  # noqa: F401
     import scipy.linalg  # noqa: F401
+    import torch  # noqa: F401
+
+    with contextlib.suppress(ImportError):
+        import faiss  # noqa: F401
 
 
 def _limit_torch(threads: int, interop: int) -> int:

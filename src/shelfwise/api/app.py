@@ -4,8 +4,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Body, FastAPI, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
@@ -59,6 +62,19 @@ def _filters(
     )
 
 
+def request_threads(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """A lifespan that sizes the pool of threads the server runs its (synchronous) handlers on: the
+    requests computed at once. More requests wait their turn instead of adding threads that fight over
+    the cores. The pool belongs to the server's event loop, so it is sized when the server starts."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
+    return lifespan
+
+
 def create_api(
     engine: Engine, *, browser: BrowserCaller | None = None, browser_cookies: tuple[str, ...] = ()
 ) -> FastAPI:
@@ -71,6 +87,7 @@ def create_api(
         title="shelfwise",
         version=__version__,
         summary="Search and recommendations for online shops, behind a data-quality gate.",
+        lifespan=request_threads(engine.settings.threads.request_threads()),
     )
     app.state.engine = engine
     app.state.telemetry = telemetry

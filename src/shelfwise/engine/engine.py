@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,14 @@ from shelfwise.io.components import ComponentFormatError
 from shelfwise.io.readers import RawRow
 from shelfwise.quality import bounds
 from shelfwise.quality.config import QualityConfig
-from shelfwise.quality.gate import GatedFile, gate_event_file, gate_events, gate_product_file, gate_products
+from shelfwise.quality.gate import (
+    GatedFile,
+    gate_event_file,
+    gate_events,
+    gate_live_event,
+    gate_product_file,
+    gate_products,
+)
 from shelfwise.quality.report import REPORT_FILE, QualityReport
 from shelfwise.recommend.kinds import RecommendationModels, RecommendRequest
 from shelfwise.search.personal import build_profile
@@ -114,8 +121,8 @@ class Engine:
         """Append events after the quality gate. Events naming products not in the catalog, or dated in
         the future or before the shop opened, are quarantined; bot traffic and duplicates are stored but
         kept out of training (training re-runs those checks over everything stored). Limits as for
-        `ingest_products`."""
-        gated = _gate_events(source, self.quality_config, self.catalog_ids(), from_request)
+        `ingest_products`; a single event is gated against its actor's recent events (`gate_live_event`)."""
+        gated = _gate_events(source, self.quality_config, self.catalog_ids(), self._earlier, from_request)
         return self._ingest(gated, from_request)
 
     def _ingest(self, result: GatedFile, from_request: bool) -> IngestReport:
@@ -248,15 +255,22 @@ class Engine:
         """One real-time event through the same quality gate as `ingest_events` (and POST /v1/events):
         stored, and visible to the very next request of its user or session. An event the gate quarantines
         (an unknown product, a timestamp in the future or before the shop opened) is kept in quarantine,
-        as those are, and refused with InvalidRequestError naming every reason. Bot traffic and
-        duplicates show only across many events: they are stored and left out of training, as with files."""
-        result = _gate_events([event.model_dump(mode="json")], self.quality_config, self.catalog_ids(), True)
+        as those are, and refused with InvalidRequestError naming every reason. A lone event is checked
+        against its actor's recent events (`gate_live_event`): a repeat is a duplicate, a cart after a view
+        has its view; bot traffic shows only across many events and is left out of training by training."""
+        result = _gate_events(
+            [event.model_dump(mode="json")], self.quality_config, self.catalog_ids(), self._earlier, True
+        )
         self.store_gated(result)
         if result.quarantined:
             self._quarantine(result, from_request=True)
             reasons = "; ".join(reason for row in result.quarantined for reason in row.reasons)
             raise InvalidRequestError(f"event refused by the quality gate: {reasons}")
         return result.stored[0]
+
+    def _earlier(self, event: Event) -> list[Event]:
+        """The recent events a live event is checked against: its actor's."""
+        return self.history(user_id=event.user_id, session_id=event.session_id)
 
     def delete_product(self, product_id: str) -> None:
         """Remove a product from the catalog (its events stay); NotFoundError when there is none."""
@@ -570,7 +584,13 @@ def _gate_products(source: Rows, config: QualityConfig, from_request: bool) -> G
     return gate_products(_api_rows(source, config, from_request), API_SOURCE, config)
 
 
-def _gate_events(source: Rows, config: QualityConfig, catalog_ids: set[str], from_request: bool) -> GatedFile:
+def _gate_events(
+    source: Rows,
+    config: QualityConfig,
+    catalog_ids: set[str],
+    earlier: Callable[[Event], Sequence[Event]],
+    from_request: bool,
+) -> GatedFile:
     if isinstance(source, str | Path):
         return gate_event_file(Path(source), config, catalog_ids)
     rows = _api_rows(source, config, from_request)
@@ -579,4 +599,6 @@ def _gate_events(source: Rows, config: QualityConfig, catalog_ids: set[str], fro
     for row in rows:
         if row.data is not None and not row.data.get("timestamp"):
             row.data["timestamp"] = now
+    if len(rows) == 1:  # one event sent live: checked against its actor's recent events, row-wise
+        return gate_live_event(rows[0], API_SOURCE, config, catalog_ids, earlier)
     return gate_events(rows, API_SOURCE, config, catalog_ids)

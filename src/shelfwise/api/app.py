@@ -12,12 +12,13 @@ from pydantic import BaseModel
 
 from shelfwise import __version__
 from shelfwise.api.auth import ApiKeys
-from shelfwise.api.errors import install_error_handlers
+from shelfwise.api.errors import ERROR_RESPONSES, install_error_handlers
 from shelfwise.api.middleware import BodyLimitMiddleware, TelemetryMiddleware
 from shelfwise.api.telemetry import Telemetry
 from shelfwise.domain import Filters, Product, RecommendationKind, Recommendations, SearchResult
 from shelfwise.domain.errors import InvalidRequestError, NotFoundError
 from shelfwise.domain.ingest import IngestReport, QuarantinedRow, Source
+from shelfwise.domain.values import MAX_OFFSET
 from shelfwise.engine import Engine
 from shelfwise.quality.report import QualityReport
 from shelfwise.search.rules import Rule
@@ -27,6 +28,7 @@ JsonRows = list[dict[str, Any]] | dict[str, Any]
 SEARCH_PARAMETERS = frozenset(
     {"q", "category", "brand", "price_min", "price_max", "available", "page", "page_size", "user_id"}
 )
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many items to skip.")]
 
 
 class Health(BaseModel):
@@ -76,6 +78,7 @@ def create_api(engine: Engine, *, admin_cookie: str | None = None) -> FastAPI:
         title="shelfwise",
         version=__version__,
         summary="Search and recommendations for online shops, behind a data-quality gate.",
+        responses=ERROR_RESPONSES,
     )
     app.state.engine = engine
     app.state.telemetry = telemetry
@@ -108,9 +111,7 @@ def create_api(engine: Engine, *, admin_cookie: str | None = None) -> FastAPI:
         return count_report(engine.ingest_products(_as_rows(payload, "products")))
 
     @app.get("/v1/products", response_model=ProductPage, tags=["catalog"], dependencies=public)
-    def list_products(
-        offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-    ) -> ProductPage:
+    def list_products(offset: Offset = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> ProductPage:
         """A page of the catalog in product_id order."""
         items = engine.products(offset=offset, limit=limit)
         return ProductPage(total=engine.count_products(), offset=offset, limit=limit, items=items)
@@ -264,7 +265,7 @@ def create_api(engine: Engine, *, admin_cookie: str | None = None) -> FastAPI:
     @app.get("/v1/quarantine", response_model=list[QuarantinedRow], tags=["quality"], dependencies=public)
     def quarantine(
         source: Annotated[Source | None, Query()] = None,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Offset = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[QuarantinedRow]:
         """Rows the quality gate quarantined, oldest first, each with its id and every reason."""

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shelfwise.domain.values import Price
+
 
 class EventType(StrEnum):
     VIEW = "view"
@@ -39,7 +41,7 @@ class Event(BaseModel):
     query: str | None = None
     timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
     quantity: int = Field(default=1, ge=1)
-    price: float | None = Field(default=None, ge=0)
+    price: Price | None = None
     request_id: str | None = None
 
     @field_validator("timestamp", mode="after")

@@ -64,7 +64,7 @@ class RawRow:
     def raw(self) -> dict[str, Any]:
         """The record in a JSON-safe form for reports: its fields, or its source text."""
         if self.data is not None:
-            return json_safe(self.data)
+            return json_safe(self.data, non_finite_as_text=True)
         return {RAW_LINE_KEY: self.text if self.text is not None else ""}
 
 
@@ -353,23 +353,27 @@ def _parquet_records(parquet: Any) -> Iterator[RawRow]:
 # --- JSON-safe values ---------------------------------------------------------------------------------------
 
 
-def json_safe(value: Any) -> Any:
-    """A copy `json.dumps` accepts: dates as ISO text, NaN and infinities as None, bytes as base64."""
+def json_safe(value: Any, *, non_finite_as_text: bool = False) -> Any:
+    """A copy `json.dumps` accepts: dates as ISO text, NaN and infinities as None (or, with
+    `non_finite_as_text`, as the text "nan", "inf", "-inf", so that a quarantined row keeps what was sent),
+    bytes as base64."""
     if value is None or isinstance(value, bool | int | str):
         return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
+    if isinstance(value, float | Decimal):
+        if value.is_finite() if isinstance(value, Decimal) else math.isfinite(value):
+            return float(value)
+        return str(value).lower().replace("infinity", "inf") if non_finite_as_text else None
     if isinstance(value, dict):
-        return {str(key): json_safe(item) for key, item in value.items()}
+        return {
+            str(key): json_safe(item, non_finite_as_text=non_finite_as_text) for key, item in value.items()
+        }
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
-        return [json_safe(item) for item in items]
+        return [json_safe(item, non_finite_as_text=non_finite_as_text) for item in items]
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, timedelta):
         return value.total_seconds()
-    if isinstance(value, Decimal):
-        return float(value) if value.is_finite() else None
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     return str(value)

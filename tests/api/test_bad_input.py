@@ -90,6 +90,29 @@ def test_a_nul_character_in_posted_text_quarantines_the_row_with_its_reason(
     assert engine.get_product("fine").description == "kept"
 
 
+@pytest.mark.parametrize(
+    ("source", "row", "reason"),
+    [
+        ("events", {"quantity": 2**31}, "quantity: 2147483648 is more than 2147483647"),
+        ("events", {"quantity": 10**30}, "is more than 2147483647"),
+        ("events", {"request_id": "r" * 65}, "request_id: String should have at most 64 characters"),
+        ("products", {"created_at": "0001-01-01T00:00:00+05:00"}, "is out of range for a timestamp"),
+    ],
+)
+def test_a_value_beyond_what_the_store_holds_is_quarantined_with_its_reason(
+    client: TestClient, source: str, row: dict[str, Any], reason: str
+) -> None:
+    base = (
+        {"user_id": "u1", "event_type": "purchase", "product_id": "p1"}
+        if source == "events"
+        else {"product_id": "x1", "title": "Lamp"}
+    )
+    response = client.post(f"/v1/{source}", json={**base, **row})
+    assert response.status_code == 200, response.text
+    [quarantined] = response.json()["quarantined_rows"]
+    assert any(reason in text for text in quarantined["reasons"]), quarantined["reasons"]
+
+
 @pytest.mark.parametrize("price", NAN_PRICES)
 def test_a_price_that_is_not_finite_is_quarantined_alike_from_every_surface(
     client: TestClient, engine: Engine, tmp_path: Path, price: str

@@ -6,7 +6,8 @@ used by the models, the row parser and the engine alike.
   with a price the shop did not give.
 - Text holds no NUL character: PostgreSQL cannot store one, so a store on either backend refuses it, and
   an id with one names nothing.
-- A page offset fits a signed 64-bit integer, the most either database accepts.
+- A page offset fits a signed 64-bit integer, the most either database accepts; an event's quantity fits
+  the 32-bit column that stores it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from shelfwise.domain.errors import InvalidRequestError
 
 NUL = "\x00"
 MAX_OFFSET = 2**63 - 1
+MAX_QUANTITY = 2**31 - 1
 
 
 def check_price(number: float) -> float:

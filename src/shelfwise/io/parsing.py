@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from shelfwise.domain import Event, EventType, Product
-from shelfwise.domain.values import check_price, check_text
+from shelfwise.domain.values import MAX_QUANTITY, check_price, check_text
 from shelfwise.io.readers import json_safe
 
 PRODUCT_FIELDS: tuple[str, ...] = tuple(Product.model_fields)
@@ -184,7 +184,7 @@ def _parse_price_text(text: str) -> float | None:
 
 
 def to_quantity(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_QUANTITY:
         return value
     number = _to_number(value)
     if isinstance(value, str):
@@ -196,6 +196,8 @@ def to_quantity(value: Any) -> int:
         raise ValueError(f"{shown(value)} is not a whole number")
     if number < 1:
         raise ValueError(f"{shown(value)} is less than 1")
+    if number > MAX_QUANTITY:
+        raise ValueError(f"{shown(value)} is more than {MAX_QUANTITY}")
     return int(number)
 
 
@@ -225,7 +227,10 @@ def to_timestamp(value: Any) -> datetime:
         moment = _parse_timestamp_text(value)
     else:
         raise ValueError(f"{shown(value)} is not a timestamp")
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # a zoned time at the very ends of the calendar has no UTC equivalent
+        raise ValueError(f"{shown(value)} is out of range for a timestamp") from None
 
 
 def _parse_timestamp_text(text: str) -> datetime:

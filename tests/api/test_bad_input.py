@@ -90,6 +90,25 @@ def test_a_nul_character_in_posted_text_quarantines_the_row_with_its_reason(
     assert engine.get_product("fine").description == "kept"
 
 
+def test_a_lone_surrogate_in_posted_json_is_quarantined_and_listed_escaped(client: TestClient) -> None:
+    body = r'{"product_id": "s1", "title": "a\ud800", "colour": "\udfff"}'  # JSON escapes, parsed to str
+    response = client.post("/v1/products", content=body, headers={"content-type": "application/json"})
+    [row] = response.json()["quarantined_rows"]
+    assert row["reasons"] == [
+        r"title: 'a\ud800' is not valid Unicode: a lone surrogate ('\ud800') at position 1"
+    ]
+    assert row["raw"] == {"product_id": "s1", "title": r"a\ud800", "colour": r"\udfff"}
+    event = r'{"user_id": "\ud800", "event_type": "view", "product_id": "p1"}'
+    assert (
+        client.post("/v1/events", content=event, headers={"content-type": "application/json"}).json()[
+            "quarantined"
+        ]
+        == 1
+    )
+    listed = client.get("/v1/quarantine")
+    assert listed.status_code == 200 and len(listed.json()) == 2
+
+
 @pytest.mark.parametrize(
     ("source", "row", "reason"),
     [

@@ -4,8 +4,8 @@ used by the models, the row parser and the engine alike.
 - A price is a finite number, not negative. NaN and infinities, as numbers or as text ("NaN", "inf"), are
   refused, never read as a missing price: the row is quarantined with the reason, so nothing is stored
   with a price the shop did not give.
-- Text holds no NUL character: PostgreSQL cannot store one, so a store on either backend refuses it, and
-  an id with one names nothing.
+- Text holds no NUL character (PostgreSQL cannot store one) and no lone surrogate (UTF-8 cannot encode
+  one), so a store on either backend refuses them, and an id with one names nothing.
 - A page offset fits a signed 64-bit integer, the most either database accepts; an event's quantity fits
   the 32-bit column that stores it.
 """
@@ -38,9 +38,17 @@ Price = Annotated[float, Field(json_schema_extra={"minimum": 0}), AfterValidator
 
 
 def check_text(text: str) -> str:
-    """`text` unchanged, or ValueError when it holds a NUL character."""
+    """`text` unchanged, or ValueError when it holds a NUL character or a lone surrogate (JSON's
+    `"\\ud800"` parses to one, and no UTF-8 store, file or response can hold it)."""
     if NUL in text:
         raise ValueError(f"contains a NUL character (\\x00) at position {text.index(NUL)}")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ValueError(
+                f"is not valid Unicode: a lone surrogate ({text[error.start]!a}) at position {error.start}"
+            ) from None
     return text
 
 

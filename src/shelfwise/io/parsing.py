@@ -248,7 +248,7 @@ def _parse_timestamp_text(text: str) -> datetime:
 
 
 def _from_epoch(number: int | float | Decimal, original: Any) -> datetime:
-    seconds = float(number)
+    seconds = _as_float(number)
     if not math.isfinite(seconds) or abs(seconds) >= _EPOCH_MAX_MS:
         raise ValueError(f"{shown(original)} is out of range for epoch seconds or milliseconds")
     if abs(seconds) >= _EPOCH_MS_THRESHOLD:

@@ -354,18 +354,22 @@ def _parquet_records(parquet: Any) -> Iterator[RawRow]:
 
 
 def json_safe(value: Any, *, non_finite_as_text: bool = False) -> Any:
-    """A copy `json.dumps` accepts: dates as ISO text, NaN and infinities as None (or, with
-    `non_finite_as_text`, as the text "nan", "inf", "-inf", so that a quarantined row keeps what was sent),
-    bytes as base64."""
-    if value is None or isinstance(value, bool | int | str):
+    """A copy `json.dumps` accepts and UTF-8 can encode: dates as ISO text, NaN and infinities as None (or,
+    with `non_finite_as_text`, as the text "nan", "inf", "-inf", so that a quarantined row keeps what was
+    sent), a lone surrogate in text escaped as `\\ud800`, bytes as base64."""
+    if isinstance(value, str):
+        return value if value.isascii() else _utf8_safe(value)
+    if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float | Decimal):
-        if value.is_finite() if isinstance(value, Decimal) else math.isfinite(value):
-            return float(value)
-        return str(value).lower().replace("infinity", "inf") if non_finite_as_text else None
+        number = math.nan if isinstance(value, Decimal) and value.is_snan() else float(value)
+        if math.isfinite(number):  # Decimal("1e400") is finite, but beyond any float
+            return number
+        return str(value) if non_finite_as_text else None
     if isinstance(value, dict):
         return {
-            str(key): json_safe(item, non_finite_as_text=non_finite_as_text) for key, item in value.items()
+            json_safe(str(key)): json_safe(item, non_finite_as_text=non_finite_as_text)
+            for key, item in value.items()
         }
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
@@ -377,3 +381,11 @@ def json_safe(value: Any, *, non_finite_as_text: bool = False) -> Any:
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     return str(value)
+
+
+def _utf8_safe(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text

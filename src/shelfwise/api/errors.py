@@ -117,9 +117,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
-            error.status_code, "error"
-        )
+        code = {
+            400: "invalid_request",  # a body that is not UTF-8 JSON
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+        }.get(error.status_code, "error")
         return error_response(error.status_code, code, str(error.detail))
 
     @app.exception_handler(Exception)

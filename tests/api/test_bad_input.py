@@ -165,6 +165,16 @@ def test_a_price_that_is_not_finite_is_quarantined_alike_from_every_surface(
             model(**values, price=python_value)
 
 
+@pytest.mark.parametrize("bound", ["price_min", "price_max"])
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_price_filter_that_is_not_finite_is_a_422_naming_it(
+    client: TestClient, bound: str, value: str
+) -> None:
+    for path in ("/v1/search", "/v1/recommendations/trending"):
+        error = _error(client.get(path, params={bound: value}), 422)
+        assert error["message"].startswith(f"query.{bound}: ") and FINITE_REASON in error["message"]
+
+
 def test_an_unexpected_error_is_json_with_a_logged_request_id(
     client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

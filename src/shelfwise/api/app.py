@@ -18,7 +18,7 @@ from shelfwise.api.telemetry import Telemetry
 from shelfwise.domain import Filters, Product, RecommendationKind, Recommendations, SearchResult
 from shelfwise.domain.errors import InvalidRequestError, NotFoundError
 from shelfwise.domain.ingest import IngestReport, QuarantinedRow, Source
-from shelfwise.domain.values import MAX_OFFSET
+from shelfwise.domain.values import MAX_OFFSET, Price
 from shelfwise.engine import Engine
 from shelfwise.quality.report import QualityReport
 from shelfwise.search.rules import Rule
@@ -29,6 +29,7 @@ SEARCH_PARAMETERS = frozenset(
     {"q", "category", "brand", "price_min", "price_max", "available", "page", "page_size", "user_id"}
 )
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many items to skip.")]
+PriceBound = Annotated[Price | None, Query(description="A price: a finite number, not negative.")]
 
 
 class Health(BaseModel):
@@ -147,8 +148,8 @@ def create_api(engine: Engine, *, admin_cookie: str | None = None) -> FastAPI:
             str | None, Query(description="Category path prefix, e.g. `Home > Bedding`.")
         ] = None,
         brand: Annotated[list[str] | None, Query()] = None,
-        price_min: Annotated[float | None, Query(ge=0)] = None,
-        price_max: Annotated[float | None, Query(ge=0)] = None,
+        price_min: PriceBound = None,
+        price_max: PriceBound = None,
         available: bool | None = None,
         page: Annotated[int, Query(ge=1, le=1000)] = 1,
         page_size: Annotated[int, Query(ge=1, le=100)] = 10,
@@ -230,8 +231,8 @@ def create_api(engine: Engine, *, admin_cookie: str | None = None) -> FastAPI:
         n: Annotated[int, Query(ge=1, le=200)] = 10,
         category: str | None = None,
         brand: Annotated[list[str] | None, Query()] = None,
-        price_min: Annotated[float | None, Query(ge=0)] = None,
-        price_max: Annotated[float | None, Query(ge=0)] = None,
+        price_min: PriceBound = None,
+        price_max: PriceBound = None,
         available: bool | None = None,
     ) -> Recommendations:
         """`n` products of one kind, each with its reason: for a user or session (for-you, trending,

@@ -76,9 +76,8 @@ def _describe(errors: list[Any]) -> list[str]:
     described = []
     for error in errors:
         location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-        described.append(
-            f"{location}: {error.get('msg', 'invalid')}" if location else error.get("msg", "invalid")
-        )
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        described.append(f"{location}: {message}" if location else message)
     return described
 
 

@@ -63,13 +63,10 @@ def error_response(
     headers: dict[str, str] | None = None,
     request_id: str | None = None,
 ) -> JSONResponse:
-    """The one shape of an error: `{"error": {"code", "message"[, "details"][, "request_id"]}}`."""
-    body: dict[str, Any] = {"code": code, "message": message}
-    if details is not None:
-        body["details"] = details
-    if request_id is not None:
-        body["request_id"] = request_id
-    return JSONResponse(status_code=status, content={"error": body}, headers=headers)
+    """The one shape of an error (`ErrorBody`): `{"error": {"code", "message", ...}}` with its status."""
+    detail = ErrorDetail(code=code, message=message, details=details, request_id=request_id)
+    content = ErrorBody(error=detail).model_dump(mode="json", exclude_none=True)
+    return JSONResponse(status_code=status, content=content, headers=headers)
 
 
 def _describe(errors: list[Any]) -> list[str]:

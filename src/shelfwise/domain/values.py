@@ -53,7 +53,7 @@ def check_text(text: str) -> str:
 
 
 def require_text(name: str, text: str | None) -> None:
-    """InvalidRequestError naming the argument when a caller's `text` holds a NUL character."""
+    """InvalidRequestError naming the argument when a caller's `text` breaks `check_text`."""
     if text is not None:
         try:
             check_text(text)

@@ -30,6 +30,8 @@ SEARCH_PARAMETERS = frozenset(
 )
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many items to skip.")]
 PriceBound = Annotated[Price | None, Query(description="A price: a finite number, not negative.")]
+# PUT /v1/synonyms reads its plain-text body itself; this tells /docs (and clients) what to send.
+SYNONYMS_BODY = {"requestBody": {"required": True, "content": {"text/plain": {"schema": {"type": "string"}}}}}
 
 
 class Health(BaseModel):
@@ -205,7 +207,7 @@ def create_api(engine: Engine, *, admin_cookie: str | None = None) -> FastAPI:
         """The synonyms file: `sofa, couch` (both ways) or `tv => television` (one way), one per line."""
         return engine.synonyms_text()
 
-    @app.put("/v1/synonyms", tags=["merchandising"], dependencies=admin)
+    @app.put("/v1/synonyms", tags=["merchandising"], dependencies=admin, openapi_extra=SYNONYMS_BODY)
     async def put_synonyms(request: Request) -> dict[str, Any]:
         """Replace the synonyms with the plain-text body; the next search uses them. A wrong line is a
         422 naming it, and the synonyms in force stay as they were."""

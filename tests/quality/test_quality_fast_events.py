@@ -25,6 +25,8 @@ def test_fast_and_row_paths_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         "u3,s9,like,P00004,,2026-05-30T10:00:00Z,,",  # quarantined
         "u4,s9,view,NOPE,,2026-05-30T10:00:00.250Z,,",  # unknown product
         "u5,s5,search,,  desk lamp ,2026-05-30T11:00:00,,",
+        "u6\x00,s6,view,P00005,,2026-05-30T10:00:00Z,,",  # a NUL in an id: quarantined
+        "u7,s7,search,,desk\x00lamp,2026-05-30T10:00:00Z,,",  # a NUL in a query: quarantined
     ]
     with events.open("a") as handle:
         handle.write("\n".join(odd) + "\n")
@@ -36,4 +38,4 @@ def test_fast_and_row_paths_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert [e.model_dump() for e in fast.stored] == [e.model_dump() for e in slow.stored]
     assert fast.results() == slow.results()
     assert [q.model_dump() for q in fast.quarantined] == [q.model_dump() for q in slow.quarantined]
-    assert len(slow.quarantined) == 2
+    assert len(slow.quarantined) == 4

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from shelfwise import __version__
 from shelfwise.api.auth import ApiAccess, BrowserCaller
-from shelfwise.api.errors import install_error_handlers
+from shelfwise.api.errors import ERROR_RESPONSES, install_error_handlers
 from shelfwise.api.keys import keys_router
 from shelfwise.api.middleware import BodyLimitMiddleware, TelemetryMiddleware
 from shelfwise.api.payloads import JsonRows, as_rows
@@ -23,6 +23,7 @@ from shelfwise.api.telemetry import Telemetry
 from shelfwise.domain import Filters, Product, RecommendationKind, Recommendations, SearchResult
 from shelfwise.domain.errors import InvalidRequestError, NotFoundError
 from shelfwise.domain.ingest import IngestReport, QuarantinedRow, Source
+from shelfwise.domain.values import MAX_OFFSET, Price
 from shelfwise.engine import Engine
 from shelfwise.quality.report import QualityReport
 from shelfwise.search.rules import Rule
@@ -31,6 +32,10 @@ from shelfwise.training.artifacts import Manifest
 SEARCH_PARAMETERS = frozenset(
     {"q", "category", "brand", "price_min", "price_max", "available", "page", "page_size", "user_id"}
 )
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many items to skip.")]
+PriceBound = Annotated[Price | None, Query(description="A price: a finite number, not negative.")]
+# PUT /v1/synonyms reads its plain-text body itself; this tells /docs (and clients) what to send.
+SYNONYMS_BODY = {"requestBody": {"required": True, "content": {"text/plain": {"schema": {"type": "string"}}}}}
 
 
 class Health(BaseModel):
@@ -88,6 +93,7 @@ def create_api(
         version=__version__,
         summary="Search and recommendations for online shops, behind a data-quality gate.",
         lifespan=request_threads(engine.settings.threads.request_threads()),
+        responses=ERROR_RESPONSES,
     )
     app.state.engine = engine
     app.state.telemetry = telemetry
@@ -121,9 +127,7 @@ def create_api(
         return count_report(engine.ingest_products(as_rows(payload, "products"), from_request=True))
 
     @app.get("/v1/products", response_model=ProductPage, tags=["catalog"], dependencies=storefront)
-    def list_products(
-        offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-    ) -> ProductPage:
+    def list_products(offset: Offset = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> ProductPage:
         """A page of the catalog in product_id order."""
         items = engine.products(offset=offset, limit=limit)
         return ProductPage(total=engine.count_products(), offset=offset, limit=limit, items=items)
@@ -160,8 +164,8 @@ def create_api(
             str | None, Query(description="Category path prefix, e.g. `Home > Bedding`.")
         ] = None,
         brand: Annotated[list[str] | None, Query()] = None,
-        price_min: Annotated[float | None, Query(ge=0)] = None,
-        price_max: Annotated[float | None, Query(ge=0)] = None,
+        price_min: PriceBound = None,
+        price_max: PriceBound = None,
         available: bool | None = None,
         page: Annotated[int, Query(ge=1, le=1000)] = 1,
         page_size: Annotated[int, Query(ge=1, le=100)] = 10,
@@ -217,7 +221,7 @@ def create_api(
         """The synonyms file: `sofa, couch` (both ways) or `tv => television` (one way), one per line."""
         return engine.synonyms_text()
 
-    @app.put("/v1/synonyms", tags=["merchandising"], dependencies=admin)
+    @app.put("/v1/synonyms", tags=["merchandising"], dependencies=admin, openapi_extra=SYNONYMS_BODY)
     async def put_synonyms(request: Request) -> dict[str, Any]:
         """Replace the synonyms with the plain-text body; the next search uses them. A wrong line is a
         422 naming it, and the synonyms in force stay as they were."""
@@ -243,8 +247,8 @@ def create_api(
         n: Annotated[int, Query(ge=1, le=200)] = 10,
         category: str | None = None,
         brand: Annotated[list[str] | None, Query()] = None,
-        price_min: Annotated[float | None, Query(ge=0)] = None,
-        price_max: Annotated[float | None, Query(ge=0)] = None,
+        price_min: PriceBound = None,
+        price_max: PriceBound = None,
         available: bool | None = None,
     ) -> Recommendations:
         """`n` products of one kind, each with its reason: for a user or session (for-you, trending,
@@ -278,7 +282,7 @@ def create_api(
     @app.get("/v1/quarantine", response_model=list[QuarantinedRow], tags=["quality"], dependencies=admin)
     def quarantine(
         source: Annotated[Source | None, Query()] = None,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Offset = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[QuarantinedRow]:
         """Rows the quality gate quarantined, oldest first, each with its id and every reason."""

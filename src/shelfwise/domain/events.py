@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shelfwise.domain.values import MAX_QUANTITY, Price
+
 
 class EventType(StrEnum):
     VIEW = "view"
@@ -38,9 +40,9 @@ class Event(BaseModel):
     product_id: str | None = Field(default=None, min_length=1, max_length=256)
     query: str | None = None
     timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    quantity: int = Field(default=1, ge=1)
-    price: float | None = Field(default=None, ge=0)
-    request_id: str | None = None
+    quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
+    price: Price | None = None
+    request_id: str | None = Field(default=None, max_length=64)
 
     @field_validator("timestamp", mode="after")
     @classmethod

@@ -29,6 +29,7 @@ from shelfwise.domain import (
 )
 from shelfwise.domain.events import actor_key
 from shelfwise.domain.ingest import Source
+from shelfwise.domain.values import require_offset, require_text
 from shelfwise.engine import quarantine
 from shelfwise.engine.access import KeyRing
 from shelfwise.io.components import ComponentFormatError
@@ -186,6 +187,7 @@ class Engine:
         limit: int | None = 100,
     ) -> list[QuarantinedRow]:
         """Rows the quality gate quarantined, oldest first, each with its id and reasons (`ids`: those)."""
+        require_offset(offset)
         return self.store.quarantined(source=source, ids=ids, offset=offset, limit=limit)
 
     def quarantined_row(self, entry_id: int) -> QuarantinedRow:
@@ -274,12 +276,14 @@ class Engine:
 
     def delete_product(self, product_id: str) -> None:
         """Remove a product from the catalog (its events stay); NotFoundError when there is none."""
+        require_text("product_id", product_id)
         if not self.store.delete_product(product_id):
             raise NotFoundError(f"no product with product_id {product_id!r}")
         self._catalog_changed()
 
     def get_product(self, product_id: str) -> Product:
         """One product by product_id; NotFoundError when there is none."""
+        require_text("product_id", product_id)
         product = self.store.get_product(product_id)
         if product is None:
             raise NotFoundError(f"no product with product_id {product_id!r}")
@@ -287,6 +291,7 @@ class Engine:
 
     def products(self, *, offset: int = 0, limit: int | None = None) -> list[Product]:
         """A page of the catalog in product_id order; `limit` None reads to the end."""
+        require_offset(offset)
         return self.store.products(offset=offset, limit=limit)
 
     def count_products(self) -> int:
@@ -311,6 +316,7 @@ class Engine:
 
     def forget_user(self, user_id: str) -> int:
         """Delete a user everywhere this engine keeps them: store and online state."""
+        require_text("user_id", user_id)
         removed = self.store.forget_user(user_id)
         self.online.forget(actor_key(user_id, None))
         return removed
@@ -495,6 +501,8 @@ class Engine:
         """The actor's latest events, oldest first, from the online state (seeded from the store once)."""
         if user_id is None and session_id is None:
             return []
+        require_text("user_id", user_id)
+        require_text("session_id", session_id)
         actor = actor_key(user_id, session_id)
         limit = self.settings.recent_events_per_user
         events = self.online.recent(actor, limit)
@@ -516,6 +524,8 @@ class Engine:
         """`n` products of one kind for a user, a session or a product, filtered by `filters`, each with
         its reason. InvalidRequestError for an unknown kind or a missing product_id, NotFoundError for an
         unknown product, NotTrainedError before the first training."""
+        for name, value in (("user_id", user_id), ("session_id", session_id), ("product_id", product_id)):
+            require_text(name, value)
         try:
             kind = RecommendationKind(kind)
         except ValueError as error:

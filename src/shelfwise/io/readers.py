@@ -69,7 +69,7 @@ class RawRow:
     def raw(self) -> dict[str, Any]:
         """The record in a JSON-safe form for reports: its fields, or its source text."""
         if self.data is not None:
-            return json_safe(self.data)
+            return json_safe(self.data, non_finite_as_text=True)
         return {RAW_LINE_KEY: self.text if self.text is not None else ""}
 
 
@@ -358,23 +358,31 @@ def _parquet_records(parquet: Any) -> Iterator[RawRow]:
 # --- JSON-safe values ---------------------------------------------------------------------------------------
 
 
-def json_safe(value: Any) -> Any:
-    """A copy `json.dumps` accepts: dates as ISO text, NaN and infinities as None, bytes as base64."""
-    if value is None or isinstance(value, bool | int | str):
+def json_safe(value: Any, *, non_finite_as_text: bool = False) -> Any:
+    """A copy `json.dumps` accepts and UTF-8 can encode: dates as ISO text, NaN and infinities as None (or,
+    with `non_finite_as_text`, as the text "nan", "inf", "-inf", so that a quarantined row keeps what was
+    sent), a lone surrogate in text escaped as `\\ud800`, bytes as base64."""
+    if isinstance(value, str):
+        return value if value.isascii() else _utf8_safe(value)
+    if value is None or isinstance(value, bool | int):
         return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
+    if isinstance(value, float | Decimal):
+        number = math.nan if isinstance(value, Decimal) and value.is_snan() else float(value)
+        if math.isfinite(number):  # Decimal("1e400") is finite, but beyond any float
+            return number
+        return str(value) if non_finite_as_text else None
     if isinstance(value, dict):
-        return {str(key): json_safe(item) for key, item in value.items()}
+        return {
+            json_safe(str(key)): json_safe(item, non_finite_as_text=non_finite_as_text)
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
-        return [json_safe(item) for item in items]
+        return [json_safe(item, non_finite_as_text=non_finite_as_text) for item in items]
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, timedelta):
         return value.total_seconds()
-    if isinstance(value, Decimal):
-        return float(value) if value.is_finite() else None
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     return str(value)
@@ -425,3 +433,11 @@ def _cut(value: Any, chars: int) -> str:
         if size <= chars or keep == 1:
             return cut
         keep = max(keep * chars // size - 1, 1)  # escaped characters take more room than they count
+
+
+def _utf8_safe(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text

@@ -19,7 +19,9 @@ from shelfwise.io.parsing import EVENT_FIELDS, field_key
 from shelfwise.io.readers import RawRow
 
 _ISO = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})?$"
-_ID = r"^[^\s](?:.{0,254}[^\s])?$"
+# Ids as the Event model takes them (no NUL, at most 256 characters; request ids 64).
+_ID = r"^[^\s\x00](?:[^\x00]{0,254}[^\s\x00])?$"
+_REQUEST_ID = r"^[^\s\x00](?:[^\x00]{0,62}[^\s\x00])?$"
 _DIGITS = r"^[1-9]\d{0,8}$"
 _PRICE = r"^\d{1,12}(?:\.\d{1,6})?$"
 _TYPES = [kind.value for kind in EventType]
@@ -83,7 +85,8 @@ def _split(frame: pl.DataFrame, names: dict[str, str]) -> FastEvents:
         & (col["product_id"].is_null() | col["product_id"].str.contains(_ID))
         & (col["quantity"].is_null() | col["quantity"].str.contains(_DIGITS))
         & (col["price"].is_null() | col["price"].str.contains(_PRICE))
-        & (col["request_id"].is_null() | col["request_id"].str.contains(_ID))
+        & (col["request_id"].is_null() | col["request_id"].str.contains(_REQUEST_ID))
+        & (col["query"].is_null() | ~col["query"].str.contains("\x00", literal=True))
         & pl.when(kind == "search")
         .then(col["query"].str.strip_chars().str.len_chars().fill_null(0) > 0)
         .otherwise(col["product_id"].is_not_null())

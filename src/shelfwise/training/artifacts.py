@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 _LIBRARIES = ("shelfwise", "numpy", "scipy", "polars", "bm25s", "implicit", "torch", "sqlalchemy")
 
@@ -37,6 +37,12 @@ class DataWindow(BaseModel):
     users: int
     first_event: datetime | None = None
     last_event: datetime | None = None
+
+    @field_validator("first_event", "last_event", mode="after")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        # The store keeps naive UTC; a manifest says so, as RFC 3339 (and the API's schema) requires.
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 class Manifest(BaseModel):

@@ -80,7 +80,7 @@ def retry(
     items: Sequence[RetryItem],
     label: str,
     gate: Gate,
-    store_gated: Callable[[GatedFile], None],
+    store_gated: Callable[[GatedFile], object],
 ) -> tuple[int, int]:
     """One pass through the gate; returns (released, still quarantined). Rows are matched to their outcome
     by position, never by line (rows of several files can share a line number); what passes is stored from

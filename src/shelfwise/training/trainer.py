@@ -71,7 +71,7 @@ def train_bundle(
     events = store.events_frame()
     started = time.perf_counter()
     quarantined = {source: store.count_quarantined(source) for source in ("products", "events")}
-    assessment = assess_store(products, events, quarantined, quality)
+    assessment = assess_store(products, events, quarantined, quality, unjoined=store.count_unjoined_events())
     if report_path is not None:
         assessment.report.save(report_path)
     if blocked(assessment.report.tiers) and not force:

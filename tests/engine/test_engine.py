@@ -223,7 +223,11 @@ def test_events_of_a_product_that_failed_the_gate_in_the_same_import_are_kept(tm
         ]
         report = engine.ingest_events(event_rows() + views)
         assert (report.quarantined, report.unjoined) == (0, 3)
-        assert engine.train().data.events == len(event_rows())
+        waiting = engine.train()
+        assert waiting.data.events == len(event_rows())
+        assert waiting.components["quality"]["excluded_events"]["event.unknown_product"] == 3
+        quality = engine.quality_report()
+        assert quality is not None and quality.checks["event.unknown_product"] == 3
 
         engine.ingest_products([{**broken, "price": 12}])  # fixed and sent again
 

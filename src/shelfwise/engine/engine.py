@@ -188,7 +188,7 @@ class Engine:
         return quarantine.export_rows(self.store, path, source)
 
     def retry_quarantined(self, source: Source, ids: Sequence[int] | None = None) -> RetryResult:
-        """Retry quarantined rows as they are stored (after a catalog import, for example)."""
+        """Retry quarantined rows as they are stored (after the quality settings changed, for example)."""
         found = self.store.quarantined(source=source, ids=ids, limit=None)
         items, not_retryable = quarantine.stored_items(found)
         released, still = self._retry(source, items, f"quarantine ({source})")

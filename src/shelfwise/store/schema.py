@@ -105,8 +105,7 @@ def _to_version_2(conn: Any) -> SchemaUpgrade:
     keyed = _backfill_keys(conn)
     if postgres:
         conn.exec_driver_sql(f"ALTER TABLE {events.name} ALTER COLUMN event_key SET NOT NULL")
-    first = select(func.min(events.c.id)).group_by(events.c.event_key)
-    removed = int(conn.execute(delete(events).where(events.c.id.not_in(first))).rowcount or 0)
+    removed = _remove_repeats(conn)
     if removed:
         _recount_users(conn)
     unjoined = conn.execute(
@@ -135,6 +134,23 @@ def _backfill_keys(conn: Any) -> int:
         keys = [{"row_id": row["id"], "key": event_key(_stored_event(row))} for row in rows]
         conn.execute(setter, keys)
         last, keyed = rows[-1]["id"], keyed + len(rows)
+
+
+def _remove_repeats(conn: Any) -> int:
+    """Delete every event whose key an earlier row (a lower id) has; how many. A plain index on the key
+    first, so that each row finds its earlier twin by a lookup, not a scan, however large the store."""
+    events = tables.events
+    # Plain DDL: an sqlalchemy Index over the table's columns would join the table's own definition.
+    conn.exec_driver_sql(f"CREATE INDEX ix_events_key_upgrade ON {events.name} (event_key)")
+    earlier = events.alias("earlier")
+    twin = (
+        select(earlier.c.id)
+        .where(earlier.c.event_key == events.c.event_key, earlier.c.id < events.c.id)
+        .exists()
+    )
+    removed = conn.execute(delete(events).where(twin)).rowcount
+    conn.exec_driver_sql("DROP INDEX ix_events_key_upgrade")
+    return int(removed or 0)
 
 
 def _stored_event(row: Any) -> Event:

@@ -37,8 +37,17 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
         yield opened
 
 
+def _future_events(n: int) -> list[dict[str, Any]]:
+    """Events that read well but are dated after now: quarantined, yet not unreadable."""
+    return [
+        {"user_id": "u1", "event_type": "view", "product_id": "p1", "timestamp": f"2099-05-{1 + i % 28:02d}"}
+        | {"session_id": f"s{i}"}
+        for i in range(n)
+    ]
+
+
 def _unknown_product_events(n: int) -> list[dict[str, Any]]:
-    """Events that read well but wait for their product: quarantined, yet not unreadable."""
+    """Events that read well but wait for their product: stored unjoined, not unreadable."""
     return [
         {"user_id": "u1", "event_type": "view", "product_id": f"later-{i}", "timestamp": "2026-05-20"}
         for i in range(n)
@@ -87,7 +96,9 @@ def test_a_batch_half_unreadable_or_waiting_for_its_products_is_not_refused(tmp_
         half = engine.ingest_events(good * 10 + [{"user_id": "u1"}] * 10)
         assert (half.accepted, half.quarantined) == (10, 10)
         waiting = engine.ingest_events(_unknown_product_events(50))
-        assert waiting.quarantined == 50, "unknown products are good rows waiting for the catalog"
+        assert (waiting.unjoined, waiting.quarantined) == (50, 0), "good rows waiting for the catalog"
+        future = engine.ingest_events(_future_events(50))
+        assert future.quarantined == 50, "rows refused for what they say are not unreadable"
         with pytest.raises(BatchRefusedError, match=r"product\.missing_required on 11 rows"):
             engine.ingest_products([{"product_id": "p1", "title": "Renamed lamp"}, *[{"title": "x"}] * 11])
         assert engine.get_product("p1").title == "Oak lamp 1", "nothing of a refused batch is stored"
@@ -107,17 +118,17 @@ def test_a_mostly_unreadable_file_fails_clearly_through_the_cli(tmp_path: Path) 
 
 def test_one_request_adds_at_most_its_share_to_the_quarantine_and_counts_the_rest(tmp_path: Path) -> None:
     with _engine(tmp_path / "data", max_quarantined_per_request=10) as engine:
-        report = engine.ingest_events(_unknown_product_events(50), from_request=True)
+        report = engine.ingest_events(_future_events(50), from_request=True)
         assert (report.total, report.quarantined, report.quarantine_not_kept) == (50, 50, 40)
-        assert report.not_kept_by_check == {"event.unknown_product": 40}
+        assert report.not_kept_by_check == {"event.future_timestamp": 40}
         assert "max_quarantined_per_request" in report.notices[0]
         kept = engine.quarantined(limit=None)
-        assert [row.raw["product_id"] for row in kept] == [f"later-{i}" for i in range(10)], "the first"
+        assert [row.raw["session_id"] for row in kept] == [f"s{i}" for i in range(10)], "the first"
 
 
 def test_a_source_quarantine_stops_growing_at_its_limit_for_files_too(tmp_path: Path) -> None:
     with _engine(tmp_path / "data", max_quarantined_per_source=30) as engine:
-        file = _write_jsonl(tmp_path / "events.jsonl", _unknown_product_events(50))
+        file = _write_jsonl(tmp_path / "events.jsonl", _future_events(50))
         first = engine.ingest_events(file)
         assert (first.quarantined, first.quarantine_not_kept) == (50, 20)
         second = engine.ingest_events(file)
@@ -144,7 +155,7 @@ def test_a_huge_row_is_kept_cut_short_with_its_size_and_is_not_retried_as_is(tmp
 def test_the_quarantine_page_reads_only_the_rows_it_shows(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine.ingest_events(_unknown_product_events(60))
+    engine.ingest_events(_future_events(60))
     engine.ingest_events([{"user_id": "u1", "event_type": "teleport", "timestamp": "2026-05-20"}] * 30)
     whole_rows_read: list[int] = []
     quarantined = engine.quarantined
@@ -158,7 +169,7 @@ def test_the_quarantine_page_reads_only_the_rows_it_shows(
     listing = list_quarantine(engine, "events", "event.unknown_event_type", offset=20, limit=7)
     assert listing.matching == 30 and len(listing.rows) == 7
     assert all(names == ["event.unknown_event_type"] for _, names in listing.rows)
-    assert listing.checks == {"event.unknown_product": 60, "event.unknown_event_type": 30}
+    assert listing.checks == {"event.future_timestamp": 60, "event.unknown_event_type": 30}
     ids = [row.id for row in engine.quarantined("events", limit=None)]
     assert [row.id for row, _ in listing.rows] == ids[80:87]
     assert sum(whole_rows_read[:-1]) == 7, "only the page is read whole"
@@ -168,7 +179,7 @@ def test_the_cli_says_which_limit_was_reached_and_discards_to_make_room(tmp_path
     data = tmp_path / "data"
     _engine(data).close()
     (tmp_path / "shelfwise.toml").write_text("[quality.limits]\nmax_quarantined_per_source = 5\n")
-    events = _write_jsonl(tmp_path / "events.jsonl", _unknown_product_events(8))
+    events = _write_jsonl(tmp_path / "events.jsonl", _future_events(8))
     runner = CliRunner(env={"COLUMNS": "250", "NO_COLOR": "1"})
     base = ["--data-dir", str(data), "--config", str(tmp_path / "shelfwise.toml")]
     ingested = runner.invoke(cli, [*base, "ingest", "events", str(events)])
@@ -193,7 +204,7 @@ def test_the_admin_page_says_when_a_quarantine_is_full(tmp_path: Path) -> None:
         with TestClient(create_app(engine)) as client:
             admin_login(client, key)
             assert "data-quarantine-full" not in client.get("/admin/quality").text
-            engine.ingest_events(_unknown_product_events(8))
+            engine.ingest_events(_future_events(8))
             page = client.get("/admin/quality").text
     assert "The events quarantine is full (5 rows, the limit being 5)" in page
     assert "The products quarantine is full" not in page

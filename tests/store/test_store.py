@@ -51,7 +51,12 @@ def test_delete_product(store: Store) -> None:
     assert store.get_product("a") is None
 
 
+def _catalog(store: Store, *ids: str) -> None:
+    store.upsert_products([_product(pid, f"Product {pid}") for pid in ids])
+
+
 def test_events_history_is_oldest_first_and_users_are_tracked(store: Store) -> None:
+    _catalog(store, *(f"p{i}" for i in range(10)))
     start = datetime(2026, 1, 1, tzinfo=UTC)
     events = [
         Event(
@@ -77,12 +82,14 @@ def test_events_history_is_oldest_first_and_users_are_tracked(store: Store) -> N
 
 
 def test_session_history_for_anonymous_visitors(store: Store) -> None:
+    _catalog(store, "p1")
     store.add_events([Event(session_id="s1", event_type=EventType.VIEW, product_id="p1")])
     assert [e.product_id for e in store.history(session_id="s1")] == ["p1"]
 
 
 def test_forget_user_removes_events_and_profile(store: Store) -> None:
-    store.add_events([Event(user_id="u1", event_type=EventType.VIEW, product_id="p1")] * 3)
+    views = [Event(user_id="u1", event_type=EventType.VIEW, product_id=f"p{i}") for i in range(3)]
+    store.add_events(views)
     store.add_events([Event(user_id="u2", event_type=EventType.VIEW, product_id="p1")])
     assert store.forget_user("u1") == 3
     assert store.history(user_id="u1") == []

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from browser_session import admin_login, browser_session, csrf_token, page_meta
 from shelfwise.app import create_app
+from shelfwise.domain import QuarantinedRow
 from shelfwise.engine import Engine
 from shelfwise.io.demo import CATEGORIES, DEMO_USERS, generate_demo_shop
 from shelfwise.search.config import SearchConfig
@@ -199,10 +200,13 @@ def test_admin_retrains_and_rolls_back(client: TestClient, engine: Engine) -> No
 def test_quarantine_lists_filters_and_retries_rows(client: TestClient, engine: Engine) -> None:
     admin_login(client, ADMIN_KEY)
     engine.ingest_events(
-        [
-            {"user_id": "q1", "event_type": "view", "product_id": "later-product", "timestamp": "2026-05-20"},
-            {"user_id": "q1", "event_type": "teleport", "product_id": "P00001", "timestamp": "2026-05-20"},
-        ]
+        [{"user_id": "q1", "event_type": "teleport", "product_id": "P00001", "timestamp": "2026-05-20"}]
+    )
+    # Held by an older shelfwise, which quarantined events of products not yet in the catalog.
+    held = {"user_id": "q1", "event_type": "view", "product_id": "later-product", "timestamp": "2026-05-20"}
+    reason = "event.unknown_product: product_id 'later-product' is not in the catalog"
+    engine.store.add_quarantined(
+        [QuarantinedRow(source="events", file="old.csv", line=2, raw=held, reasons=[reason])]
     )
     listing = client.get("/admin/quality", params={"source": "events"})
     assert "later-product" not in listing.text or "Inspect" in listing.text
@@ -249,8 +253,11 @@ def test_the_user_switcher_falls_back_to_the_most_active_users(tmp_path: Path) -
     try:
         engine.ingest_products([{"product_id": "p1", "title": "A lamp"}])
         engine.ingest_events(
-            [{"user_id": "busy", "event_type": "view", "product_id": "p1"}] * 3
-            + [{"user_id": "quiet", "event_type": "view", "product_id": "p1"}] * 2
+            [
+                {"user_id": user, "event_type": "view", "product_id": "p1", "timestamp": f"2026-05-0{day}"}
+                for user, days in (("busy", 3), ("quiet", 2))
+                for day in range(1, days + 1)
+            ]
         )
         assert engine.most_active_users(5) == [("busy", 3), ("quiet", 2)]
         assert [(c.user_id, c.description) for c in shopper_choices(engine)] == [

@@ -105,7 +105,7 @@ def create_api(
         """Count an ingestion's quarantined rows and accepted events into the metrics."""
         telemetry.rows_quarantined.labels(report.source).inc(report.quarantined)
         if report.source == "events":
-            telemetry.events_ingested.inc(report.accepted)
+            telemetry.events_ingested.inc(report.accepted - report.duplicates)
         return report
 
     @app.get("/healthz", response_model=Health, tags=["operations"])

@@ -32,6 +32,11 @@ def print_ingest_report(report: IngestReport, seconds: float) -> None:
     console.print(render.ingest_table(report, seconds))
     for notice in report.notices:
         console.print(f"[yellow]Limit reached:[/] {escape(notice)}", soft_wrap=True)
+    if report.duplicates or report.unjoined:
+        console.print(
+            f"{report.duplicates:,} already stored (not stored again); "
+            f"{report.unjoined:,} waiting for their product to join the catalog."
+        )
     if report.quarantined:
         shown = report.quarantined_rows[:QUARANTINE_PREVIEW_ROWS]
         title = f"First {len(shown)} of {report.quarantined:,} quarantined rows"

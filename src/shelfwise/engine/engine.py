@@ -51,7 +51,7 @@ from shelfwise.search.pipeline import SearchPipeline
 from shelfwise.search.rules import Rule, RuleStore
 from shelfwise.search.synonyms import SynonymError, SynonymSet, SynonymStore
 from shelfwise.settings import Settings
-from shelfwise.store import OnlineState, Store, open_online_state
+from shelfwise.store import OnlineState, Store, StoredEvents, open_online_state
 from shelfwise.text import onnx_backend
 from shelfwise.training.artifacts import ArtifactRegistry, Manifest
 from shelfwise.training.trainer import TrainingConfig, load_bundle, train_bundle
@@ -119,17 +119,21 @@ class Engine:
         return self._ingest(_gate_products(source, self.quality_config, from_request), from_request)
 
     def ingest_events(self, source: Rows, *, from_request: bool = False) -> IngestReport:
-        """Append events after the quality gate. Events naming products not in the catalog, or dated in
-        the future or before the shop opened, are quarantined; bot traffic and duplicates are stored but
-        kept out of training (training re-runs those checks over everything stored). Limits as for
-        `ingest_products`; a single event is gated against its actor's recent events (`gate_live_event`)."""
+        """Append events after the quality gate, each once: events already stored (the same event_id, or
+        the same event: a retried batch, a re-run import) are counted as duplicates and not stored again.
+        Events dated in the future or before the shop opened are quarantined; events naming products not
+        in the catalog are stored unjoined, out of training and of the real-time features until their
+        product arrives; bot traffic and repeats are stored but kept out of training (training re-runs
+        those checks over everything stored). Limits as for `ingest_products`; a single event is gated
+        against its actor's recent events (`gate_live_event`)."""
         gated = _gate_events(source, self.quality_config, self.catalog_ids(), self._earlier, from_request)
         return self._ingest(gated, from_request)
 
     def _ingest(self, result: GatedFile, from_request: bool) -> IngestReport:
         bounds.refuse_mostly_unreadable(result, self.quality_config.limits)
-        self.store_gated(result)
-        return self._quarantine(result, from_request).report(result.ingest_report())
+        written = self.store_gated(result)
+        report = self._quarantine(result, from_request).report(result.ingest_report())
+        return _with_writes(report, written)
 
     def _quarantine(self, result: GatedFile, from_request: bool) -> bounds.QuarantineShare:
         """Keep what the quarantine has room for of the rows `result` quarantined."""
@@ -142,16 +146,25 @@ class Engine:
         self.store.add_quarantined(share.kept)
         return share
 
-    def store_gated(self, result: GatedFile) -> None:
+    def store_gated(self, result: GatedFile) -> StoredEvents | None:
         """Store the rows a gate pass let through (accepted, repaired, excluded) and make them visible:
-        products to the next search, events to the next request of their user or session."""
+        products to the next search (joining the events that waited for them), events to the next request
+        of their user or session; what was written, for events."""
         if result.kind == "products":
             self.store.upsert_products(result.stored)
             self._catalog_changed()
-            return
-        self.store.add_events(result.stored)
-        for event in result.stored:
+            self._join_waiting([product.product_id for product in result.stored])
+            return None
+        written = self.store.add_events(result.stored, self.catalog_ids())
+        for event in written.joined:
             self.online.push(event.actor, event)
+        return written
+
+    def _join_waiting(self, product_ids: Sequence[str] | None) -> None:
+        """Join stored events waiting for these products (None: any in the catalog); the online history of
+        each actor concerned is dropped, to be read again from the store with them on the next request."""
+        for actor in self.store.join_events(product_ids):
+            self.online.forget(actor)
 
     def catalog_ids(self) -> set[str]:
         """Every product id, cached until the catalog changes: events are joined against it on each ingest."""
@@ -217,7 +230,7 @@ class Engine:
         return quarantine.export_rows(self.store, path, source)
 
     def retry_quarantined(self, source: Source, ids: Sequence[int] | None = None) -> RetryResult:
-        """Retry quarantined rows as they are stored (after a catalog import, for example)."""
+        """Retry quarantined rows as they are stored (after the quality settings changed, for example)."""
         found = self.store.quarantined(source=source, ids=ids, limit=None)
         items, not_retryable = quarantine.stored_items(found)
         released, still = self._retry(source, items, f"quarantine ({source})")
@@ -255,11 +268,13 @@ class Engine:
 
     def record(self, event: Event) -> Event:
         """One real-time event through the same quality gate as `ingest_events` (and POST /v1/events):
-        stored, and visible to the very next request of its user or session. An event the gate quarantines
-        (an unknown product, a timestamp in the future or before the shop opened) is kept in quarantine,
-        as those are, and refused with InvalidRequestError naming every reason. A lone event is checked
-        against its actor's recent events (`gate_live_event`): a repeat is a duplicate, a cart after a view
-        has its view; bot traffic shows only across many events and is left out of training by training."""
+        stored, and visible to the very next request of its user or session; sent again (a retry after a
+        lost response, with the same event_id or timestamp) it is stored once. An event the gate
+        quarantines (a timestamp in the future or before the shop opened) is kept in quarantine, as those
+        are, and refused with InvalidRequestError naming every reason; one naming a product not in the
+        catalog is stored unjoined, as with files. A lone event is checked against its actor's recent
+        events (`gate_live_event`): a repeat is a duplicate, a cart after a view has its view; bot traffic
+        shows only across many events and is left out of training by training."""
         result = _gate_events(
             [event.model_dump(mode="json")], self.quality_config, self.catalog_ids(), self._earlier, True
         )
@@ -327,6 +342,7 @@ class Engine:
         """Train a new version. The quality gate's tiers run first: when a blocking check fails this
         raises TrainingBlockedError naming each one, unless `force`, which the manifest records."""
         config = config or self.settings.training
+        self._join_waiting(None)  # events whose product another process added join before training
         manifest = train_bundle(
             self.store,
             self.registry,
@@ -575,6 +591,13 @@ class Engine:
             "quarantined": self.store.count_quarantined(),
             "model_version": self._manifest.version if self._manifest else None,
         }
+
+
+def _with_writes(report: IngestReport, written: StoredEvents | None) -> IngestReport:
+    """The gate's report with what storing found: events already stored, and events stored unjoined."""
+    if written is None:
+        return report
+    return report.model_copy(update={"unjoined": len(written.unjoined), "duplicates": written.duplicates})
 
 
 def _request_id() -> str:

@@ -1,6 +1,7 @@
 """Quarantined rows back through the gate: export them for fixing, and retry them (as stored, or fixed in a
 file). Rows that pass are ingested and leave the quarantine; rows that still fail stay with their new
-reasons. Events held for unknown products re-join this way after a catalog import.
+reasons. (Events of products not in the catalog are not quarantined: they wait unjoined in the store and
+join when their product arrives. Those an older shelfwise quarantined for it are released by a retry.)
 
 This is an engine use case: it needs the gate, the store and the engine's view of the catalog together."""
 
@@ -84,7 +85,7 @@ def retry(
     items: Sequence[RetryItem],
     label: str,
     gate: Gate,
-    store_gated: Callable[[GatedFile], None],
+    store_gated: Callable[[GatedFile], object],
     max_raw_chars: int,
 ) -> tuple[int, int]:
     """One pass through the gate; returns (released, still quarantined). Rows are matched to their outcome

@@ -368,6 +368,7 @@ def parse_event(data: Mapping[str, Any]) -> Event:
         "quantity": reasons.convert("quantity", fields.get("quantity"), to_quantity),
         "price": reasons.convert("price", fields.get("price"), to_price, nan_is_missing=False),
         "request_id": reasons.convert("request_id", fields.get("request_id"), to_id),
+        "event_id": reasons.convert("event_id", fields.get("event_id"), to_id),
     }
     _check_event_shape(values, reasons)
     return _build(Event, {key: value for key, value in values.items() if value is not None}, reasons)

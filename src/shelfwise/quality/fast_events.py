@@ -87,6 +87,7 @@ def _split(frame: pl.DataFrame, names: dict[str, str]) -> FastEvents:
         & (col["price"].is_null() | col["price"].str.contains(_PRICE))
         & (col["request_id"].is_null() | col["request_id"].str.contains(_REQUEST_ID))
         & (col["query"].is_null() | ~col["query"].str.contains("\x00", literal=True))
+        & (col["event_id"].is_null() | col["event_id"].str.contains(_ID))
         & pl.when(kind == "search")
         .then(col["query"].str.strip_chars().str.len_chars().fill_null(0) > 0)
         .otherwise(col["product_id"].is_not_null())
@@ -103,7 +104,7 @@ def _split(frame: pl.DataFrame, names: dict[str, str]) -> FastEvents:
         pl.coalesce(timestamp, unzoned.dt.replace_time_zone("UTC")).alias("timestamp"),
         *(
             col[field].alias(field)
-            for field in ("user_id", "session_id", "event_type", "product_id", "request_id")
+            for field in ("user_id", "session_id", "event_type", "product_id", "request_id", "event_id")
         ),
         col["query"].str.strip_chars().alias("query"),
         col["quantity"].cast(pl.Int64, strict=False).fill_null(1).alias("quantity"),
@@ -133,5 +134,6 @@ def _event(row: dict[str, Any], kinds: dict[str, EventType]) -> Event:
             "quantity": row["quantity"],
             "price": row["price"],
             "request_id": row["request_id"],
+            "event_id": row["event_id"],
         }
     )

@@ -126,7 +126,13 @@ _ALL: tuple[CheckSpec, ...] = (
     _spec(
         "event.unknown_event_type", E, Q, "event_type is not view, click, add_to_cart, purchase or search."
     ),
-    _spec("event.unknown_product", E, Q, "product_id is not in the catalog; retried after a catalog import."),
+    _spec(
+        "event.unknown_product",
+        W,
+        X,
+        "product_id is not in the catalog: stored unjoined, out of training and real-time features until "
+        "the product arrives.",
+    ),
     _spec(
         "event.future_timestamp", E, Q, "The timestamp is in the future (beyond the clock-skew allowance)."
     ),

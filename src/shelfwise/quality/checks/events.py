@@ -232,9 +232,11 @@ def event_warnings(
     quarantined: int,
     config: QualityConfig,
     now: datetime | None = None,
+    unjoined: int = 0,
 ) -> list[DatasetWarning]:
     """The events' dataset warnings: quarantine, unknown-product and bot shares, volume and staleness,
-    and the minimums personalisation and bought-together need."""
+    and the minimums personalisation and bought-together need. `unjoined` counts stored events waiting
+    for their product that are not in `frame` (the store's, before training); `rows_read` includes them."""
     now = now or datetime.now(UTC)
     warnings: list[DatasetWarning] = []
     total = max(rows_read, 1)
@@ -249,7 +251,7 @@ def event_warnings(
     share("events.quarantine_share", quarantined, config.max_quarantine_share, "were quarantined")
     share(
         "events.unknown_product_share",
-        flags.count("event.unknown_product"),
+        flags.count("event.unknown_product") + unjoined,
         config.max_unknown_product_share,
         "name products not in the catalog",
     )

@@ -27,9 +27,10 @@ from shelfwise.domain import (
     RetryResult,
     SearchResult,
 )
+from shelfwise.domain.deletion import DeletionRecord, subject_digest
 from shelfwise.domain.events import actor_key
 from shelfwise.domain.ingest import Source
-from shelfwise.engine import quarantine
+from shelfwise.engine import forgetting, quarantine
 from shelfwise.io.components import ComponentFormatError
 from shelfwise.io.readers import RawRow
 from shelfwise.quality.config import QualityConfig
@@ -66,6 +67,9 @@ class Engine:
         self.online: OnlineState = open_online_state(settings.online_url, settings.recent_events_per_user)
         self.registry = ArtifactRegistry(settings.artifacts_dir, keep=settings.artifacts_to_keep)
         self._lock = threading.RLock()
+        self._models_lock = threading.RLock()  # a training and a user deletion's model pass, one at a time
+        self._retrainer: threading.Thread | None = None
+        self._retrain_again = False
         self.rules = RuleStore(settings.data_dir)
         self.synonyms = SynonymStore(settings.data_dir)
         self._search: SearchPipeline | None = None
@@ -75,6 +79,8 @@ class Engine:
         self._manifest: Manifest | None = None
         self._load_error: str | None = None
         self._load_current()
+        if self.store.deletions.pending():
+            self._retrain_for_deletions()  # a process stopped before the retrain a deletion started
 
     @classmethod
     def open(cls, location: str | Path | None = None, settings: Settings | None = None) -> Engine:
@@ -89,7 +95,9 @@ class Engine:
         return cls(settings)
 
     def close(self) -> None:
-        """Release the store's and the online state's connections; the engine is not used afterwards."""
+        """Release the store's and the online state's connections, after a retrain for a user deletion has
+        finished; the engine is not used afterwards."""
+        self.wait_for_deletions()
         self.store.close()
         self.online.close()
 
@@ -262,11 +270,52 @@ class Engine:
         """The `n` users with the most stored events, with their event counts, most active first."""
         return self.store.most_active_users(n)
 
-    def forget_user(self, user_id: str) -> int:
-        """Delete a user everywhere this engine keeps them: store and online state."""
-        removed = self.store.forget_user(user_id)
-        self.online.forget(actor_key(user_id, None))
-        return removed
+    def forget_user(self, user_id: str) -> DeletionRecord:
+        """Delete a user everywhere this engine keeps them (shelfwise.engine.forgetting): at once from the
+        store, the online state, the quality report and every kept model version; a served version that
+        only a retrain can clean is retrained in the background. Returns the deletion record."""
+        with self._models_lock:
+            record, retrain = forgetting.forget_user(self, user_id)
+            self._load_current()  # the served version, as cleaned
+        if retrain:
+            self._retrain_for_deletions()
+        return record
+
+    def deletions(self, user_id: str) -> list[DeletionRecord]:
+        """The records of this user's deletions, oldest first; NotFoundError when there is none."""
+        found = self.store.deletions.of_subject(subject_digest(user_id))
+        if not found:
+            raise NotFoundError(f"no deletion of user {user_id!r} on record")
+        return found
+
+    def wait_for_deletions(self, timeout: float | None = None) -> None:
+        """Until the background retrain for user deletions (if one runs) has finished."""
+        retrainer = self._retrainer
+        if retrainer is not None:
+            retrainer.join(timeout)
+
+    def _retrain_for_deletions(self) -> None:
+        with self._lock:
+            if self._retrainer is not None:
+                self._retrain_again = True  # it trains once more after this round
+                return
+            self._retrainer = threading.Thread(
+                target=self._retrain_loop, name="shelfwise-deletion-retrain", daemon=True
+            )
+            self._retrainer.start()
+
+    def _retrain_loop(self) -> None:
+        while True:
+            with self._lock:
+                self._retrain_again = False
+            try:
+                self.train()
+            except Exception as error:
+                forgetting.retrain_failed(self, error)
+            with self._lock:
+                if not self._retrain_again:
+                    self._retrainer = None
+                    return
 
     # training -------------------------------------------------------------------------------------
 
@@ -274,16 +323,19 @@ class Engine:
         """Train a new version. The quality gate's tiers run first: when a blocking check fails this
         raises TrainingBlockedError naming each one, unless `force`, which the manifest records."""
         config = config or self.settings.training
-        manifest = train_bundle(
-            self.store,
-            self.registry,
-            config,
-            force=force,
-            quality=self.quality_config,
-            report_path=self.settings.data_dir / REPORT_FILE,
-            embedding_cache=self.settings.embedding_cache_dir,
-        )
-        self._load_current()
+        with self._models_lock:
+            deleted = self.store.deletions.pending()  # users this training cannot see any more
+            manifest = train_bundle(
+                self.store,
+                self.registry,
+                config,
+                force=force,
+                quality=self.quality_config,
+                report_path=self.settings.data_dir / REPORT_FILE,
+                embedding_cache=self.settings.embedding_cache_dir,
+            )
+            self._load_current()
+            forgetting.finish_deletions(self, deleted, manifest.version)
         return manifest
 
     def activate(self, version: str) -> Manifest:

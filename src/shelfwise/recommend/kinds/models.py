@@ -75,6 +75,7 @@ class RecommendationModels(Component[RecommendationConfig]):
 
     kind: ClassVar[str] = "recommendation-models"
     config_type: ClassVar[type[RecommendationConfig]] = RecommendationConfig
+    holds_user_data = False  # its own state is the catalog; its models answer for themselves
 
     def __init__(self, config: RecommendationConfig | None = None) -> None:
         super().__init__(config)

@@ -19,7 +19,11 @@ from shelfwise.domain import Event, EventType
 from shelfwise.domain.deletion import subject_digest
 from shelfwise.domain.errors import NotFoundError
 from shelfwise.engine import Engine
+from shelfwise.recommend.kinds import RecommendationConfig
+from shelfwise.recommend.sequential import SequentialConfig
+from shelfwise.search.config import SearchConfig
 from shelfwise.settings import Settings
+from shelfwise.training.trainer import TrainingConfig
 
 USER = "leaver-7f3a"
 SESSIONS = ("leaver-sess-1", "leaver-sess-2")
@@ -90,9 +94,11 @@ def _store_rows(engine: Engine) -> Iterator[tuple[str, str]]:
 def _files_naming(root: Path, needles: tuple[str, ...]) -> list[str]:
     found = []
     for path in root.rglob("*"):
-        if path.is_file():
-            data = path.read_bytes()
-            found += [f"{path.relative_to(root)}: {needle}" for needle in needles if needle.encode() in data]
+        try:
+            data = path.read_bytes() if path.is_file() else b""
+        except FileNotFoundError:
+            continue  # removed by the background retrain while we looked
+        found += [f"{path.relative_to(root)}: {needle}" for needle in needles if needle.encode() in data]
     return found
 
 
@@ -130,8 +136,10 @@ def test_a_deleted_user_is_nowhere_sqlite_and_memory(tmp_path: Path) -> None:
     assert record.subject_digest == subject_digest(USER)
     assert record.removed["sessions"] == 2 and record.removed["quarantined_rows"] == 1
     assert record.removed["events"] == len(_their_events())  # the live one in, the quarantined one out
+    # Their part of every count was subtracted in place: both versions stay, and no retrain was needed.
     assert record.models_cleaned_at is not None and record.status == "complete"
-    assert {model["outcome"] for model in record.models} <= {"cleaned", "removed", "replaced"}
+    assert [model["outcome"] for model in record.models] == ["cleaned", "cleaned"]
+    assert all(model["removed"] > 0 for model in record.models)
 
 
 def test_a_deleted_user_is_nowhere_postgresql_and_redis(
@@ -141,6 +149,32 @@ def test_a_deleted_user_is_nowhere_postgresql_and_redis(
     with _shop(settings) as engine:
         _forget(engine)
         _assert_forgotten(engine, redis.Redis.from_url(redis_url))
+
+
+TINY = SequentialConfig(hidden=16, layers=1, dropout=0.1, learning_rate=5e-3, max_epochs=2, max_length=8)
+
+
+@pytest.mark.slow
+def test_a_served_transformer_is_retrained_without_them_and_older_versions_go(tmp_path: Path) -> None:
+    recommend = RecommendationConfig(sequential=TINY, sequential_min_events=50, sequential_min_actors=10)
+    training = TrainingConfig(search=SearchConfig(semantic=False), recommend=recommend)
+    with _shop(Settings(data_dir=tmp_path / "data", training=training)) as engine:
+        older, served = engine.registry.versions()
+        record = engine.forget_user(USER)
+        # At once: no id nor text of theirs anywhere, though the served weights still carry their influence.
+        assert _files_naming(engine.settings.data_dir, IDENTIFIERS) == []
+        assert [(m["version"], m["outcome"]) for m in record.models] == [
+            (older, "removed"),
+            (served, "retrain"),
+        ]
+        assert "sasrec+co-occurrence" in record.models[1]["retrain"]
+        engine.wait_for_deletions()
+        _assert_forgotten(engine)
+        [done] = engine.deletions(USER)
+        [retrained] = engine.registry.versions()
+        assert engine.current_version() == retrained not in (older, served)
+    assert done.status == "complete" and done.models_cleaned_at is not None
+    assert done.models[1] == {**record.models[1], "outcome": "replaced", "replaced_by": retrained}
 
 
 def test_another_users_events_in_a_shared_session_stay(tmp_path: Path) -> None:

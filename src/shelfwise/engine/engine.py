@@ -288,6 +288,10 @@ class Engine:
             raise NotFoundError(f"no deletion of user {user_id!r} on record")
         return found
 
+    def pending_deletions(self) -> list[DeletionRecord]:
+        """Deletions whose served model awaits its retrain, oldest first."""
+        return self.store.deletions.pending()
+
     def wait_for_deletions(self, timeout: float | None = None) -> None:
         """Until the background retrain for user deletions (if one runs) has finished."""
         retrainer = self._retrainer

@@ -223,6 +223,9 @@ class SearchMemory(Component[SearchMemoryConfig]):
         """Keep only these remembered queries, in order; words no kept query uses are dropped."""
         words = self.words.tocsr()[rows]
         used = np.unique(words.indices)
+        led_to = sp.csc_matrix(self.led_to.tocsr()[rows], dtype=np.float32)
+        if led_to.nnz:
+            led_to.data /= led_to.data.max()  # a share of the largest label kept, as `fit` makes it
         renumber = {int(column): new for new, column in enumerate(used)}
         word_ids = {term: renumber[column] for term, column in self.word_ids.items() if column in renumber}
         self._attach(
@@ -230,7 +233,7 @@ class SearchMemory(Component[SearchMemoryConfig]):
             None if self.vectors is None else self.vectors[rows],
             sp.csc_matrix(words[:, used], dtype=np.float32),
             word_ids,
-            sp.csc_matrix(self.led_to.tocsr()[rows], dtype=np.float32),
+            led_to,
         )
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

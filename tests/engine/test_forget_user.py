@@ -177,6 +177,27 @@ def test_a_served_transformer_is_retrained_without_them_and_older_versions_go(tm
     assert done.models[1] == {**record.models[1], "outcome": "replaced", "replaced_by": retrained}
 
 
+@pytest.mark.slow
+def test_a_failed_retrain_is_recorded_and_resumed_by_the_next_engine(tmp_path: Path) -> None:
+    recommend = RecommendationConfig(sequential=TINY, sequential_min_events=50, sequential_min_actors=10)
+    training = TrainingConfig(search=SearchConfig(semantic=False), recommend=recommend)
+    settings = Settings(data_dir=tmp_path / "data", training=training)
+    with _shop(settings) as engine:
+        for product in engine.products():
+            engine.delete_product(product.product_id)  # the retrain has nothing to train on
+        engine.forget_user(USER)
+        engine.wait_for_deletions()
+        [waiting] = engine.pending_deletions()
+        assert waiting.models_error is not None and "no products to train on" in waiting.models_error
+        engine.ingest_products(catalog_rows())
+    with Engine(settings) as reopened:  # opening it starts the retrain again
+        reopened.wait_for_deletions()
+        assert reopened.pending_deletions() == []
+        [done] = reopened.deletions(USER)
+        assert done.status == "complete" and done.models_error is None
+        _assert_forgotten(reopened)
+
+
 def test_another_users_events_in_a_shared_session_stay(tmp_path: Path) -> None:
     with Engine(Settings(data_dir=tmp_path / "data")) as engine:
         engine.ingest_products(catalog_rows())

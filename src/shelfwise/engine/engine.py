@@ -68,8 +68,9 @@ class Engine:
         self.registry = ArtifactRegistry(settings.artifacts_dir, keep=settings.artifacts_to_keep)
         self._lock = threading.RLock()
         self._models_lock = threading.RLock()  # a training and a user deletion's model pass, one at a time
-        self._retrainer: threading.Thread | None = None
-        self._retrain_again = False
+        self._retrain = forgetting.BackgroundRetrain(
+            self.train, lambda error: forgetting.retrain_failed(self, error)
+        )
         self.rules = RuleStore(settings.data_dir)
         self.synonyms = SynonymStore(settings.data_dir)
         self._search: SearchPipeline | None = None
@@ -80,7 +81,7 @@ class Engine:
         self._load_error: str | None = None
         self._load_current()
         if self.store.deletions.pending():
-            self._retrain_for_deletions()  # a process stopped before the retrain a deletion started
+            self._retrain.request()  # a process stopped before the retrain a deletion started
 
     @classmethod
     def open(cls, location: str | Path | None = None, settings: Settings | None = None) -> Engine:
@@ -278,7 +279,7 @@ class Engine:
             record, retrain = forgetting.forget_user(self, user_id)
             self._load_current()  # the served version, as cleaned
         if retrain:
-            self._retrain_for_deletions()
+            self._retrain.request()
         return record
 
     def deletions(self, user_id: str) -> list[DeletionRecord]:
@@ -294,32 +295,7 @@ class Engine:
 
     def wait_for_deletions(self, timeout: float | None = None) -> None:
         """Until the background retrain for user deletions (if one runs) has finished."""
-        retrainer = self._retrainer
-        if retrainer is not None:
-            retrainer.join(timeout)
-
-    def _retrain_for_deletions(self) -> None:
-        with self._lock:
-            if self._retrainer is not None:
-                self._retrain_again = True  # it trains once more after this round
-                return
-            self._retrainer = threading.Thread(
-                target=self._retrain_loop, name="shelfwise-deletion-retrain", daemon=True
-            )
-            self._retrainer.start()
-
-    def _retrain_loop(self) -> None:
-        while True:
-            with self._lock:
-                self._retrain_again = False
-            try:
-                self.train()
-            except Exception as error:
-                forgetting.retrain_failed(self, error)
-            with self._lock:
-                if not self._retrain_again:
-                    self._retrainer = None
-                    return
+        self._retrain.wait(timeout)
 
     # training -------------------------------------------------------------------------------------
 

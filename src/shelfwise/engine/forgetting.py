@@ -12,6 +12,8 @@ deletion record says when that finished (`models_cleaned_at`).
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -63,6 +65,43 @@ def finish_deletions(engine: Engine, covered: list[DeletionRecord], version: str
                 entry = {**entry, "outcome": "replaced", "replaced_by": version}
             models.append(entry)
         engine.store.deletions.update(record.id, models=models, models_cleaned_at=now, models_error=None)
+
+
+class BackgroundRetrain:
+    """One thread that trains, in the background, for the deletions waiting on a retrain; asked again
+    while it runs, it trains once more afterwards (a deletion that came during a training is not in it)."""
+
+    def __init__(self, train: Callable[[], object], failed: Callable[[Exception], None]) -> None:
+        self._train, self._failed = train, failed
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._again = False
+
+    def request(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                self._again = True
+                return
+            self._thread = threading.Thread(target=self._run, name="shelfwise-deletion-retrain", daemon=True)
+            self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> None:
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                self._again = False
+            try:
+                self._train()
+            except Exception as error:  # whatever stopped it goes on the records, not lost with the thread
+                self._failed(error)
+            with self._lock:
+                if not self._again:
+                    self._thread = None
+                    return
 
 
 def retrain_failed(engine: Engine, error: Exception) -> None:

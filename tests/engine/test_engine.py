@@ -178,7 +178,7 @@ def test_a_reopened_engine_serves_the_trained_version(shared: Engine) -> None:
 def test_forget_user_everywhere(engine: Engine) -> None:
     engine.record(Event(user_id="gone", event_type=EventType.VIEW, product_id="p1"))
     assert engine.recommend("recently-viewed", user_id="gone").items
-    assert engine.forget_user("gone") == 1
+    assert engine.forget_user("gone").removed["events"] == 1
     assert engine.recommend("recently-viewed", user_id="gone").items == []
 
 

@@ -91,10 +91,40 @@ def test_forget_user_removes_events_and_profile(store: Store) -> None:
     views = [Event(user_id="u1", event_type=EventType.VIEW, product_id=f"p{i}") for i in range(3)]
     store.add_events(views)
     store.add_events([Event(user_id="u2", event_type=EventType.VIEW, product_id="p1")])
-    assert store.forget_user("u1") == 3
+    assert store.forget_user("u1").counts["events"] == 3
     assert store.history(user_id="u1") == []
     assert store.count_users() == 1
     assert store.count_events() == 1
+
+
+def test_forget_user_takes_their_sessions_and_quarantined_rows(store: Store) -> None:
+    store.upsert_products([Product(product_id=p, title=f"Lamp {p}") for p in ("p1", "p2", "p3")])
+    store.add_events(
+        [
+            Event(user_id="u1", session_id="s1", event_type=EventType.VIEW, product_id="p1"),
+            Event(session_id="s1", event_type=EventType.VIEW, product_id="p2"),  # before they logged in
+            Event(session_id="s2", event_type=EventType.VIEW, product_id="p2"),  # known from quarantine
+            Event(user_id="u2", session_id="s1", event_type=EventType.VIEW, product_id="p3"),  # a flatmate
+            Event(session_id="s3", event_type=EventType.VIEW, product_id="p1"),
+        ]
+    )
+    quarantined = [
+        {"user_id": "u1", "session_id": "s2", "product_id": "p404"},
+        {"session_id": "s1", "product_id": "p405"},
+        {"user_id": "u2", "product_id": "p404"},
+    ]
+    store.add_quarantined(
+        [
+            QuarantinedRow(source="events", file="e.csv", line=i, raw=raw, reasons=["x"])
+            for i, raw in enumerate(quarantined)
+        ]
+    )
+    forgotten = store.forget_user("u1")
+    assert forgotten.session_ids == {"s1", "s2"}
+    assert forgotten.counts == {"sessions": 2, "events": 3, "users": 1, "quarantined_rows": 2}
+    assert sorted(forgotten.events.get_column("product_id").to_list()) == ["p1", "p2", "p2"]
+    assert sorted(store.events_frame().get_column("product_id").to_list()) == ["p1", "p3"]
+    assert [row.raw for row in store.quarantined()] == [{"user_id": "u2", "product_id": "p404"}]
 
 
 def test_quarantine_keeps_the_whole_row_and_its_reasons(store: Store) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -327,3 +327,15 @@ def test_a_corrected_search_says_what_it_searched_instead(client: TestClient, en
         and f'Showing results for <a href="/search?q=frying%20pan">{corrected}</a>' in page
     )
     assert "data-corrected" not in client.get("/search", params={"q": corrected}).text
+
+
+def test_the_models_page_lists_deletions_waiting_for_their_retrain(tmp_path: Path) -> None:
+    with Engine(Settings(data_dir=tmp_path, admin_api_key=ADMIN_KEY)) as engine:
+        record = engine.store.deletions.add("0" * 64, {"events": 3})
+        engine.store.deletions.update(record.id, models_error="retrain failed: no products to train on")
+        with TestClient(create_app(engine)) as client:
+            admin_login(client, ADMIN_KEY)
+            page = client.get("/admin/models").text
+            assert "User deletions waiting for a retrain" in page and "no products to train on" in page
+            engine.store.deletions.update(record.id, models_cleaned_at=datetime.now(UTC))
+            assert "User deletions waiting" not in client.get("/admin/models").text

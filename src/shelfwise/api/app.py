@@ -21,6 +21,7 @@ from shelfwise.api.middleware import BodyLimitMiddleware, TelemetryMiddleware
 from shelfwise.api.payloads import JsonRows, as_rows
 from shelfwise.api.telemetry import Telemetry
 from shelfwise.domain import Filters, Product, RecommendationKind, Recommendations, SearchResult
+from shelfwise.domain.deletion import DeletionRecord
 from shelfwise.domain.errors import InvalidRequestError, NotFoundError
 from shelfwise.domain.ingest import IngestReport, QuarantinedRow, Source
 from shelfwise.domain.values import MAX_OFFSET, Price
@@ -295,8 +296,21 @@ def create_api(
 
     @app.delete("/v1/users/{user_id}", tags=["privacy"], dependencies=admin)
     def forget_user(user_id: str) -> dict[str, Any]:
-        """Delete a user's events and profile everywhere the engine keeps them."""
-        return {"user_id": user_id, "events_deleted": engine.forget_user(user_id)}
+        """Delete a user everywhere the engine keeps them (docs/privacy.md): at once from the store, the
+        online state and every kept model version; a served model that only a retrain can clean is
+        retrained in the background, and `status` says "retrain pending" until then."""
+        record = engine.forget_user(user_id)
+        return {"user_id": user_id, "events_deleted": record.removed.get("events", 0), **_deletion(record)}
+
+    @app.get("/v1/users/{user_id}/deletion", tags=["privacy"], dependencies=admin)
+    def user_deletion(user_id: str) -> dict[str, Any]:
+        """The record of the user's latest deletion: what was removed where, each kept model version's
+        outcome, and when the models were clean of them; 404 when none is on record."""
+        return _deletion(engine.deletions(user_id)[-1])
 
     app.include_router(keys_router(engine, admin))
     return app
+
+
+def _deletion(record: DeletionRecord) -> dict[str, Any]:
+    return {**record.model_dump(mode="json"), "status": record.status}

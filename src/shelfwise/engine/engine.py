@@ -27,10 +27,11 @@ from shelfwise.domain import (
     RetryResult,
     SearchResult,
 )
+from shelfwise.domain.deletion import DeletionRecord, subject_digest
 from shelfwise.domain.events import actor_key
 from shelfwise.domain.ingest import Source
 from shelfwise.domain.values import require_offset, require_text
-from shelfwise.engine import quarantine
+from shelfwise.engine import forgetting, quarantine
 from shelfwise.engine.access import KeyRing
 from shelfwise.io.components import ComponentFormatError
 from shelfwise.io.readers import RawRow
@@ -77,6 +78,10 @@ class Engine:
         self.online: OnlineState = open_online_state(settings.online_url, settings.recent_events_per_user)
         self.registry = ArtifactRegistry(settings.artifacts_dir, keep=settings.artifacts_to_keep)
         self._lock = threading.RLock()
+        self._models_lock = threading.RLock()  # a training and a user deletion's model pass, one at a time
+        self._retrain = forgetting.BackgroundRetrain(
+            self.train, lambda error: forgetting.retrain_failed(self, error)
+        )
         self.rules = RuleStore(settings.data_dir)
         self.synonyms = SynonymStore(settings.data_dir)
         self._search: SearchPipeline | None = None
@@ -86,6 +91,8 @@ class Engine:
         self._manifest: Manifest | None = None
         self._load_error: str | None = None
         self._load_current()
+        if self.store.deletions.pending():
+            self._retrain.request()  # a process stopped before the retrain a deletion started
 
     @classmethod
     def open(cls, location: str | Path | None = None, settings: Settings | None = None) -> Engine:
@@ -100,7 +107,9 @@ class Engine:
         return cls(settings)
 
     def close(self) -> None:
-        """Release the store's and the online state's connections; the engine is not used afterwards."""
+        """Release the store's and the online state's connections, after a retrain for a user deletion has
+        finished; the engine is not used afterwards."""
+        self.wait_for_deletions()
         self.store.close()
         self.online.close()
 
@@ -329,12 +338,32 @@ class Engine:
         """The `n` users with the most stored events, with their event counts, most active first."""
         return self.store.most_active_users(n)
 
-    def forget_user(self, user_id: str) -> int:
-        """Delete a user everywhere this engine keeps them: store and online state."""
+    def forget_user(self, user_id: str) -> DeletionRecord:
+        """Delete a user everywhere this engine keeps them (shelfwise.engine.forgetting): at once from the
+        store, the online state, the quality report and every kept model version; a served version that
+        only a retrain can clean is retrained in the background. Returns the deletion record."""
         require_text("user_id", user_id)
-        removed = self.store.forget_user(user_id)
-        self.online.forget(actor_key(user_id, None))
-        return removed
+        with self._models_lock:
+            record, retrain = forgetting.forget_user(self, user_id)
+            self._load_current()  # the served version, as cleaned
+        if retrain:
+            self._retrain.request()
+        return record
+
+    def deletions(self, user_id: str) -> list[DeletionRecord]:
+        """The records of this user's deletions, oldest first; NotFoundError when there is none."""
+        found = self.store.deletions.of_subject(subject_digest(user_id))
+        if not found:
+            raise NotFoundError(f"no deletion of user {user_id!r} on record")
+        return found
+
+    def pending_deletions(self) -> list[DeletionRecord]:
+        """Deletions whose served model awaits its retrain, oldest first."""
+        return self.store.deletions.pending()
+
+    def wait_for_deletions(self, timeout: float | None = None) -> None:
+        """Until the background retrain for user deletions (if one runs) has finished."""
+        self._retrain.wait(timeout)
 
     # training -------------------------------------------------------------------------------------
 
@@ -343,16 +372,19 @@ class Engine:
         raises TrainingBlockedError naming each one, unless `force`, which the manifest records."""
         config = config or self.settings.training
         self._join_waiting(None)  # events whose product another process added join before training
-        manifest = train_bundle(
-            self.store,
-            self.registry,
-            config,
-            force=force,
-            quality=self.quality_config,
-            report_path=self.settings.data_dir / REPORT_FILE,
-            embedding_cache=self.settings.embedding_cache_dir,
-        )
-        self._load_current()
+        with self._models_lock:
+            deleted = self.store.deletions.pending()  # users this training cannot see any more
+            manifest = train_bundle(
+                self.store,
+                self.registry,
+                config,
+                force=force,
+                quality=self.quality_config,
+                report_path=self.settings.data_dir / REPORT_FILE,
+                embedding_cache=self.settings.embedding_cache_dir,
+            )
+            self._load_current()
+            forgetting.finish_deletions(self, deleted, manifest.version)
         return manifest
 
     def activate(self, version: str) -> Manifest:

@@ -23,6 +23,7 @@ from shelfwise.domain import Event, EventType, Product
 from shelfwise.domain.events import actor_key
 from shelfwise.domain.ingest import QuarantinedRow
 from shelfwise.store import tables
+from shelfwise.store.forgetting import DeletionLog, ForgottenRows, forget_user
 from shelfwise.store.schema import SchemaUpgrade, ensure_current
 
 _BATCH = 5_000
@@ -72,6 +73,7 @@ class Store:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.schema_upgrade: SchemaUpgrade | None = ensure_current(engine)
+        self.deletions = DeletionLog(self)
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -318,15 +320,17 @@ class Store:
             rows = list(conn.execute(query).mappings())
         return [_event_from_row(row) for row in reversed(rows)]
 
-    def events_frame(self) -> pl.DataFrame:
-        """Every joined event as a frame, for training and evaluation (events waiting for their product
-        are left out until it arrives)."""
+    def events_frame(self, where: Any = None, conn: Any = None) -> pl.DataFrame:
+        """Every joined event (or those of them `where` selects, read on `conn` when given) as a frame, for
+        training and evaluation (events waiting for their product are left out until it arrives)."""
         columns = [tables.events.c[name] for name in Event.model_fields]
         query = (
             select(*columns)
             .where(tables.events.c.joined == true())
             .order_by(tables.events.c.timestamp, tables.events.c.id)
         )
+        if where is not None:
+            query = query.where(where)
         schema: dict[str, pl.DataType | type[pl.DataType]] = {
             "user_id": pl.Utf8,
             "session_id": pl.Utf8,
@@ -339,8 +343,11 @@ class Store:
             "request_id": pl.Utf8,
             "event_id": pl.Utf8,
         }
-        with self.engine.connect() as conn:
+        if conn is not None:
             rows = conn.execute(query).all()
+        else:
+            with self.engine.connect() as own:
+                rows = own.execute(query).all()
         return pl.DataFrame(rows, schema=schema, orient="row")
 
     def count_events(self) -> int:
@@ -365,12 +372,10 @@ class Store:
         with self.engine.connect() as conn:
             return [(str(user_id), int(count)) for user_id, count in conn.execute(query).all()]
 
-    def forget_user(self, user_id: str) -> int:
-        """Delete every event and the profile of a user; returns the number of events removed."""
-        with self.engine.begin() as conn:
-            removed = conn.execute(delete(tables.events).where(tables.events.c.user_id == user_id)).rowcount
-            conn.execute(delete(tables.users).where(tables.users.c.user_id == user_id))
-        return int(removed or 0)
+    def forget_user(self, user_id: str) -> ForgottenRows:
+        """Delete a user's events, their sessions' anonymous events, their profile and the quarantined rows
+        naming them or those sessions (shelfwise.store.forgetting); returns what went, with counts."""
+        return forget_user(self, user_id)
 
     # quarantine -----------------------------------------------------------------------------------
 
@@ -495,6 +500,7 @@ def _sqlite_engine(url: str) -> SqlEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA secure_delete=ON")  # a deleted user's rows are zeroed, not left in free pages
         cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: bulk inserts keep the indexes in memory
         cursor.close()
 

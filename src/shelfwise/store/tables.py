@@ -95,6 +95,20 @@ users = Table(
     Column("event_count", Integer, nullable=False),
 )
 
+# One row per user deletion: the user only as a digest, the counts and model outcomes as JSON.
+deletions = Table(
+    "deletions",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("subject_digest", String(64), nullable=False),
+    Column("requested_at", DateTime, nullable=False),
+    Column("removed", JSON, nullable=False),
+    Column("models", JSON, nullable=False),
+    Column("models_cleaned_at", DateTime),
+    Column("models_error", Text),
+    Index("ix_deletions_subject", "subject_digest"),
+)
+
 quarantine = Table(
     "quarantine",
     metadata,

@@ -16,7 +16,7 @@ import json
 import os
 import platform
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
@@ -167,6 +167,30 @@ class ArtifactRegistry:
     def versions(self) -> list[str]:
         """Completed versions, oldest first (ids sort by time)."""
         return sorted(p.name for p in self.versions_dir.iterdir() if (p / self.MANIFEST).exists())
+
+    def rewrite(self, version: str, write: Callable[[Path], None]) -> None:
+        """Rewrite a kept version in place: `write` gets a copy of it to change, which then takes the
+        version's place by rename, so a reader finds the old bundle or the new one, each whole."""
+        staging = self.root / f".rewrite-{version}"
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(self.path(version), staging)
+        write(staging)
+        retired = self.root / f".retired-{version}"
+        shutil.rmtree(retired, ignore_errors=True)
+        self.path(version).rename(retired)
+        staging.rename(self.path(version))
+        shutil.rmtree(retired, ignore_errors=True)
+
+    def remove(self, version: str) -> None:
+        """Delete a kept version that is not current (KeyError for the current one: it is being served)."""
+        if version == self.current_version():
+            raise KeyError(f"version {version!r} is current: activate another before removing it")
+        shutil.rmtree(self.path(version), ignore_errors=True)
+
+    def leftovers(self) -> list[Path]:
+        """Staging directories of trainings or rewrites that stopped half-way (they hold what the version
+        would have); none while one is in progress in this process."""
+        return [path for path in self.root.iterdir() if path.is_dir() and path.name.startswith(".")]
 
     def _prune(self) -> None:
         current = self.current_version()

@@ -266,6 +266,7 @@ def admin_router(web: WebContext) -> APIRouter:
                 "current": current,
                 "previous": previous,
                 "training": web.training.status.as_dict(),
+                "pending_deletions": engine.pending_deletions(),
             },
         )
 

@@ -36,11 +36,15 @@ def assess_store(
     quarantined: dict[str, int],
     config: QualityConfig | None = None,
     now: datetime | None = None,
+    image_flags: Flags | None = None,
 ) -> StoreAssessment:
-    """Dataset checks over the store: products and events as stored, with quarantine counts per source."""
+    """Dataset checks over the store: products and events as stored, with quarantine counts per source;
+    `image_flags` are the image checks' findings over `products` (quality.checks.images), when encoded."""
     config = config or QualityConfig()
     frame = products_frame(products)
     product_flags = check_catalog(frame, config)
+    if image_flags is not None:
+        product_flags.merge(image_flags)
     product_rows = len(products) + quarantined.get("products", 0)
     product_warnings = catalog_warnings(
         frame, product_flags, product_rows, quarantined.get("products", 0), config

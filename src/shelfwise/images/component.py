@@ -131,6 +131,22 @@ class ProductImages(Component[ImageConfig]):
         row = self._rows.get(product_id)
         return None if row is None else self.vectors[row]
 
+    def vectors_of(self, product_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The image vectors of `product_ids` in that order (zero rows where a product has none) and a
+        mask of those that have one: the shape a feature for every candidate needs."""
+        rows = np.asarray([self._rows.get(product_id, -1) for product_id in product_ids], dtype=np.int64)
+        present = rows >= 0
+        out = np.zeros((len(rows), self.vectors.shape[1]), dtype=np.float32)
+        out[present] = self.vectors[rows[present]]
+        return out, present
+
+    def hashes_of(self, product_ids: Sequence[str]) -> np.ndarray:
+        """The perceptual hashes of `product_ids` in that order (0 where a product has no image)."""
+        rows = np.asarray([self._rows.get(product_id, -1) for product_id in product_ids], dtype=np.int64)
+        return np.where(rows >= 0, self.hashes[np.maximum(rows, 0)] if len(self.hashes) else 0, 0).astype(
+            np.uint64
+        )
+
     def similar(self, product_id: str, k: int = 10) -> list[tuple[str, float]]:
         """The `k` products whose picture is nearest to `product_id`'s (cosine, best first), itself left
         out; empty when it has no image vector."""

@@ -13,11 +13,12 @@ MISSING_EXTRA = missing_extra()
 needs_extra = pytest.mark.skipif(MISSING_EXTRA is not None, reason=str(MISSING_EXTRA))
 
 
-def picture(kind: str, size: int = 160, fmt: str = "JPEG", quality: int = 90) -> bytes:
+def picture(kind: str, size: int = 160, fmt: str = "JPEG", quality: int = 90, shift: int = 0) -> bytes:
     """A product-like shot on white: `stripes` (a striped shirt-like block), `disc` (a round red thing),
-    `shoe` (a dark low wedge), or `noise` (random pixels); encoded as `fmt`."""
+    `shoe` (a dark low wedge), or `noise` (random pixels); encoded as `fmt`. `shift` moves the drawing
+    right and down by that many pixels, so variants of one kind differ a little."""
     import numpy as np
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageChops, ImageDraw
 
     image = Image.new("RGB", (size, size), "white")
     draw = ImageDraw.Draw(image)
@@ -37,6 +38,8 @@ def picture(kind: str, size: int = 160, fmt: str = "JPEG", quality: int = 90) ->
         image = Image.fromarray(pixels)
     else:
         raise ValueError(kind)
+    if shift:
+        image = ImageChops.offset(image, shift, shift)
     out = io.BytesIO()
     image.save(out, fmt, **({"quality": quality} if fmt == "JPEG" else {}))
     return out.getvalue()

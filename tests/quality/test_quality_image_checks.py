@@ -66,12 +66,17 @@ def test_a_picture_of_the_other_category_is_flagged_with_the_suggestion() -> Non
     images = _images([p.product_id for p in products], vectors, [0] * len(products), {})
 
     flags = image_checks(
-        products, images, QualityConfig(image_duplicate_hash_bits=0, image_duplicate_cosine=1.0)
+        products,
+        images,
+        QualityConfig(image_duplicate_hash_bits=0, image_duplicate_cosine=1.0, image_category_neighbours=5),
     )
 
     found = flags.by_check.get("product.image_category_mismatch", {})
     assert list(found) == [3]
-    assert "looks like 'Footwear > Shoes'" in found[3] and "rather than 'Apparel > Shirts'" in found[3]
+    assert (
+        found[3]
+        == "looks like 'Footwear > Shoes' (5 of its 5 nearest pictures) rather than 'Apparel > Shirts' (none)"
+    )
 
 
 def test_problems_are_flagged_on_their_products_by_kind() -> None:

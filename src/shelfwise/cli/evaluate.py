@@ -275,6 +275,8 @@ def evaluate_images_command(
     as_json: JsonFlag = False,
     limit: Annotated[int | None, typer.Option(min=10, help="Evaluate the first N products only.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the near-copies and category swaps.")] = 0,
+    copies: Annotated[int, typer.Option(min=1, help="Pictures given a near-copy.")] = 100,
+    swaps: Annotated[int, typer.Option(min=1, help="Products given another subcategory's category.")] = 50,
     threads: Annotated[
         int | None, typer.Option(min=1, help="Image encoder threads (default: training.images.threads).")
     ] = None,
@@ -291,7 +293,7 @@ def evaluate_images_command(
     console = stderr_console()
     evaluation = evaluate_images(
         data,
-        ImageEvalConfig(limit=limit, seed=seed),
+        ImageEvalConfig(limit=limit, seed=seed, duplicates=copies, swaps=swaps),
         image_config=image_config,
         quality=settings.quality,
         cache_dir=settings.embedding_cache_dir,

@@ -46,6 +46,7 @@ PROTOCOL = (
     "subcategories flagged by the gate's image-vs-category check"
 )
 Status = Callable[[str], None]
+CHANGES = ("crop", "shrink", "recompress")  # the near-copies, in turn
 
 
 class ImageEvalConfig(BaseModel):
@@ -67,6 +68,7 @@ class EvalRow(BaseModel):
 
 class DuplicateFigures(BaseModel):
     recall: float
+    recall_by_change: dict[str, float]
     false_positive_rate: float
     copies: int
     originals: int
@@ -180,18 +182,18 @@ def evaluate_images(
 
 
 def near_copy(data: bytes, variant: int) -> bytes:
-    """One of three re-uploads of a picture: cropped by 10% a side, shrunk to 60%, or saved at JPEG
-    quality 30 (`variant` modulo 3)."""
+    """One of three re-uploads of a picture (`CHANGES[variant % 3]`): cropped by 10% a side, shrunk to
+    60%, or saved at JPEG quality 30."""
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as opened:
         image = opened.convert("RGB")
     width, height = image.size
     out = io.BytesIO()
-    if variant % 3 == 0:
+    if CHANGES[variant % 3] == "crop":
         dx, dy = width // 10, height // 10
         image.crop((dx, dy, width - dx, height - dy)).save(out, "JPEG", quality=90)
-    elif variant % 3 == 1:
+    elif CHANGES[variant % 3] == "shrink":
         image.resize((width * 3 // 5, height * 3 // 5)).save(out, "JPEG", quality=90)
     else:
         image.save(out, "JPEG", quality=30)
@@ -222,9 +224,7 @@ def _duplicates(
     groups, _ = duplicate_groups(vectors, hashes, quality)
     group_of = {row: g for g, group in enumerate(groups) for row in group}
     copy_row = {n + k: source for k, source in enumerate(sources)}
-    found = sum(
-        1 for row, source in copy_row.items() if row in group_of and group_of[row] == group_of.get(source)
-    )
+    found = [row in group_of and group_of[row] == group_of.get(source) for row, source in copy_row.items()]
     own_copy = {source: row for row, source in copy_row.items()}
     false = 0
     for row in range(n):
@@ -232,7 +232,12 @@ def _duplicates(
             others = set(groups[group_of[row]]) - {row, own_copy.get(row)}
             false += bool(others - set(copy_row) or any(copy_row[o] != row for o in others & set(copy_row)))
     return DuplicateFigures(
-        recall=round(found / len(sources), 4),
+        recall=round(sum(found) / len(sources), 4),
+        recall_by_change={
+            change: round(float(np.mean(found[variant::3])), 4)
+            for variant, change in enumerate(CHANGES)
+            if found[variant::3]
+        },
         false_positive_rate=round(false / n, 4),
         copies=len(sources),
         originals=n,

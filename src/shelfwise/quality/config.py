@@ -35,17 +35,24 @@ class QualityConfig(BaseModel):
     category_min_similarity: float = Field(default=0.2, ge=0, le=1)
     # product images (checked at training time, where the images are encoded)
     image_duplicate_cosine: float = Field(
-        default=0.95, gt=0, le=1, description="Image vectors at least this close are the same picture."
+        default=0.99, gt=0, le=1, description="Image vectors at least this close are the same picture."
     )
     image_duplicate_hash_bits: int = Field(
-        default=4,
+        default=2,
         ge=0,
         le=64,
-        description="Nearest pictures whose perceptual hashes differ in at most "
-        "this many of 64 bits are the same picture too.",
+        description="Nearest pictures whose perceptual hashes differ in at most this many of 64 bits are "
+        "the same picture too.",
     )
-    image_category_margin: float = Field(
-        default=0.05, ge=0, description="How much closer another category's pictures must be."
+    image_category_neighbours: int = Field(
+        default=15, ge=3, description="Nearest pictures that vote on what a picture shows."
+    )
+    image_category_vote: float = Field(
+        default=0.6,
+        gt=0,
+        le=1,
+        description="Share of those neighbours that must agree on another category (with none in the "
+        "product's own) to flag it.",
     )
     # events
     clock_skew_seconds: float = Field(default=300.0, ge=0)

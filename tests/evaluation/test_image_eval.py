@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from sample_images import needs_extra, picture
 from typer.testing import CliRunner
 
+from sample_images import needs_extra, picture
 from shelfwise.cli.main import app
 
 runner = CliRunner(env={"COLUMNS": "250", "NO_COLOR": "1"})

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from sample_images import needs_extra, picture
 from sample_shop import catalog_rows, event_rows
-
 from shelfwise.engine import Engine
 from shelfwise.settings import Settings
 from shelfwise.training.trainer import IMAGES_DIR, load_images

@@ -58,6 +58,15 @@ def test_unusable_files_are_problems_by_kind() -> None:
     assert isinstance(ImageEncoder(config).encode_bytes(b"GIF89a?"), ImageProblem)
 
 
+def test_a_picture_of_too_many_pixels_is_refused_before_decoding() -> None:
+    from PIL import Image
+
+    poster = io.BytesIO()
+    Image.new("1", (8000, 6000)).save(poster, "PNG")  # a few kB on disk, 48 million pixels
+    refused = decode(poster.getvalue(), ImageConfig())
+    assert refused == ImageProblem("unreadable", "8000x6000 pixels, over 40,000,000")
+
+
 def test_transparency_is_laid_on_white() -> None:
     from PIL import Image
 

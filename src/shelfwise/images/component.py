@@ -65,16 +65,18 @@ class ProductImages(Component[ImageConfig]):
         vectors: list[np.ndarray] = []
         hashes: list[int] = []
         self.problems, self.encoded = {}, 0
-        for start in range(0, len(with_image), CHUNK):
-            chunk = with_image[start : start + CHUNK]
-            chunk_ids, chunk_vectors, chunk_hashes = self._fit_chunk(chunk, encoder, cache)
-            ids += chunk_ids
-            vectors.append(chunk_vectors)
-            hashes += chunk_hashes
-            if progress is not None:
-                progress(start + len(chunk), len(with_image))
-        if cache is not None:
-            cache.close()
+        try:
+            for start in range(0, len(with_image), CHUNK):
+                chunk = with_image[start : start + CHUNK]
+                chunk_ids, chunk_vectors, chunk_hashes = self._fit_chunk(chunk, encoder, cache)
+                ids += chunk_ids
+                vectors.append(chunk_vectors)
+                hashes += chunk_hashes
+                if progress is not None:
+                    progress(start + len(chunk), len(with_image))
+        finally:
+            if cache is not None:
+                cache.close()
         self.model = encoder.name
         self.product_ids = ids
         self.vectors = np.concatenate(vectors) if vectors else np.zeros((0, encoder.dim), np.float32)

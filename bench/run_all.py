@@ -356,6 +356,46 @@ def api_latency() -> Section:
     return section
 
 
+def search_throughput() -> Section:
+    section = Section("Search throughput as clients are added (loopback)")
+    command = ["bench/search_throughput.py", "--clients", "1", "8", "32", "--seconds", "10"]
+    section.command = ".venv/bin/python " + shlex.join(command)
+    figures, section.seconds = run_json([sys.executable, *command])
+    modes = figures["modes"]
+    section.data = [
+        f"Demo shop with {figures['demo_products']:,} products and {figures['demo_users']:,} users "
+        f"(`shelfwise demo --no-serve`, built in {figures['demo_build_seconds']} s), served by "
+        "`shelfwise serve` on 127.0.0.1; each number of clients searches back to back for "
+        f"{figures['seconds_per_level']:g} s (`GET /v1/search`, a query from the titles and a demo user).",
+        "Modes: "
+        + "; ".join(f"{name}: `{environment_text(env)}`" for name, env in figures["environments"].items()),
+        f"The clients run on the same {figures['cores']}-core machine as the server.",
+    ]
+    headers = ["clients"]
+    for name in modes:
+        headers += [f"requests/s ({name})", f"p50 ms ({name})", f"p99 ms ({name})"]
+    rows = []
+    for position, level in enumerate(next(iter(modes.values()))):
+        row = [str(level["clients"])]
+        for results in modes.values():
+            figure = results[position]
+            row += [fmt(figure["requests_per_second"], 1), fmt(figure["p50_ms"], 1), fmt(figure["p99_ms"], 1)]
+        rows.append(row)
+    section.tables.append(MarkdownTable(headers, rows))
+    default = next(iter(modes.values()))
+    holds = all(level["requests_per_second"] >= default[0]["requests_per_second"] for level in default[1:])
+    verdict = "holds" if holds else "**misses**"
+    section.notes.append(
+        f"With the default settings, throughput with more clients {verdict} the target of at least the "
+        "one-client figure."
+    )
+    return section
+
+
+def environment_text(environment: dict[str, str]) -> str:
+    return " ".join(f"{name}={value}" for name, value in environment.items()) or "(defaults)"
+
+
 def latency_row(name: str, alone: dict[str, Any], loaded: dict[str, Any]) -> list[str]:
     return [
         name,
@@ -380,6 +420,7 @@ BENCHMARKS: dict[str, Callable[[], Section]] = {
     "movielens": movielens_recs,
     "ingest": ingest_throughput,
     "api": api_latency,
+    "search-throughput": search_throughput,
     "fashion-images": fashion_images,
 }
 

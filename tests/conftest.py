@@ -4,7 +4,6 @@ markers that sort tests into tiers. The small catalog and events the project own
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -12,32 +11,20 @@ from typing import Any
 
 import pytest
 import redis
-import sqlalchemy as sa
 
+from servers import postgres_schema
 from shelfwise.engine import Engine
 from shelfwise.io.datasets import shared_data_dir
 from shelfwise.settings import Settings
 
-POSTGRES_SERVER = os.environ.get(
-    "SHELFWISE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 REDIS_SERVER = os.environ.get("SHELFWISE_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh schema on the real server, dropped afterwards; the store's tables are created inside it."""
-    schema = f"shelfwise_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_SERVER)
-    try:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except sa.exc.OperationalError as error:  # a clear failure, never a silent skip
-        pytest.fail(f"PostgreSQL at {POSTGRES_SERVER} is not reachable (.ci/run starts it): {error}")
-    yield f"{POSTGRES_SERVER}?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture

@@ -18,14 +18,18 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from shelfwise.api import create_api
 from shelfwise.engine import Engine
 from shelfwise.settings import Settings
+from shelfwise.threads import apply_thread_limits
 from shelfwise.web import ADMIN_COOKIE, SHOP_COOKIE, WebContext, mount_web
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
     """The API and the pages over `engine`; without one, over an engine opened with `settings` (by
-    default read from the environment), which is how `uvicorn --factory` calls it."""
+    default read from the environment), which is how `uvicorn --factory` calls it: that process is a
+    server, so its math libraries get the serving thread limits first."""
     if engine is None:
-        engine = Engine(settings or Settings())
+        settings = settings or Settings()
+        apply_thread_limits(settings.threads, "serving")
+        engine = Engine(settings)
     elif settings is not None:
         raise ValueError("pass an engine or the settings to open one with, not both")
     web = WebContext(engine=engine)
@@ -38,7 +42,9 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
 
 def serve(engine: Engine, host: str | None = None, port: int | None = None) -> None:
-    """Serve the site under uvicorn until interrupted; host and port default to the engine's settings."""
+    """Serve the site under uvicorn until interrupted; host and port default to the engine's settings.
+    The process's math libraries get the serving thread limits (see shelfwise.threads)."""
+    apply_thread_limits(engine.settings.threads, "serving")
     uvicorn.run(
         create_app(engine),
         host=host or engine.settings.host,

@@ -34,6 +34,7 @@ from pydantic_settings import (
 )
 
 from shelfwise.quality.config import QualityConfig
+from shelfwise.threads import ThreadsConfig
 from shelfwise.training.trainer import TrainingConfig
 
 ENV_PREFIX = "SHELFWISE_"
@@ -139,6 +140,10 @@ class Settings(BaseSettings):
     )
     training: TrainingConfig = Field(
         default_factory=TrainingConfig, description="What `train` fits: search, recommendations, fine-tuning."
+    )
+    threads: ThreadsConfig = Field(
+        default_factory=ThreadsConfig,
+        description="Math-library threads when serving and training, and the HTTP server's request threads.",
     )
 
     @field_validator("data_dir", "embedding_cache", "onnx_cache", "shared_data", mode="after")

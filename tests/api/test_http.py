@@ -122,6 +122,21 @@ def test_an_event_changes_the_next_recommendation(server: httpx.Client) -> None:
     assert [i["product"]["product_id"] for i in recent["items"]] == ["p8"]
 
 
+def test_a_retried_batch_of_events_is_stored_once(server: httpx.Client) -> None:
+    batch = [
+        {"user_id": "retrier", "event_type": "view", "product_id": "p8", "event_id": "tab-7:1"},
+        {"user_id": "retrier", "event_type": "view", "product_id": "p9", "event_id": "tab-7:2"},
+    ]
+    before = server.get("/v1/recommendations/recently-viewed", params={"user_id": "retrier"})
+    assert before.status_code == 200
+    first = server.post("/v1/events", json=batch).json()
+    again = server.post("/v1/events", json=batch).json()  # the client lost the first response
+    assert (first["accepted"], first["duplicates"]) == (2, 0)
+    assert (again["accepted"], again["duplicates"]) == (2, 2)
+    recent = server.get("/v1/recommendations/recently-viewed", params={"user_id": "retrier"}).json()
+    assert sorted(i["product"]["product_id"] for i in recent["items"]) == ["p8", "p9"]
+
+
 def test_recommendation_errors(server: httpx.Client) -> None:
     assert server.get("/v1/recommendations/for-you", params={"n": 0}).status_code == 422
     assert server.get("/v1/recommendations/for-you", params={"n": 201}).status_code == 422

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from sample_shop import catalog_rows, event_rows
@@ -177,7 +178,7 @@ def test_a_reopened_engine_serves_the_trained_version(shared: Engine) -> None:
 def test_forget_user_everywhere(engine: Engine) -> None:
     engine.record(Event(user_id="gone", event_type=EventType.VIEW, product_id="p1"))
     assert engine.recommend("recently-viewed", user_id="gone").items
-    assert engine.forget_user("gone") == 1
+    assert engine.forget_user("gone").removed["events"] == 1
     assert engine.recommend("recently-viewed", user_id="gone").items == []
 
 
@@ -192,21 +193,72 @@ def catalog_only(tmp_path: Path) -> Iterator[Engine]:
         yield opened
 
 
-def test_record_refuses_an_event_for_an_unknown_product_and_quarantines_it_as_ingest_does(
+def test_an_event_for_a_product_not_yet_in_the_catalog_waits_unjoined_and_joins_when_it_arrives(
     catalog_only: Engine,
 ) -> None:
-    ghost = Event(user_id="ghost", event_type=EventType.VIEW, product_id="p404")
+    early = Event(user_id="early", event_type=EventType.VIEW, product_id="p404")
 
-    with pytest.raises(InvalidRequestError, match="product_id 'p404' is not in the catalog"):
-        catalog_only.record(ghost)
+    assert catalog_only.record(early) == early  # stored, not refused nor quarantined
+    report = catalog_only.ingest_events([{**early.model_dump(mode="json"), "event_type": "click"}])
 
-    assert catalog_only.count_events() == 0
-    assert catalog_only.history(user_id="ghost") == []
-    [kept] = catalog_only.quarantined("events")
-    assert (kept.file, kept.raw["product_id"], kept.raw["user_id"]) == ("<api>", "p404", "ghost")
-    ingested = catalog_only.ingest_events([ghost.model_dump(mode="json")])
-    assert ingested.quarantined == 1
-    assert catalog_only.quarantined("events")[1].reasons == kept.reasons
+    assert (report.accepted, report.unjoined, report.quarantined) == (1, 1, 0)
+    assert catalog_only.count_events() == 2
+    assert catalog_only.count_quarantined() == 0
+    assert catalog_only.history(user_id="early") == []  # out of the real-time features
+    assert catalog_only.events_frame().filter(pl.col("product_id") == "p404").height == 0
+
+    catalog_only.ingest_products([{"product_id": "p404", "title": "Late arrival", "price": 5}])
+
+    assert [e.product_id for e in catalog_only.history(user_id="early")] == ["p404", "p404"]
+    assert catalog_only.events_frame().filter(pl.col("product_id") == "p404").height == 2
+
+
+def test_events_of_a_product_that_failed_the_gate_in_the_same_import_are_kept(tmp_path: Path) -> None:
+    broken = {"product_id": "p99", "title": "Broken", "price": "abc"}
+    with Engine.open(tmp_path / "data") as engine:
+        assert engine.ingest_products([*catalog_rows(), broken]).quarantined == 1
+        views = [
+            {"user_id": "fan", "event_type": "view", "product_id": "p99", "timestamp": f"2026-10-0{day}"}
+            for day in range(1, 4)
+        ]
+        report = engine.ingest_events(event_rows() + views)
+        assert (report.quarantined, report.unjoined) == (0, 3)
+        waiting = engine.train()
+        assert waiting.data.events == len(event_rows())
+        assert waiting.components["quality"]["excluded_events"]["event.unknown_product"] == 3
+        quality = engine.quality_report()
+        assert quality is not None and quality.checks["event.unknown_product"] == 3
+
+        engine.ingest_products([{**broken, "price": 12}])  # fixed and sent again
+
+        manifest = engine.train()
+    assert manifest.data.events == len(event_rows()) + 3  # training now sees them
+
+
+def test_importing_the_same_events_twice_stores_them_once(tmp_path: Path) -> None:
+    with Engine.open(tmp_path / "data") as engine:
+        engine.ingest_products(catalog_rows())
+        columns = ("user_id", "session_id", "event_type", "product_id", "query", "timestamp")
+        path = _write_csv(tmp_path / "events.csv", [{c: row.get(c) for c in columns} for row in event_rows()])
+        first = engine.ingest_events(path)
+        again = engine.ingest_events(path)
+
+        assert (first.duplicates, again.duplicates) == (0, len(event_rows()))
+        assert again.accepted == first.accepted
+        assert engine.count_events() == len(event_rows())
+
+
+def test_a_retried_live_event_is_counted_once(catalog_only: Engine) -> None:
+    sent = Event(user_id="shopper", event_type=EventType.VIEW, product_id="p3", event_id="tab-1:42")
+    catalog_only.history(user_id="shopper")  # the online state holds the shopper's history
+
+    catalog_only.record(sent)
+    catalog_only.record(sent.model_copy(update={"timestamp": sent.timestamp + timedelta(seconds=2)}))
+    report = catalog_only.ingest_events([sent.model_dump(mode="json")])
+
+    assert report.duplicates == 1
+    assert catalog_only.count_events() == 1
+    assert [e.product_id for e in catalog_only.history(user_id="shopper")] == ["p3"]
 
 
 def test_record_refuses_an_event_from_the_future_naming_the_reason(catalog_only: Engine) -> None:

@@ -110,7 +110,7 @@ def test_broken_rows_added_to_the_demo_files_are_quarantined_with_their_reasons(
         handle.write(f"P00999,Broken Kettle,,Kitchen > Cookware,,-5.00,USD,,,true,{stamp},{stamp}\n")
         handle.write(f"P01000,,,Kitchen > Cookware,,5.00,USD,,,true,{stamp},{stamp}\n")
     with events_path.open("a", encoding="utf-8") as handle:
-        handle.write("u00001,s999999,view,P99999,,2026-05-31T12:00:00Z,1,\n")
+        handle.write("u00001,s999999,view,P00001,,2099-05-31T12:00:00Z,1,\n")
         handle.write("u00001,s999999,wishlist,P00001,,2026-05-31T12:00:00Z,1,\n")
     product_line = SMALL["n_products"] + 2  # after the header and the demo's rows
     event_line = len(small_files[1].read_text(encoding="utf-8").splitlines()) + 1
@@ -124,7 +124,7 @@ def test_broken_rows_added_to_the_demo_files_are_quarantined_with_their_reasons(
         product_line + 1: ["product.missing_required"],
     }
     assert {row.line: [check_of_reason("event", r) for r in row.reasons] for row in events.quarantined} == {
-        event_line: ["event.unknown_product"],
+        event_line: ["event.future_timestamp"],
         event_line + 1: ["event.unknown_event_type"],
     }
     assert products.quarantined[0].raw["product_id"] == "P00999"

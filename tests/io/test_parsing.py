@@ -82,7 +82,12 @@ def test_price_accepts_numbers_and_shop_spellings(given: Any, expected: float) -
         ("abc", "price: 'abc' is not a number"),
         ("-5", "price: '-5' is negative"),
         (-0.5, "price: -0.5 is negative"),
-        ("NaN", "price: 'NaN' is not a number"),
+        ("NaN", "price: 'NaN' is not a finite number"),
+        ("inf", "price: 'inf' is not a finite number"),
+        ("-Infinity", "price: '-Infinity' is not a finite number"),
+        (float("nan"), "price: nan is not a finite number"),
+        (float("inf"), "price: inf is not a finite number"),
+        (10**400, f"price: 1{'0' * 56}... is not a finite number"),
         ("1.299,00", "price: '1.299,00' is not a number"),
         (True, "price: True is not a number"),
     ],
@@ -415,5 +420,6 @@ def test_quarantined_rows_from_parquet_are_json_safe(tmp_path: Path) -> None:
     [row] = gate_product_file(path).quarantined
 
     assert isinstance(row, QuarantinedRow)
-    assert row.raw == {"product_id": "a", "title": None, "seen": "2024-01-01T00:00:00+00:00", "score": None}
+    # A NaN is kept as text, so that the entry shows what was read.
+    assert row.raw == {"product_id": "a", "title": None, "seen": "2024-01-01T00:00:00+00:00", "score": "nan"}
     assert json.loads(json.dumps(row.raw)) == row.raw

@@ -21,7 +21,7 @@ from shelfwise.io.datasets import (
     require_dataset,
     shared_data_dir,
 )
-from shelfwise.io.readers import RAW_LINE_KEY, detect_format
+from shelfwise.io.readers import RAW_LINE_KEY, RAW_TRUNCATED_KEY, detect_format, truncate_raw
 from shelfwise.settings import Settings
 
 ROWS: list[dict[str, Any]] = [
@@ -373,3 +373,19 @@ def test_movielens_columns_lose_their_recbole_types(shared_data: Path) -> None:
     assert interactions.height == 100_000
     assert interactions["user_id"].n_unique() == 943
     assert interactions["timestamp"].min() > 800_000_000  # type: ignore[operator]
+
+
+def test_a_raw_row_past_the_limit_is_cut_short_and_marked_with_its_size() -> None:
+    small = {"product_id": "p1", "title": "Lamp"}
+    assert truncate_raw(small, 1_000) is small
+    line = {RAW_LINE_KEY: "{" + "x" * 50_000_000}  # one unreadable line of 50 MB
+    cut = truncate_raw(line, 5_000)
+    assert len(json.dumps(cut, ensure_ascii=False)) <= 5_000
+    assert cut[RAW_LINE_KEY].startswith("{xxx") and cut[RAW_LINE_KEY].endswith("…")
+    assert cut[RAW_TRUNCATED_KEY] == {"original_chars": len(json.dumps(line)), "fields_left_out": 0}
+    quoted = truncate_raw({"title": '"' * 100_000, "note": "\n" * 100_000}, 3_000)
+    assert len(json.dumps(quoted, ensure_ascii=False)) <= 3_000, "escapes count too"
+    wide = {f"column_{i}": "value" for i in range(10_000)}
+    cut = truncate_raw(wide, 2_000)
+    assert len(json.dumps(cut, ensure_ascii=False)) <= 2_000 and cut["column_0"] == "value"
+    assert cut[RAW_TRUNCATED_KEY]["fields_left_out"] == 10_000 - (len(cut) - 1)

@@ -40,7 +40,7 @@ def test_the_test_events_are_plainly_accepted() -> None:
     assert len(result.stored) == len(event_rows())
 
 
-def test_unknown_products_types_and_bad_timestamps_are_quarantined() -> None:
+def test_types_and_bad_timestamps_are_quarantined_and_unknown_products_kept_apart() -> None:
     at = NOW - timedelta(days=1)
     rows = [
         event("u1", "view", "p404", at),
@@ -51,13 +51,13 @@ def test_unknown_products_types_and_bad_timestamps_are_quarantined() -> None:
     ]
     result = gate(rows)
     assert outcomes(result) == {
-        2: ("quarantined", {"event.unknown_product"}),
+        2: ("excluded", {"event.unknown_product"}),
         3: ("quarantined", {"event.unknown_event_type"}),
         4: ("quarantined", {"event.future_timestamp"}),
         5: ("quarantined", {"event.timestamp_before_shop"}),
     }
-    assert "event.unknown_product: product_id 'p404' is not in the catalog" in result.quarantined[0].reasons
-    assert len(result.stored) == 1, "30 s ahead is within the clock-skew allowance"
+    assert result.flags.by_row()[0] == {"event.unknown_product": "product_id 'p404' is not in the catalog"}
+    assert len(result.stored) == 2, "stored: p404 (to wait for its product) and 30 s ahead (within skew)"
 
 
 def test_duplicates_are_excluded_but_kept() -> None:

@@ -1,4 +1,5 @@
-"""Quarantined rows can be listed, exported, fixed and retried; unknown products re-join after an import."""
+"""Quarantined rows can be listed, exported, fixed and retried; events of unknown products are not
+quarantined but wait unjoined, and join when their product arrives."""
 
 from __future__ import annotations
 
@@ -6,16 +7,18 @@ import csv
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from sample_shop import catalog_rows, event_rows
 from shelfwise.cli.quality import quality_app
 from shelfwise.engine import Engine
+from shelfwise.store import tables
 
 runner = CliRunner()
 
 
-def test_events_for_unknown_products_rejoin_after_the_catalog_arrives(
+def test_events_for_unknown_products_join_when_the_catalog_arrives(
     tmp_path: Path, open_engine: Callable[[Path], Engine]
 ) -> None:
     engine = open_engine(tmp_path / "data")
@@ -23,12 +26,12 @@ def test_events_for_unknown_products_rejoin_after_the_catalog_arrives(
     report = engine.ingest_events(event_rows())
     known = {f"p{i}" for i in range(1, 6)}
     held = [row for row in event_rows() if row.get("product_id") and row["product_id"] not in known]
-    assert report.quarantined == len(held) and report.accepted + report.quarantined == report.total
+    assert (report.quarantined, report.unjoined, report.accepted) == (0, len(held), report.total)
+    assert engine.events_frame().height == len(event_rows()) - len(held)
     engine.ingest_products(catalog_rows())
-    result = engine.retry_quarantined("events")
-    assert (result.released, result.still_quarantined) == (len(held), 0)
-    assert engine.count_quarantined("events") == 0
-    assert engine.store.count_events() == len(event_rows())
+    assert engine.store.count_unjoined_events() == 0
+    assert engine.events_frame().height == engine.store.count_events() == len(event_rows())
+    assert engine.retry_quarantined("events").tried == 0
 
 
 def test_export_fix_and_retry_a_file(tmp_path: Path, open_engine: Callable[[Path], Engine]) -> None:
@@ -63,11 +66,12 @@ def test_export_fix_and_retry_a_file(tmp_path: Path, open_engine: Callable[[Path
 def test_cli_quarantine_commands(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with Engine.open(data) as engine:
-        engine.ingest_products(catalog_rows()[:2])
-        engine.ingest_events(event_rows())
+        engine.ingest_products(catalog_rows())
+        wished = [{**row, "event_type": "wishlist"} for row in event_rows()]
+        engine.ingest_events([*event_rows(), *wished])  # half unreadable: not refused whole
     listed = runner.invoke(quality_app, ["quarantine", "list", "--source", "events", "--data-dir", str(data)])
     assert listed.exit_code == 0, listed.output
-    assert "event.unknown_product" in listed.output
+    assert "event_type" in listed.output
     exported = runner.invoke(
         quality_app,
         ["quarantine", "export", str(tmp_path / "q.jsonl"), "--source", "events", "--data-dir", str(data)],
@@ -87,15 +91,20 @@ def test_retry_judges_each_row_once_even_when_files_share_line_numbers(
     are stored from that one pass, and a row still failing keeps its own entry and origin."""
     engine = open_engine(tmp_path / "data")
     engine.ingest_products([{"product_id": "a", "title": "Oak table"}])
-    for name, product in (("first.csv", "late"), ("second.csv", "never")):
+    for name, product in (("first.csv", "a"), ("second.csv", "never")):
         path = tmp_path / name
-        path.write_text(f"user_id,event_type,product_id,timestamp\nu1,view,{product},2026-01-01T10:00:00Z\n")
+        path.write_text(f"user_id,event_type,product_id,timestamp\nu1,view,{product},2099-01-01T10:00:00Z\n")
         assert engine.ingest_events(path).quarantined == 1
-    engine.ingest_products([{"product_id": "late", "title": "Walnut shelf"}])
+    # The first row's clock is fixed in the quarantine itself: its timestamp now passes.
+    [first, _] = engine.quarantined("events")
+    with engine.store.engine.begin() as conn:
+        table = tables.quarantine
+        fixed = {**first.raw, "timestamp": "2026-01-01T10:00:00Z"}
+        conn.execute(update(table).where(table.c.id == first.id).values(raw=fixed))
 
     result = engine.retry_quarantined("events")
 
     assert (result.tried, result.released, result.still_quarantined) == (2, 1, 1)
     [left] = engine.quarantined("events")
     assert (left.file.endswith("second.csv"), left.line, left.raw["product_id"]) == (True, 2, "never")
-    assert [e.product_id for e in engine.store.history(user_id="u1")] == ["late"]
+    assert [e.product_id for e in engine.store.history(user_id="u1")] == ["a"]

@@ -171,16 +171,16 @@ def test_an_engine_whose_version_cannot_be_loaded_says_so_instead_of_failing(tmp
     engine = Engine.open(tmp_path / "data")
     registry = engine.registry
     version = registry.new_version_id()
-    staging = registry.staging(version)
-    (staging / "search").mkdir()
-    (staging / "search" / "search_config.json").write_text("{}", encoding="utf-8")
-    manifest = {
-        "version": version,
-        "created_at": "2024-01-01T00:00:00Z",
-        "data": {"products": 0, "events": 0, "users": 0},
-    }
-    (staging / registry.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
-    staging.rename(registry.versions_dir / version)
+    with registry.staging(version) as staging:
+        (staging / "search").mkdir()
+        (staging / "search" / "search_config.json").write_text("{}", encoding="utf-8")
+        manifest = {
+            "version": version,
+            "created_at": "2024-01-01T00:00:00Z",
+            "data": {"products": 0, "events": 0, "users": 0},
+        }
+        (staging / registry.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+        staging.rename(registry.versions_dir / version)
     registry.activate(version)
     engine.close()
 

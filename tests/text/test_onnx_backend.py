@@ -14,6 +14,7 @@ from shelfwise.text.onnx_backend import (
     OnnxUnsupported,
     default_cache_root,
     use_cache_root,
+    use_threads,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
@@ -57,6 +58,22 @@ def test_onnx_vectors_match_pytorch_and_int8_stays_close(onnx_cache: Path) -> No
     # Each backend runs its own exported file (made once per process and model, then reused).
     assert same._onnx is not None and same._onnx.path.name == "model.onnx" and same._onnx.path.is_file()
     assert fast._onnx is not None and fast._onnx.path.name == "model_int8.onnx" and fast._onnx.path.is_file()
+
+
+def test_batches_run_on_the_threads_the_process_was_given(onnx_cache: Path) -> None:
+    """The `threads` settings reach ONNX Runtime's session options (shelfwise.threads applies them)."""
+    exported = TextEncoder(EncoderConfig(backend="onnx-int8"))._onnx
+    assert exported is not None
+    encoder = OnnxSentenceEncoder(exported.model_dir, cache_root=onnx_cache)  # no session opened yet
+    use_threads(1)
+    try:
+        encoder.encode(TEXTS)
+        encoder.encode(TEXTS[:1])
+    finally:
+        use_threads(None)
+    options = {threads: s.get_session_options() for threads, s in encoder._sessions.items()}
+    assert list(options) == [1], "batch and single query both on one thread"
+    assert (options[1].intra_op_num_threads, options[1].inter_op_num_threads) == (1, 1)
 
 
 def test_a_model_directory_without_mean_or_cls_pooling_is_refused(tmp_path: Path) -> None:

@@ -3,17 +3,18 @@ admin actions, analytics and the drawn pictures."""
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
+from browser_session import admin_login, browser_session, csrf_token, page_meta
 from shelfwise.app import create_app
+from shelfwise.domain import QuarantinedRow
 from shelfwise.engine import Engine
 from shelfwise.io.demo import CATEGORIES, DEMO_USERS, generate_demo_shop
 from shelfwise.search.config import SearchConfig
@@ -56,26 +57,6 @@ def client(engine: Engine) -> Iterator[TestClient]:
     test_client.close()
 
 
-def _meta(page: str, name: str) -> str:
-    found = re.search(rf'<meta name="{name}" content="([^"]*)"', page)
-    assert found, f"no {name} meta tag in the page"
-    return found.group(1)
-
-
-def _session(client: TestClient) -> str:
-    """The browser's shopping session, as its page says."""
-    return _meta(client.get("/cart").text, "shelfwise-session")
-
-
-def _csrf(client: TestClient) -> dict[str, str]:
-    """The form field that proves a post comes from this browser's page."""
-    return {"csrf_token": _meta(client.get("/cart").text, "shelfwise-csrf")}
-
-
-def _login(client: TestClient, key: str = ADMIN_KEY, **fields: str) -> object:
-    return client.post("/admin/login", data={"key": key, **fields, **_csrf(client)})
-
-
 def _events(engine: Engine, session_id: str, kind: str) -> pl.DataFrame:
     frame = engine.events_frame()
     return frame.filter((pl.col("session_id") == session_id) & (pl.col("event_type") == kind))
@@ -83,7 +64,7 @@ def _events(engine: Engine, session_id: str, kind: str) -> pl.DataFrame:
 
 def test_pages_record_searches_views_carts_and_purchases(client: TestClient, engine: Engine) -> None:
     assert client.get("/").status_code == 200
-    session = _session(client)
+    session = browser_session(client)
     product = engine.products(limit=1)[0]
 
     assert client.get("/search", params={"q": "frying pan"}).status_code == 200
@@ -93,11 +74,14 @@ def test_pages_record_searches_views_carts_and_purchases(client: TestClient, eng
     assert page.status_code == 200 and product.title in page.text
     assert _events(engine, session, "view").get_column("product_id").to_list() == [product.product_id]
 
-    cart = client.post("/cart/add", data={"product_id": product.product_id, "quantity": "2", **_csrf(client)})
+    cart = client.post(
+        "/cart/add",
+        data={"product_id": product.product_id, "quantity": "2", "csrf_token": csrf_token(client)},
+    )
     assert cart.status_code == 200 and "Added" in cart.text
     assert parse_cart(client.cookies["sw_cart"]) == {product.product_id: 2}
 
-    done = client.post("/cart/checkout", data=_csrf(client))
+    done = client.post("/cart/checkout", data={"csrf_token": csrf_token(client)})
     assert "Thank you for your order" in done.text
     purchases = _events(engine, session, "purchase")
     assert purchases.get_column("quantity").to_list() == [2]
@@ -105,7 +89,7 @@ def test_pages_record_searches_views_carts_and_purchases(client: TestClient, eng
 
 
 def test_refining_a_search_is_not_recorded_as_another_search(client: TestClient, engine: Engine) -> None:
-    session = _session(client)
+    session = browser_session(client)
     client.get("/search", params={"q": "pan"})
     client.get("/search", params={"q": "pan", "price": "10-25"})
     client.get("/search", params={"q": "pan", "page": "2"})
@@ -121,14 +105,15 @@ def test_unknown_product_is_a_page_not_json(client: TestClient) -> None:
 
 def test_switching_user_starts_a_new_session_and_empties_the_cart(client: TestClient, engine: Engine) -> None:
     product = engine.products(limit=1)[0]
-    client.post("/cart/add", data={"product_id": product.product_id, **_csrf(client)})
-    before = _session(client)
+    client.post("/cart/add", data={"product_id": product.product_id, "csrf_token": csrf_token(client)})
+    before = browser_session(client)
     response = client.post(
-        "/shopper", data={"user_id": "alice", "next": "https://elsewhere.example/", **_csrf(client)}
+        "/shopper",
+        data={"user_id": "alice", "next": "https://elsewhere.example/", "csrf_token": csrf_token(client)},
     )
     assert response.url.path == "/"  # never redirected off the site
-    assert _meta(response.text, "shelfwise-user") == "alice"
-    assert _session(client) != before
+    assert page_meta(response.text, "shelfwise-user") == "alice"
+    assert browser_session(client) != before
     assert "sw_cart" not in client.cookies
     assert "Hello, Alice" in client.get("/").text
 
@@ -177,22 +162,24 @@ def test_admin_login_shows_the_error_at_the_field_and_guards_writes(client: Test
     assert first.status_code == 303 and first.headers["location"].startswith("/admin/login")
     assert client.post("/admin/models/train").status_code == 401
 
-    wrong = _login(client, "not-the-key", next="/admin/models")
+    wrong = admin_login(client, "not-the-key", next="/admin/models")
     assert wrong.status_code == 401
     assert 'id="key-error"' in wrong.text and "not an admin API key" in wrong.text
 
-    right = _login(client, next="/admin/models")
+    right = admin_login(client, ADMIN_KEY, next="/admin/models")
     assert right.status_code == 200 and "Trained versions" in right.text
     for page in ("/admin", "/admin/quality", "/admin/events", "/admin/rules", "/admin/keys"):
         assert client.get(page).status_code == 200, page
 
 
 def test_admin_retrains_and_rolls_back(client: TestClient, engine: Engine) -> None:
-    _login(client)
+    admin_login(client, ADMIN_KEY)
     first = engine.current_version()
     training = client.app.state.web.training  # type: ignore[attr-defined]
     training.config = FAST
-    started = client.post("/admin/models/train", headers={"accept": "application/json"}, data=_csrf(client))
+    started = client.post(
+        "/admin/models/train", headers={"accept": "application/json"}, data={"csrf_token": csrf_token(client)}
+    )
     assert started.status_code == 202
     training.wait()
     status = client.get("/admin/models/train/status").json()
@@ -202,19 +189,24 @@ def test_admin_retrains_and_rolls_back(client: TestClient, engine: Engine) -> No
     page = client.get("/admin/models")
     assert f"Roll back to {first}" in page.text
     assert [m.version for m in engine.model_versions()] == [status["version"], first]  # newest first
-    client.post("/admin/models/activate", data={"version": first, **_csrf(client)})
+    client.post("/admin/models/activate", data={"version": first, "csrf_token": csrf_token(client)})
     assert engine.current_version() == first
-    missing = client.post("/admin/models/activate", data={"version": "nope", **_csrf(client)})
+    missing = client.post(
+        "/admin/models/activate", data={"version": "nope", "csrf_token": csrf_token(client)}
+    )
     assert "Could not activate" in missing.text
 
 
 def test_quarantine_lists_filters_and_retries_rows(client: TestClient, engine: Engine) -> None:
-    _login(client)
+    admin_login(client, ADMIN_KEY)
     engine.ingest_events(
-        [
-            {"user_id": "q1", "event_type": "view", "product_id": "later-product", "timestamp": "2026-05-20"},
-            {"user_id": "q1", "event_type": "teleport", "product_id": "P00001", "timestamp": "2026-05-20"},
-        ]
+        [{"user_id": "q1", "event_type": "teleport", "product_id": "P00001", "timestamp": "2026-05-20"}]
+    )
+    # Held by an older shelfwise, which quarantined events of products not yet in the catalog.
+    held = {"user_id": "q1", "event_type": "view", "product_id": "later-product", "timestamp": "2026-05-20"}
+    reason = "event.unknown_product: product_id 'later-product' is not in the catalog"
+    engine.store.add_quarantined(
+        [QuarantinedRow(source="events", file="old.csv", line=2, raw=held, reasons=[reason])]
     )
     listing = client.get("/admin/quality", params={"source": "events"})
     assert "later-product" not in listing.text or "Inspect" in listing.text
@@ -224,7 +216,7 @@ def test_quarantine_lists_filters_and_retries_rows(client: TestClient, engine: E
     assert unknown_type.text.count("Inspect</a>") == 1
 
     engine.ingest_products([{"product_id": "later-product", "title": "A later product"}])
-    result = client.post("/admin/quality/retry", data={"source": "events", **_csrf(client)})
+    result = client.post("/admin/quality/retry", data={"source": "events", "csrf_token": csrf_token(client)})
     assert "1 passed the checks" in result.text
     assert engine.count_quarantined("events") == 1
 
@@ -261,8 +253,11 @@ def test_the_user_switcher_falls_back_to_the_most_active_users(tmp_path: Path) -
     try:
         engine.ingest_products([{"product_id": "p1", "title": "A lamp"}])
         engine.ingest_events(
-            [{"user_id": "busy", "event_type": "view", "product_id": "p1"}] * 3
-            + [{"user_id": "quiet", "event_type": "view", "product_id": "p1"}] * 2
+            [
+                {"user_id": user, "event_type": "view", "product_id": "p1", "timestamp": f"2026-05-0{day}"}
+                for user, days in (("busy", 3), ("quiet", 2))
+                for day in range(1, days + 1)
+            ]
         )
         assert engine.most_active_users(5) == [("busy", 3), ("quiet", 2)]
         assert [(c.user_id, c.description) for c in shopper_choices(engine)] == [
@@ -332,3 +327,15 @@ def test_a_corrected_search_says_what_it_searched_instead(client: TestClient, en
         and f'Showing results for <a href="/search?q=frying%20pan">{corrected}</a>' in page
     )
     assert "data-corrected" not in client.get("/search", params={"q": corrected}).text
+
+
+def test_the_models_page_lists_deletions_waiting_for_their_retrain(tmp_path: Path) -> None:
+    with Engine(Settings(data_dir=tmp_path, admin_api_key=ADMIN_KEY)) as engine:
+        record = engine.store.deletions.add("0" * 64, {"events": 3})
+        engine.store.deletions.update(record.id, models_error="retrain failed: no products to train on")
+        with TestClient(create_app(engine)) as client:
+            admin_login(client, ADMIN_KEY)
+            page = client.get("/admin/models").text
+            assert "User deletions waiting for a retrain" in page and "no products to train on" in page
+            engine.store.deletions.update(record.id, models_cleaned_at=datetime.now(UTC))
+            assert "User deletions waiting" not in client.get("/admin/models").text

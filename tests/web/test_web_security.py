@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeTimedSerializer
 
+from browser_session import admin_login, csrf_token, page_meta
 from shelfwise.app import create_app
 from shelfwise.domain.access import Scope
 from shelfwise.engine import Engine
@@ -54,22 +55,12 @@ def client(engine: Engine) -> Iterator[TestClient]:
         yield test_client
 
 
-def _meta(page: str, name: str) -> str:
-    found = re.search(rf'<meta name="{name}" content="([^"]*)"', page)
-    assert found, f"no {name} meta tag"
-    return found.group(1)
-
-
-def _csrf(client: TestClient) -> str:
-    return _meta(client.get("/cart").text, "shelfwise-csrf")
-
-
 def _events(engine: Engine, kind: str) -> pl.DataFrame:
     return engine.events_frame().filter(pl.col("event_type") == kind)
 
 
 def _login(client: TestClient, key: str = ADMIN_KEY) -> Any:
-    return client.post("/admin/login", data={"key": key, "csrf_token": _csrf(client)})
+    return admin_login(client, key)
 
 
 # B: the storefront never impersonates outside demo mode -------------------------------------------------
@@ -80,8 +71,8 @@ def test_a_cookie_naming_another_shopper_changes_nothing(client: TestClient, eng
     for name, value in (("sw_user", "alice"), ("sw_shop", unsigned), ("sw_shop", f"{unsigned}.x.y")):
         client.cookies.set(name, value)
         page = client.get("/").text
-        assert "Hello, Alice" not in page and _meta(page, "shelfwise-user") == ""
-        client.post("/cart/add", data={"product_id": "p1", "csrf_token": _csrf(client)})
+        assert "Hello, Alice" not in page and page_meta(page, "shelfwise-user") == ""
+        client.post("/cart/add", data={"product_id": "p1", "csrf_token": csrf_token(client)})
         client.cookies.clear()
     added = _events(engine, "add_to_cart")
     assert added.height == 3 and added.get_column("user_id").null_count() == 3
@@ -90,17 +81,17 @@ def test_a_cookie_naming_another_shopper_changes_nothing(client: TestClient, eng
 
 def test_the_user_switcher_is_for_demo_mode_only(client: TestClient, tmp_path: Path) -> None:
     assert 'name="user_id"' not in client.get("/").text
-    refused = client.post("/shopper", data={"user_id": "alice", "csrf_token": _csrf(client)})
+    refused = client.post("/shopper", data={"user_id": "alice", "csrf_token": csrf_token(client)})
     assert refused.status_code == 404
 
     with _engine(tmp_path / "demo", demo_mode=True) as demo, TestClient(create_app(demo)) as browser:
         assert 'name="user_id"' in browser.get("/").text
-        switched = browser.post("/shopper", data={"user_id": "alice", "csrf_token": _csrf(browser)})
-        assert _meta(switched.text, "shelfwise-user") == "alice"
+        switched = browser.post("/shopper", data={"user_id": "alice", "csrf_token": csrf_token(browser)})
+        assert page_meta(switched.text, "shelfwise-user") == "alice"
         demo_session = browser.cookies["sw_shop"]
     # The same signed session, replayed where demo mode is off, is an anonymous session.
     client.cookies.set("sw_shop", demo_session)
-    assert _meta(client.get("/").text, "shelfwise-user") == ""
+    assert page_meta(client.get("/").text, "shelfwise-user") == ""
 
 
 # A and B: the pages' scripts call the API with the browser's own session ----------------------------------
@@ -109,7 +100,7 @@ def test_the_user_switcher_is_for_demo_mode_only(client: TestClient, tmp_path: P
 def test_pages_hold_no_key_and_their_session_opens_only_the_storefront(client: TestClient) -> None:
     page = client.get("/product/p1").text
     assert PUBLIC_KEY not in page and ADMIN_KEY not in page and "shelfwise-key" not in page
-    session, token = _meta(page, "shelfwise-session"), _meta(page, "shelfwise-csrf")
+    session, token = page_meta(page, "shelfwise-session"), page_meta(page, "shelfwise-csrf")
     assert client.get("/v1/suggest", params={"q": "bl"}).status_code == 200
     for admin_only in ("/v1/quarantine", "/v1/quality", "/v1/stats", "/v1/rules"):
         assert client.get(admin_only).status_code == 403, admin_only
@@ -164,7 +155,7 @@ def test_revoking_the_key_ends_its_admin_sessions(client: TestClient, engine: En
 
 def test_admin_forms_need_their_csrf_token_and_this_site_as_origin(client: TestClient) -> None:
     _login(client)
-    token = _csrf(client)
+    token = csrf_token(client)
     assert client.post("/admin/models/activate", data={"version": "v"}).status_code == 403
     foreign = client.post(
         "/admin/models/activate",
@@ -183,7 +174,7 @@ def test_admin_forms_need_their_csrf_token_and_this_site_as_origin(client: TestC
 def test_admin_pages_create_list_and_revoke_keys(client: TestClient, engine: Engine) -> None:
     _login(client)
     created = client.post(
-        "/admin/keys", data={"name": "shop front", "scope": "storefront", "csrf_token": _csrf(client)}
+        "/admin/keys", data={"name": "shop front", "scope": "storefront", "csrf_token": csrf_token(client)}
     )
     assert created.status_code == 201 and created.headers["cache-control"] == "no-store"
     secret = re.search(r"<code data-new-key>([^<]+)</code>", created.text)
@@ -191,7 +182,7 @@ def test_admin_pages_create_list_and_revoke_keys(client: TestClient, engine: Eng
     listing = client.get("/admin/keys").text
     assert "shop front" in listing and secret.group(1) not in listing and ADMIN_KEY not in listing
     key_id = engine.keys.stored.list()[-1].key_id
-    client.post("/admin/keys/revoke", data={"key_id": key_id, "csrf_token": _csrf(client)})
+    client.post("/admin/keys/revoke", data={"key_id": key_id, "csrf_token": csrf_token(client)})
     assert engine.keys.authenticate(secret.group(1)) is None
 
 

@@ -4,22 +4,27 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Body, FastAPI, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from shelfwise import __version__
 from shelfwise.api.auth import ApiAccess, BrowserCaller
-from shelfwise.api.errors import install_error_handlers
+from shelfwise.api.errors import ERROR_RESPONSES, install_error_handlers
 from shelfwise.api.keys import keys_router
 from shelfwise.api.middleware import BodyLimitMiddleware, TelemetryMiddleware
 from shelfwise.api.payloads import JsonRows, as_rows
 from shelfwise.api.telemetry import Telemetry
 from shelfwise.domain import Filters, Product, RecommendationKind, Recommendations, SearchResult
+from shelfwise.domain.deletion import DeletionRecord
 from shelfwise.domain.errors import InvalidRequestError, NotFoundError
 from shelfwise.domain.ingest import IngestReport, QuarantinedRow, Source
+from shelfwise.domain.values import MAX_OFFSET, Price
 from shelfwise.engine import Engine
 from shelfwise.quality.report import QualityReport
 from shelfwise.search.rules import Rule
@@ -28,6 +33,10 @@ from shelfwise.training.artifacts import Manifest
 SEARCH_PARAMETERS = frozenset(
     {"q", "category", "brand", "price_min", "price_max", "available", "page", "page_size", "user_id"}
 )
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many items to skip.")]
+PriceBound = Annotated[Price | None, Query(description="A price: a finite number, not negative.")]
+# PUT /v1/synonyms reads its plain-text body itself; this tells /docs (and clients) what to send.
+SYNONYMS_BODY = {"requestBody": {"required": True, "content": {"text/plain": {"schema": {"type": "string"}}}}}
 
 
 class Health(BaseModel):
@@ -59,6 +68,19 @@ def _filters(
     )
 
 
+def request_threads(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """A lifespan that sizes the pool of threads the server runs its (synchronous) handlers on: the
+    requests computed at once. More requests wait their turn instead of adding threads that fight over
+    the cores. The pool belongs to the server's event loop, so it is sized when the server starts."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
+    return lifespan
+
+
 def create_api(
     engine: Engine, *, browser: BrowserCaller | None = None, browser_cookies: tuple[str, ...] = ()
 ) -> FastAPI:
@@ -71,6 +93,8 @@ def create_api(
         title="shelfwise",
         version=__version__,
         summary="Search and recommendations for online shops, behind a data-quality gate.",
+        lifespan=request_threads(engine.settings.threads.request_threads()),
+        responses=ERROR_RESPONSES,
     )
     app.state.engine = engine
     app.state.telemetry = telemetry
@@ -82,7 +106,7 @@ def create_api(
         """Count an ingestion's quarantined rows and accepted events into the metrics."""
         telemetry.rows_quarantined.labels(report.source).inc(report.quarantined)
         if report.source == "events":
-            telemetry.events_ingested.inc(report.accepted)
+            telemetry.events_ingested.inc(report.accepted - report.duplicates)
         return report
 
     @app.get("/healthz", response_model=Health, tags=["operations"])
@@ -99,13 +123,12 @@ def create_api(
 
     @app.post("/v1/products", response_model=IngestReport, tags=["catalog"], dependencies=admin)
     def post_products(payload: Annotated[JsonRows, Body()]) -> IngestReport:
-        """Upsert products by product_id. Bad rows are quarantined with their reasons, never dropped."""
-        return count_report(engine.ingest_products(as_rows(payload, "products")))
+        """Upsert products by product_id. Bad rows are quarantined with their reasons, never dropped.
+        Bounded (`quality.limits`): too many rows is a 413, a batch mostly unreadable a 422."""
+        return count_report(engine.ingest_products(as_rows(payload, "products"), from_request=True))
 
     @app.get("/v1/products", response_model=ProductPage, tags=["catalog"], dependencies=storefront)
-    def list_products(
-        offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-    ) -> ProductPage:
+    def list_products(offset: Offset = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> ProductPage:
         """A page of the catalog in product_id order."""
         items = engine.products(offset=offset, limit=limit)
         return ProductPage(total=engine.count_products(), offset=offset, limit=limit, items=items)
@@ -128,8 +151,9 @@ def create_api(
 
     @app.post("/v1/events", response_model=IngestReport, tags=["events"], dependencies=events)
     def post_events(payload: Annotated[JsonRows, Body()]) -> IngestReport:
-        """Record a batch of events; each changes the next response for its user or session."""
-        return count_report(engine.ingest_events(as_rows(payload, "events")))
+        """Record a batch of events; each changes the next response for its user or session. Bounded
+        as products are."""
+        return count_report(engine.ingest_events(as_rows(payload, "events"), from_request=True))
 
     @app.get("/v1/search", response_model=SearchResult, tags=["search"], dependencies=storefront)
     def search(
@@ -141,8 +165,8 @@ def create_api(
             str | None, Query(description="Category path prefix, e.g. `Home > Bedding`.")
         ] = None,
         brand: Annotated[list[str] | None, Query()] = None,
-        price_min: Annotated[float | None, Query(ge=0)] = None,
-        price_max: Annotated[float | None, Query(ge=0)] = None,
+        price_min: PriceBound = None,
+        price_max: PriceBound = None,
         available: bool | None = None,
         page: Annotated[int, Query(ge=1, le=1000)] = 1,
         page_size: Annotated[int, Query(ge=1, le=100)] = 10,
@@ -198,7 +222,7 @@ def create_api(
         """The synonyms file: `sofa, couch` (both ways) or `tv => television` (one way), one per line."""
         return engine.synonyms_text()
 
-    @app.put("/v1/synonyms", tags=["merchandising"], dependencies=admin)
+    @app.put("/v1/synonyms", tags=["merchandising"], dependencies=admin, openapi_extra=SYNONYMS_BODY)
     async def put_synonyms(request: Request) -> dict[str, Any]:
         """Replace the synonyms with the plain-text body; the next search uses them. A wrong line is a
         422 naming it, and the synonyms in force stay as they were."""
@@ -224,8 +248,8 @@ def create_api(
         n: Annotated[int, Query(ge=1, le=200)] = 10,
         category: str | None = None,
         brand: Annotated[list[str] | None, Query()] = None,
-        price_min: Annotated[float | None, Query(ge=0)] = None,
-        price_max: Annotated[float | None, Query(ge=0)] = None,
+        price_min: PriceBound = None,
+        price_max: PriceBound = None,
         available: bool | None = None,
     ) -> Recommendations:
         """`n` products of one kind, each with its reason: for a user or session (for-you, trending,
@@ -259,7 +283,7 @@ def create_api(
     @app.get("/v1/quarantine", response_model=list[QuarantinedRow], tags=["quality"], dependencies=admin)
     def quarantine(
         source: Annotated[Source | None, Query()] = None,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Offset = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[QuarantinedRow]:
         """Rows the quality gate quarantined, oldest first, each with its id and every reason."""
@@ -272,8 +296,21 @@ def create_api(
 
     @app.delete("/v1/users/{user_id}", tags=["privacy"], dependencies=admin)
     def forget_user(user_id: str) -> dict[str, Any]:
-        """Delete a user's events and profile everywhere the engine keeps them."""
-        return {"user_id": user_id, "events_deleted": engine.forget_user(user_id)}
+        """Delete a user everywhere the engine keeps them (docs/privacy.md): at once from the store, the
+        online state and every kept model version; a served model that only a retrain can clean is
+        retrained in the background, and `status` says "retrain pending" until then."""
+        record = engine.forget_user(user_id)
+        return {"user_id": user_id, "events_deleted": record.removed.get("events", 0), **_deletion(record)}
+
+    @app.get("/v1/users/{user_id}/deletion", tags=["privacy"], dependencies=admin)
+    def user_deletion(user_id: str) -> dict[str, Any]:
+        """The record of the user's latest deletion: what was removed where, each kept model version's
+        outcome, and when the models were clean of them; 404 when none is on record."""
+        return _deletion(engine.deletions(user_id)[-1])
 
     app.include_router(keys_router(engine, admin))
     return app
+
+
+def _deletion(record: DeletionRecord) -> dict[str, Any]:
+    return {**record.model_dump(mode="json"), "status": record.status}

@@ -25,6 +25,7 @@ from shelfwise.domain.errors import ShelfwiseError
 from shelfwise.engine import Engine
 from shelfwise.io.readers import UnreadableFileError
 from shelfwise.settings import CONFIG_FILE_ENV, Settings
+from shelfwise.threads import apply_thread_limits
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -159,6 +160,9 @@ def engine_command(func: Callable[P, R]) -> Callable[P, R]:
         token = _CURRENT_OPTIONS.set(root.overridden_by(given))
         try:
             with reported_errors():
+                # One job per command (train, evaluate, ingest…) may use every core it is given;
+                # `serve` and `demo` switch to the serving limits when they start serving.
+                apply_thread_limits(current_settings().threads, "training")
                 return func(*args, **kwargs)
         finally:
             _CURRENT_OPTIONS.reset(token)

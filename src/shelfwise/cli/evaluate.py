@@ -278,7 +278,10 @@ def evaluate_images_command(
     copies: Annotated[int, typer.Option(min=1, help="Pictures given a near-copy.")] = 100,
     swaps: Annotated[int, typer.Option(min=1, help="Products given another subcategory's category.")] = 50,
     threads: Annotated[
-        int | None, typer.Option(min=1, help="Image encoder threads (default: training.images.threads).")
+        int | None,
+        typer.Option(
+            min=1, help="Image encoder threads (default: training.images.threads, else the threads settings)."
+        ),
     ] = None,
 ) -> None:
     """Category accuracy (leave-one-out 1-NN) of text, image and both; duplicate pictures and swapped

@@ -1,5 +1,5 @@
 """`shelfwise quality`: check files against the data-quality gate, show the latest report, and manage the
-quarantine (list, export for fixing, retry)."""
+quarantine (list, export for fixing, retry, discard)."""
 
 from __future__ import annotations
 
@@ -153,6 +153,28 @@ def quarantine_retry(
             engine.retry_quarantine_file(kind, file) if file is not None else engine.retry_quarantined(kind)
         )
     stdout_console().print(_retry_line(result))
+
+
+@quarantine_app.command("discard")
+@engine_command
+def quarantine_discard(
+    source: Annotated[str, typer.Option(help="products or events.")],
+    ids: Annotated[
+        list[int] | None, typer.Option("--id", help="A row to discard (repeat); default every row.")
+    ] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Discard every quarantined row of the source.")
+    ] = False,
+) -> None:
+    """Delete quarantined rows for good, to make room in a full quarantine (export them first to keep a
+    copy). Name the rows with --id, or say --all."""
+    kind = _source(source, required=True)
+    assert kind is not None
+    if not ids and not everything:
+        raise typer.BadParameter("name rows with --id, or discard them all with --all", param_hint="--id")
+    with closing(open_engine()) as engine:
+        deleted = engine.discard_quarantined(kind, ids or None)
+    stdout_console().print(f"Discarded {deleted:,} quarantined {kind} rows")
 
 
 def _retry_line(result: RetryResult) -> str:

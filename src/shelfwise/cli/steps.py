@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from rich.markup import escape
+
 from shelfwise.cli import render
 from shelfwise.cli.context import stderr_console, stdout_console
 from shelfwise.domain.ingest import IngestReport
@@ -25,14 +27,26 @@ def ingest_with_status(engine: Engine, source: str, file: Path) -> tuple[IngestR
 
 
 def print_ingest_report(report: IngestReport, seconds: float) -> None:
-    """The ingestion counts, and the first quarantined rows with their reasons."""
+    """The ingestion counts, each ingest limit reached, and the first quarantined rows with their reasons."""
     console = stdout_console()
     console.print(render.ingest_table(report, seconds))
+    for notice in report.notices:
+        console.print(f"[yellow]Limit reached:[/] {escape(notice)}", soft_wrap=True)
+    if report.duplicates or report.unjoined:
+        console.print(
+            f"{report.duplicates:,} already stored (not stored again); "
+            f"{report.unjoined:,} waiting for their product to join the catalog."
+        )
     if report.quarantined:
         shown = report.quarantined_rows[:QUARANTINE_PREVIEW_ROWS]
         title = f"First {len(shown)} of {report.quarantined:,} quarantined rows"
         console.print(render.quarantine_table(shown, title))
-        console.print("See them all with `shelfwise quality quarantine list`.")
+        kept = report.quarantined - report.quarantine_not_kept
+        console.print(
+            "See them all with `shelfwise quality quarantine list`."
+            if not report.quarantine_not_kept
+            else f"{kept:,} of them are kept: see them with `shelfwise quality quarantine list`."
+        )
 
 
 def train_with_status(

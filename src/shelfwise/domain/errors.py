@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ShelfwiseError(Exception):
     """Base of the errors a caller can act on."""
@@ -29,3 +31,20 @@ class RateLimitedError(ShelfwiseError):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class BatchTooLargeError(InvalidRequestError):
+    """A request sends more rows than one request may; `limit` is the most it may send."""
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class BatchRefusedError(InvalidRequestError):
+    """A batch or file refused whole (nothing stored), most of its rows being unreadable; `details`
+    counts the rows and the reasons."""
+
+    def __init__(self, message: str, details: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.details = details

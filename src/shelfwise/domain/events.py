@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shelfwise.domain.values import MAX_QUANTITY, Price
 
 
 class EventType(StrEnum):
@@ -38,9 +41,16 @@ class Event(BaseModel):
     product_id: str | None = Field(default=None, min_length=1, max_length=256)
     query: str | None = None
     timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    quantity: int = Field(default=1, ge=1)
-    price: float | None = Field(default=None, ge=0)
-    request_id: str | None = None
+    quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
+    price: Price | None = None
+    request_id: str | None = Field(default=None, max_length=64)
+    event_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description="The client's id of this event, unique per user or session (a UUID serves): a retried "
+        "send or a re-run import with the same id is stored once. Without it, see `event_key`.",
+    )
 
     @field_validator("timestamp", mode="after")
     @classmethod
@@ -76,6 +86,11 @@ class Event(BaseModel):
         """The key recent history is kept under: the user, or the anonymous session."""
         return actor_key(self.user_id, self.session_id)
 
+    @property
+    def key(self) -> str:
+        """The idempotency key the store keeps this event under (see `event_key`)."""
+        return event_key(self)
+
 
 USER_ACTOR = "user:"
 SESSION_ACTOR = "session:"
@@ -85,3 +100,34 @@ def actor_key(user_id: str | None, session_id: str | None) -> str:
     """Whose history an event belongs to: the user when known, else the anonymous session. The one rule
     every layer keys histories by (`shelfwise.io.frames.actor_column` is the same rule over a frame)."""
     return f"{USER_ACTOR}{user_id}" if user_id else f"{SESSION_ACTOR}{session_id}"
+
+
+_ABSENT = "\x00"  # stands for a missing value in a key: no id or text can be only a NUL
+_KEY_TIME = "%Y-%m-%dT%H:%M:%S.%f"
+
+
+def event_key(event: Event) -> str:
+    """The idempotency key of an event: the same event sent twice (a retried request, a re-run or
+    overlapping import) gets the same key, and the store keeps one. With a client `event_id` the key is
+    that id within the event's user and session; without one it is the event's content: user, session,
+    type, product, query, quantity and the timestamp to the microsecond. Neither the source file nor the
+    line takes part, so the same events in another file are recognised too; the price and the request_id
+    do not either, as they describe the event rather than tell two events apart. Two genuinely separate
+    events alike in all of these collapse into one: a client for which that can happen sends event_id."""
+    actor = (event.user_id or _ABSENT, event.session_id or _ABSENT)
+    if event.event_id is not None:
+        parts: tuple[str, ...] = ("id", *actor, event.event_id)
+    else:
+        moment = event.timestamp
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
+        parts = (
+            "event",
+            *actor,
+            event.event_type.value,
+            event.product_id or _ABSENT,
+            _ABSENT if event.query is None else event.query,
+            str(event.quantity),
+            moment.strftime(_KEY_TIME),
+        )
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shelfwise.domain.products import Product, split_category
+from shelfwise.domain.values import Price
 
 
 class Filters(BaseModel):
@@ -14,8 +15,8 @@ class Filters(BaseModel):
 
     category: str | None = None
     brands: list[str] = Field(default_factory=list)
-    price_min: float | None = Field(default=None, ge=0)
-    price_max: float | None = Field(default=None, ge=0)
+    price_min: Price | None = None
+    price_max: Price | None = None
     available: bool | None = None
 
     @model_validator(mode="after")

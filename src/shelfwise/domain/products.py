@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shelfwise.domain.values import Price
+
 CATEGORY_SEPARATOR = ">"
 
 
@@ -33,7 +35,7 @@ class Product(BaseModel):
     description: str | None = None
     category: str | None = Field(default=None, description="A path such as `Furniture > Sofas`.")
     brand: str | None = None
-    price: float | None = Field(default=None, ge=0)
+    price: Price | None = None
     currency: str | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
     image_url: str | None = None

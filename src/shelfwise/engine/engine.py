@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,14 +27,24 @@ from shelfwise.domain import (
     RetryResult,
     SearchResult,
 )
+from shelfwise.domain.deletion import DeletionRecord, subject_digest
 from shelfwise.domain.events import actor_key
 from shelfwise.domain.ingest import Source
-from shelfwise.engine import quarantine
+from shelfwise.domain.values import require_offset, require_text
+from shelfwise.engine import forgetting, quarantine
 from shelfwise.engine.access import KeyRing
 from shelfwise.io.components import ComponentFormatError
 from shelfwise.io.readers import RawRow
+from shelfwise.quality import bounds
 from shelfwise.quality.config import QualityConfig
-from shelfwise.quality.gate import GatedFile, gate_event_file, gate_events, gate_product_file, gate_products
+from shelfwise.quality.gate import (
+    GatedFile,
+    gate_event_file,
+    gate_events,
+    gate_live_event,
+    gate_product_file,
+    gate_products,
+)
 from shelfwise.quality.report import REPORT_FILE, QualityReport
 from shelfwise.recommend.kinds import RecommendationModels, RecommendRequest
 from shelfwise.search.personal import build_profile
@@ -42,7 +52,7 @@ from shelfwise.search.pipeline import SearchPipeline
 from shelfwise.search.rules import Rule, RuleStore
 from shelfwise.search.synonyms import SynonymError, SynonymSet, SynonymStore
 from shelfwise.settings import Settings
-from shelfwise.store import OnlineState, Store, open_online_state
+from shelfwise.store import OnlineState, Store, StoredEvents, open_online_state
 from shelfwise.text import onnx_backend
 from shelfwise.training.artifacts import ArtifactRegistry, Manifest
 from shelfwise.training.trainer import TrainingConfig, load_bundle, train_bundle
@@ -68,6 +78,10 @@ class Engine:
         self.online: OnlineState = open_online_state(settings.online_url, settings.recent_events_per_user)
         self.registry = ArtifactRegistry(settings.artifacts_dir, keep=settings.artifacts_to_keep)
         self._lock = threading.RLock()
+        self._models_lock = threading.RLock()  # a training and a user deletion's model pass, one at a time
+        self._retrain = forgetting.BackgroundRetrain(
+            self.train, lambda error: forgetting.retrain_failed(self, error)
+        )
         self.rules = RuleStore(settings.data_dir)
         self.synonyms = SynonymStore(settings.data_dir)
         self._search: SearchPipeline | None = None
@@ -77,6 +91,8 @@ class Engine:
         self._manifest: Manifest | None = None
         self._load_error: str | None = None
         self._load_current()
+        if self.store.deletions.pending():
+            self._retrain.request()  # a process stopped before the retrain a deletion started
 
     @classmethod
     def open(cls, location: str | Path | None = None, settings: Settings | None = None) -> Engine:
@@ -91,7 +107,9 @@ class Engine:
         return cls(settings)
 
     def close(self) -> None:
-        """Release the store's and the online state's connections; the engine is not used afterwards."""
+        """Release the store's and the online state's connections, after a retrain for a user deletion has
+        finished; the engine is not used afterwards."""
+        self.wait_for_deletions()
         self.store.close()
         self.online.close()
 
@@ -103,33 +121,59 @@ class Engine:
 
     # ingestion ------------------------------------------------------------------------------------
 
-    def ingest_products(self, source: Rows) -> IngestReport:
+    def ingest_products(self, source: Rows, *, from_request: bool = False) -> IngestReport:
         """Upsert products by product_id after the quality gate: safe repairs are applied and recorded,
-        rows that fail are quarantined with every reason."""
-        result = _gate_products(source, self.quality_config)
-        self.store_gated(result)
-        self.store.add_quarantined(result.quarantined)
-        return result.ingest_report()
+        rows that fail are quarantined with every reason. The ingest limits apply (`from_request`: those
+        of one HTTP request too); see shelfwise.quality.bounds."""
+        return self._ingest(_gate_products(source, self.quality_config, from_request), from_request)
 
-    def ingest_events(self, source: Rows) -> IngestReport:
-        """Append events after the quality gate. Events naming products not in the catalog, or dated in
-        the future or before the shop opened, are quarantined; bot traffic and duplicates are stored but
-        kept out of training (training re-runs those checks over everything stored)."""
-        result = _gate_events(source, self.quality_config, self.catalog_ids())
-        self.store_gated(result)
-        self.store.add_quarantined(result.quarantined)
-        return result.ingest_report()
+    def ingest_events(self, source: Rows, *, from_request: bool = False) -> IngestReport:
+        """Append events after the quality gate, each once: events already stored (the same event_id, or
+        the same event: a retried batch, a re-run import) are counted as duplicates and not stored again.
+        Events dated in the future or before the shop opened are quarantined; events naming products not
+        in the catalog are stored unjoined, out of training and of the real-time features until their
+        product arrives; bot traffic and repeats are stored but kept out of training (training re-runs
+        those checks over everything stored). Limits as for `ingest_products`; a single event is gated
+        against its actor's recent events (`gate_live_event`)."""
+        gated = _gate_events(source, self.quality_config, self.catalog_ids(), self._earlier, from_request)
+        return self._ingest(gated, from_request)
 
-    def store_gated(self, result: GatedFile) -> None:
+    def _ingest(self, result: GatedFile, from_request: bool) -> IngestReport:
+        bounds.refuse_mostly_unreadable(result, self.quality_config.limits)
+        written = self.store_gated(result)
+        report = self._quarantine(result, from_request).report(result.ingest_report())
+        return _with_writes(report, written)
+
+    def _quarantine(self, result: GatedFile, from_request: bool) -> bounds.QuarantineShare:
+        """Keep what the quarantine has room for of the rows `result` quarantined."""
+        if not result.quarantined:
+            return bounds.QuarantineShare([])
+        stored = self.store.count_quarantined(result.quarantined[0].source)
+        share = bounds.share_quarantine(
+            result.quarantined, stored, self.quality_config.limits, from_request=from_request
+        )
+        self.store.add_quarantined(share.kept)
+        return share
+
+    def store_gated(self, result: GatedFile) -> StoredEvents | None:
         """Store the rows a gate pass let through (accepted, repaired, excluded) and make them visible:
-        products to the next search, events to the next request of their user or session."""
+        products to the next search (joining the events that waited for them), events to the next request
+        of their user or session; what was written, for events."""
         if result.kind == "products":
             self.store.upsert_products(result.stored)
             self._catalog_changed()
-            return
-        self.store.add_events(result.stored)
-        for event in result.stored:
+            self._join_waiting([product.product_id for product in result.stored])
+            return None
+        written = self.store.add_events(result.stored, self.catalog_ids())
+        for event in written.joined:
             self.online.push(event.actor, event)
+        return written
+
+    def _join_waiting(self, product_ids: Sequence[str] | None) -> None:
+        """Join stored events waiting for these products (None: any in the catalog); the online history of
+        each actor concerned is dropped, to be read again from the store with them on the next request."""
+        for actor in self.store.join_events(product_ids):
+            self.online.forget(actor)
 
     def catalog_ids(self) -> set[str]:
         """Every product id, cached until the catalog changes: events are joined against it on each ingest."""
@@ -157,10 +201,16 @@ class Engine:
     # quarantine -----------------------------------------------------------------------------------
 
     def quarantined(
-        self, source: Source | None = None, *, offset: int = 0, limit: int | None = 100
+        self,
+        source: Source | None = None,
+        *,
+        ids: Sequence[int] | None = None,
+        offset: int = 0,
+        limit: int | None = 100,
     ) -> list[QuarantinedRow]:
-        """Rows the quality gate quarantined, oldest first, each with its id and reasons."""
-        return self.store.quarantined(source=source, offset=offset, limit=limit)
+        """Rows the quality gate quarantined, oldest first, each with its id and reasons (`ids`: those)."""
+        require_offset(offset)
+        return self.store.quarantined(source=source, ids=ids, offset=offset, limit=limit)
 
     def quarantined_row(self, entry_id: int) -> QuarantinedRow:
         """One quarantined row by its id; NotFoundError when there is none (it was released or never was)."""
@@ -169,16 +219,27 @@ class Engine:
             raise NotFoundError(f"no quarantined row with id {entry_id}")
         return found[0]
 
+    def quarantine_reasons(
+        self, source: Source | None = None
+    ) -> dict[tuple[str, tuple[str, ...]], list[int]]:
+        """The ids of the quarantined rows by their source and reasons, without the rows themselves."""
+        return self.store.quarantine_reasons(source)
+
     def count_quarantined(self, source: Source | None = None) -> int:
         """How many rows are quarantined, of one source or of both."""
         return self.store.count_quarantined(source)
+
+    def discard_quarantined(self, source: Source, ids: Sequence[int] | None = None) -> int:
+        """Delete quarantined rows for good (those of `ids`, or every row of `source`), to make room
+        under `quality.limits.max_quarantined_per_source`; returns how many were deleted."""
+        return self.store.discard_quarantined(source, ids)
 
     def export_quarantine(self, path: Path, source: Source) -> int:
         """Write one source's quarantined rows (CSV or JSON lines by suffix) to fix and retry as a file."""
         return quarantine.export_rows(self.store, path, source)
 
     def retry_quarantined(self, source: Source, ids: Sequence[int] | None = None) -> RetryResult:
-        """Retry quarantined rows as they are stored (after a catalog import, for example)."""
+        """Retry quarantined rows as they are stored (after the quality settings changed, for example)."""
         found = self.store.quarantined(source=source, ids=ids, limit=None)
         items, not_retryable = quarantine.stored_items(found)
         released, still = self._retry(source, items, f"quarantine ({source})")
@@ -209,32 +270,44 @@ class Engine:
                 return gate_products(rows, file, self.quality_config)
             return gate_events(rows, file, self.quality_config, self.catalog_ids())
 
-        return quarantine.retry(self.store, source, items, label, gate, self.store_gated)
+        max_raw = self.quality_config.limits.max_raw_chars
+        return quarantine.retry(self.store, source, items, label, gate, self.store_gated, max_raw)
 
     # real-time events and single products ---------------------------------------------------------
 
     def record(self, event: Event) -> Event:
         """One real-time event through the same quality gate as `ingest_events` (and POST /v1/events):
-        stored, and visible to the very next request of its user or session. An event the gate quarantines
-        (an unknown product, a timestamp in the future or before the shop opened) is kept in quarantine,
-        as those are, and refused with InvalidRequestError naming every reason. Bot traffic and
-        duplicates show only across many events: they are stored and left out of training, as with files."""
-        result = _gate_events([event.model_dump(mode="json")], self.quality_config, self.catalog_ids())
+        stored, and visible to the very next request of its user or session; sent again (a retry after a
+        lost response, with the same event_id or timestamp) it is stored once. An event the gate
+        quarantines (a timestamp in the future or before the shop opened) is kept in quarantine, as those
+        are, and refused with InvalidRequestError naming every reason; one naming a product not in the
+        catalog is stored unjoined, as with files. A lone event is checked against its actor's recent
+        events (`gate_live_event`): a repeat is a duplicate, a cart after a view has its view; bot traffic
+        shows only across many events and is left out of training by training."""
+        result = _gate_events(
+            [event.model_dump(mode="json")], self.quality_config, self.catalog_ids(), self._earlier, True
+        )
         self.store_gated(result)
         if result.quarantined:
-            self.store.add_quarantined(result.quarantined)
+            self._quarantine(result, from_request=True)
             reasons = "; ".join(reason for row in result.quarantined for reason in row.reasons)
             raise InvalidRequestError(f"event refused by the quality gate: {reasons}")
         return result.stored[0]
 
+    def _earlier(self, event: Event) -> list[Event]:
+        """The recent events a live event is checked against: its actor's."""
+        return self.history(user_id=event.user_id, session_id=event.session_id)
+
     def delete_product(self, product_id: str) -> None:
         """Remove a product from the catalog (its events stay); NotFoundError when there is none."""
+        require_text("product_id", product_id)
         if not self.store.delete_product(product_id):
             raise NotFoundError(f"no product with product_id {product_id!r}")
         self._catalog_changed()
 
     def get_product(self, product_id: str) -> Product:
         """One product by product_id; NotFoundError when there is none."""
+        require_text("product_id", product_id)
         product = self.store.get_product(product_id)
         if product is None:
             raise NotFoundError(f"no product with product_id {product_id!r}")
@@ -242,6 +315,7 @@ class Engine:
 
     def products(self, *, offset: int = 0, limit: int | None = None) -> list[Product]:
         """A page of the catalog in product_id order; `limit` None reads to the end."""
+        require_offset(offset)
         return self.store.products(offset=offset, limit=limit)
 
     def count_products(self) -> int:
@@ -264,11 +338,32 @@ class Engine:
         """The `n` users with the most stored events, with their event counts, most active first."""
         return self.store.most_active_users(n)
 
-    def forget_user(self, user_id: str) -> int:
-        """Delete a user everywhere this engine keeps them: store and online state."""
-        removed = self.store.forget_user(user_id)
-        self.online.forget(actor_key(user_id, None))
-        return removed
+    def forget_user(self, user_id: str) -> DeletionRecord:
+        """Delete a user everywhere this engine keeps them (shelfwise.engine.forgetting): at once from the
+        store, the online state, the quality report and every kept model version; a served version that
+        only a retrain can clean is retrained in the background. Returns the deletion record."""
+        require_text("user_id", user_id)
+        with self._models_lock:
+            record, retrain = forgetting.forget_user(self, user_id)
+            self._load_current()  # the served version, as cleaned
+        if retrain:
+            self._retrain.request()
+        return record
+
+    def deletions(self, user_id: str) -> list[DeletionRecord]:
+        """The records of this user's deletions, oldest first; NotFoundError when there is none."""
+        found = self.store.deletions.of_subject(subject_digest(user_id))
+        if not found:
+            raise NotFoundError(f"no deletion of user {user_id!r} on record")
+        return found
+
+    def pending_deletions(self) -> list[DeletionRecord]:
+        """Deletions whose served model awaits its retrain, oldest first."""
+        return self.store.deletions.pending()
+
+    def wait_for_deletions(self, timeout: float | None = None) -> None:
+        """Until the background retrain for user deletions (if one runs) has finished."""
+        self._retrain.wait(timeout)
 
     # training -------------------------------------------------------------------------------------
 
@@ -276,16 +371,20 @@ class Engine:
         """Train a new version. The quality gate's tiers run first: when a blocking check fails this
         raises TrainingBlockedError naming each one, unless `force`, which the manifest records."""
         config = config or self.settings.training
-        manifest = train_bundle(
-            self.store,
-            self.registry,
-            config,
-            force=force,
-            quality=self.quality_config,
-            report_path=self.settings.data_dir / REPORT_FILE,
-            embedding_cache=self.settings.embedding_cache_dir,
-        )
-        self._load_current()
+        self._join_waiting(None)  # events whose product another process added join before training
+        with self._models_lock:
+            deleted = self.store.deletions.pending()  # users this training cannot see any more
+            manifest = train_bundle(
+                self.store,
+                self.registry,
+                config,
+                force=force,
+                quality=self.quality_config,
+                report_path=self.settings.data_dir / REPORT_FILE,
+                embedding_cache=self.settings.embedding_cache_dir,
+            )
+            self._load_current()
+            forgetting.finish_deletions(self, deleted, manifest.version)
         return manifest
 
     def activate(self, version: str) -> Manifest:
@@ -450,6 +549,8 @@ class Engine:
         """The actor's latest events, oldest first, from the online state (seeded from the store once)."""
         if user_id is None and session_id is None:
             return []
+        require_text("user_id", user_id)
+        require_text("session_id", session_id)
         actor = actor_key(user_id, session_id)
         limit = self.settings.recent_events_per_user
         events = self.online.recent(actor, limit)
@@ -471,6 +572,8 @@ class Engine:
         """`n` products of one kind for a user, a session or a product, filtered by `filters`, each with
         its reason. InvalidRequestError for an unknown kind or a missing product_id, NotFoundError for an
         unknown product, NotTrainedError before the first training."""
+        for name, value in (("user_id", user_id), ("session_id", session_id), ("product_id", product_id)):
+            require_text(name, value)
         try:
             kind = RecommendationKind(kind)
         except ValueError as error:
@@ -522,27 +625,45 @@ class Engine:
         }
 
 
+def _with_writes(report: IngestReport, written: StoredEvents | None) -> IngestReport:
+    """The gate's report with what storing found: events already stored, and events stored unjoined."""
+    if written is None:
+        return report
+    return report.model_copy(update={"unjoined": len(written.unjoined), "duplicates": written.duplicates})
+
+
 def _request_id() -> str:
     return uuid.uuid4().hex
 
 
-def _api_rows(source: Iterable[Mapping[str, Any]]) -> list[RawRow]:
-    return [RawRow(line=i, data=dict(row), error=None) for i, row in enumerate(source, start=1)]
+def _api_rows(source: Iterable[Mapping[str, Any]], config: QualityConfig, from_request: bool) -> list[RawRow]:
+    rows = [RawRow(line=i, data=dict(row), error=None) for i, row in enumerate(source, start=1)]
+    if from_request:
+        bounds.check_request_rows(len(rows), config.limits)
+    return rows
 
 
-def _gate_products(source: Rows, config: QualityConfig) -> GatedFile:
+def _gate_products(source: Rows, config: QualityConfig, from_request: bool) -> GatedFile:
     if isinstance(source, str | Path):
         return gate_product_file(Path(source), config)
-    return gate_products(_api_rows(source), API_SOURCE, config)
+    return gate_products(_api_rows(source, config, from_request), API_SOURCE, config)
 
 
-def _gate_events(source: Rows, config: QualityConfig, catalog_ids: set[str]) -> GatedFile:
+def _gate_events(
+    source: Rows,
+    config: QualityConfig,
+    catalog_ids: set[str],
+    earlier: Callable[[Event], Sequence[Event]],
+    from_request: bool,
+) -> GatedFile:
     if isinstance(source, str | Path):
         return gate_event_file(Path(source), config, catalog_ids)
-    rows = _api_rows(source)
+    rows = _api_rows(source, config, from_request)
     # An event sent live without a timestamp happened now; files must say when theirs happened.
     now = datetime.now(UTC).isoformat()
     for row in rows:
         if row.data is not None and not row.data.get("timestamp"):
             row.data["timestamp"] = now
+    if len(rows) == 1:  # one event sent live: checked against its actor's recent events, row-wise
+        return gate_live_event(rows[0], API_SOURCE, config, catalog_ids, earlier)
     return gate_events(rows, API_SOURCE, config, catalog_ids)

@@ -284,6 +284,6 @@ def _throughput(products: Sequence[Product], config: ImageConfig) -> dict[str, f
     return {
         "images_per_second": round(len(usable) / seconds, 2) if seconds else 0.0,
         "images": float(len(usable)),
-        "threads": float(config.threads),
+        "threads": float(encoder.threads),
         "batch_size": float(config.batch_size),
     }

@@ -38,6 +38,7 @@ class ProductImages(Component[ImageConfig]):
 
     kind: ClassVar[str] = "product_images"
     config_type: ClassVar[type[ImageConfig]] = ImageConfig
+    holds_user_data: ClassVar[bool] = False  # pictures of products only: deleting a shopper touches nothing
 
     def __init__(self, config: ImageConfig | None = None) -> None:
         super().__init__(config)

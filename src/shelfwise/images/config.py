@@ -23,11 +23,11 @@ class ImageConfig(BaseModel):
         "of the imported catalog, say): `/img/1.jpg` and `img/1.jpg` are both ROOT/img/1.jpg.",
     )
     batch_size: int = Field(default=16, ge=1, le=1024, description="Images per encoder call.")
-    threads: int = Field(
-        default=1,
+    threads: int | None = Field(
+        default=None,
         ge=1,
-        description="ONNX Runtime intra-op threads of the image encoder (the process's training threads "
-        "when the `threads` settings set them).",
+        description="ONNX Runtime threads of the image encoder; None: the process's math threads for its "
+        "role (the `threads` settings: `training` when training or evaluating, `serving` when serving).",
     )
     min_side: int = Field(
         default=32, ge=1, description="An image narrower or lower than this many pixels is too small."

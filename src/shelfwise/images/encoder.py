@@ -22,6 +22,7 @@ import numpy as np
 
 from shelfwise.images.config import ImageConfig
 from shelfwise.images.sources import ImageProblem
+from shelfwise.text.onnx_backend import batch_threads
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -146,11 +147,16 @@ class ImageEncoder:
         if reason is not None:
             raise ImportError(reason)
 
+    @property
+    def threads(self) -> int:
+        """The config's threads, else the process's (shelfwise.threads sets them from the settings)."""
+        return self.config.threads or batch_threads()
+
     def encode(self, images: Sequence[Image]) -> np.ndarray:
         out = np.zeros((len(images), DIM), dtype=np.float32)
         if not images:
             return out
-        session = _session(self.config.threads)
+        session = _session(self.threads)
         step = self.config.batch_size
         for start in range(0, len(images), step):
             batch = np.stack([to_input(image) for image in images[start : start + step]])

@@ -152,6 +152,7 @@ class Catalog(Component[CatalogConfig]):
     the products are its state, and the columns are rebuilt from them on load."""
 
     kind = "catalog"
+    holds_user_data = False  # the products alone
     config_type = CatalogConfig
 
     def __init__(self, config: CatalogConfig | None = None) -> None:

@@ -127,6 +127,7 @@ class LexicalIndex(Component[LexicalIndexConfig]):
     the native hooks; the manifest keeps the document count and which fields have an index."""
 
     kind = "lexical_index"
+    holds_user_data = False  # the catalog's text alone
     config_type = LexicalIndexConfig
 
     def __init__(self, config: LexicalIndexConfig | None = None) -> None:

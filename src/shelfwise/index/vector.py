@@ -52,6 +52,9 @@ class VectorIndex(Component[VectorIndexConfig]):
     (so loading does not rebuild it)."""
 
     kind = "vector_index"
+    # The products' embeddings; an encoder fine-tuned on searches is answered for by the version
+    # (shelfwise.training.forgetting).
+    holds_user_data = False
     config_type = VectorIndexConfig
 
     def __init__(self, config: VectorIndexConfig | None = None) -> None:

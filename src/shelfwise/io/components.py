@@ -28,6 +28,8 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from shelfwise.io.forgetting import Forgotten, Subject
+
 MANIFEST_FILE = "component.json"
 ARRAYS_FILE = "arrays.npz"
 FORMAT_VERSION = 1
@@ -46,6 +48,10 @@ class Component(Generic[ConfigT]):
 
     kind: ClassVar[str]
     config_type: ClassVar[type[BaseModel]]
+    # Whether this component's own state (its parts answer for themselves) is learned from shoppers' events.
+    # True unless a subclass says otherwise: a component that forgets to say asks for a retrain on a
+    # deletion instead of keeping someone's data.
+    holds_user_data: ClassVar[bool] = True
 
     def __init__(self, config: ConfigT | None = None) -> None:
         self.config: ConfigT = config if config is not None else self.config_type()  # type: ignore[assignment]
@@ -78,6 +84,17 @@ class Component(Generic[ConfigT]):
 
     def restore_parts(self, directory: Path, saved: Sequence[str]) -> None:
         """Read the parts back (called last); `saved` names those `save` wrote (see `load_part`)."""
+
+    def forget(self, subject: Subject) -> Forgotten:
+        """Remove what `subject` contributed, from this component's own state and from each part's; the
+        caller saves the component again. Subclasses override `forget_state`, not this."""
+        forgotten = self.forget_state(subject)
+        return forgotten.add(part.forget(subject) for part in self.parts().values() if part is not None)
+
+    def forget_state(self, subject: Subject) -> Forgotten:
+        """Remove `subject` from this component's own state (parts aside). Default: nothing to do when it
+        holds no shopper data, else a retrain is asked for: override where the state allows removal."""
+        return Forgotten(retrain=[self.kind] if self.holds_user_data else [])
 
     # one format for all ---------------------------------------------------------------------------
 

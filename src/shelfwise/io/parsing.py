@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from shelfwise.domain import Event, EventType, Product
+from shelfwise.domain.values import MAX_QUANTITY, check_price, check_text
 from shelfwise.io.readers import json_safe
 
 PRODUCT_FIELDS: tuple[str, ...] = tuple(Product.model_fields)
@@ -75,8 +76,12 @@ class _Reasons:
     def has(self, field: str) -> bool:
         return any(item.startswith(f"{field}:") for item in self.items)
 
-    def convert(self, field: str, value: Any, converter: Callable[[Any], Any]) -> Any:
-        if _is_missing(value):
+    def convert(
+        self, field: str, value: Any, converter: Callable[[Any], Any], *, nan_is_missing: bool = True
+    ) -> Any:
+        """`converter(value)`, or None when the value is missing or bad (recording why). A float NaN is a
+        missing value (a gap in a pandas or Parquet column) unless `nan_is_missing` is False."""
+        if _is_missing(value) and (nan_is_missing or not _is_nan(value)):
             return None
         try:
             return converter(value)
@@ -91,14 +96,25 @@ class _Reasons:
 def _is_missing(value: Any) -> bool:
     if value is None:
         return True
-    if isinstance(value, float) and math.isnan(value):
+    if _is_nan(value):
         return True  # a missing value in a numeric Parquet/pandas column
     return isinstance(value, str) and not value.strip()
 
 
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _text(value: str) -> str:
+    try:
+        return check_text(value.strip())
+    except ValueError as error:
+        raise ValueError(f"{shown(value)} {error}") from None
+
+
 def to_text(value: Any) -> str:
     if isinstance(value, str):
-        return value.strip()
+        return _text(value)
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise ValueError(f"{shown(value)} is not text")
     return _number_text(value)
@@ -107,7 +123,7 @@ def to_text(value: Any) -> str:
 def to_id(value: Any) -> str:
     """Ids are text; numbers (123 from JSON or Parquet, 123.0 from a column with gaps) become "123"."""
     if isinstance(value, str):
-        return value.strip()
+        return _text(value)
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise ValueError(f"{shown(value)} is not an id (expected text or a whole number)")
     return _number_text(value)
@@ -123,19 +139,33 @@ def _number_text(value: int | float | Decimal) -> str:
 
 
 def to_price(value: Any) -> float:
-    """A non-negative number: 12.5, "12.50", "1,299.00", "$12.50", "12,50 €", "USD 12.50"."""
-    number = _to_number(value) if not isinstance(value, str) else _parse_price_text(value)
+    """A price (see `check_price`): 12.5, "12.50", "1,299.00", "$12.50", "12,50 €", "USD 12.50"."""
+    if isinstance(value, str):
+        number = _parse_price_text(value)
+    elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        number = _as_float(value)  # NaN and infinities included: check_price names them
+    else:
+        number = None
     if number is None:
         raise ValueError(f"{shown(value)} is not a number")
-    if number < 0:
-        raise ValueError(f"{shown(value)} is negative")
-    return number
+    try:
+        return check_price(number)
+    except ValueError as error:
+        problem = str(error).partition(" ")[2]  # check_price quotes the float; quote the value as given
+        raise ValueError(f"{shown(value)} {problem}") from None
+
+
+def _as_float(value: int | float | Decimal) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond any float
+        return math.inf if value > 0 else -math.inf
 
 
 def _to_number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return None
-    number = float(value)
+    number = _as_float(value)
     return number if math.isfinite(number) else None
 
 
@@ -150,11 +180,11 @@ def _parse_price_text(text: str) -> float | None:
         number = Decimal(cleaned)
     except InvalidOperation:
         return None
-    return float(number) if number.is_finite() else None
+    return None if number.is_snan() else float(number)  # "NaN" and "inf" become floats check_price refuses
 
 
 def to_quantity(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_QUANTITY:
         return value
     number = _to_number(value)
     if isinstance(value, str):
@@ -166,6 +196,8 @@ def to_quantity(value: Any) -> int:
         raise ValueError(f"{shown(value)} is not a whole number")
     if number < 1:
         raise ValueError(f"{shown(value)} is less than 1")
+    if number > MAX_QUANTITY:
+        raise ValueError(f"{shown(value)} is more than {MAX_QUANTITY}")
     return int(number)
 
 
@@ -195,7 +227,10 @@ def to_timestamp(value: Any) -> datetime:
         moment = _parse_timestamp_text(value)
     else:
         raise ValueError(f"{shown(value)} is not a timestamp")
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # a zoned time at the very ends of the calendar has no UTC equivalent
+        raise ValueError(f"{shown(value)} is out of range for a timestamp") from None
 
 
 def _parse_timestamp_text(text: str) -> datetime:
@@ -213,7 +248,7 @@ def _parse_timestamp_text(text: str) -> datetime:
 
 
 def _from_epoch(number: int | float | Decimal, original: Any) -> datetime:
-    seconds = float(number)
+    seconds = _as_float(number)
     if not math.isfinite(seconds) or abs(seconds) >= _EPOCH_MAX_MS:
         raise ValueError(f"{shown(original)} is out of range for epoch seconds or milliseconds")
     if abs(seconds) >= _EPOCH_MS_THRESHOLD:
@@ -290,7 +325,7 @@ def parse_product(data: Mapping[str, Any]) -> Product:
         "description": reasons.convert("description", fields.get("description"), to_text),
         "category": reasons.convert("category", fields.get("category"), to_text),
         "brand": reasons.convert("brand", fields.get("brand"), to_text),
-        "price": reasons.convert("price", fields.get("price"), to_price),
+        "price": reasons.convert("price", fields.get("price"), to_price, nan_is_missing=False),
         "currency": reasons.convert("currency", fields.get("currency"), to_currency),
         "image_url": reasons.convert("image_url", fields.get("image_url"), to_text),
         "available": reasons.convert("available", fields.get("available"), to_bool),
@@ -331,8 +366,9 @@ def parse_event(data: Mapping[str, Any]) -> Event:
         "query": reasons.convert("query", fields.get("query"), to_text),
         "timestamp": reasons.convert("timestamp", fields.get("timestamp"), to_timestamp),
         "quantity": reasons.convert("quantity", fields.get("quantity"), to_quantity),
-        "price": reasons.convert("price", fields.get("price"), to_price),
+        "price": reasons.convert("price", fields.get("price"), to_price, nan_is_missing=False),
         "request_id": reasons.convert("request_id", fields.get("request_id"), to_id),
+        "event_id": reasons.convert("event_id", fields.get("event_id"), to_id),
     }
     _check_event_shape(values, reasons)
     return _build(Event, {key: value for key, value in values.items() if value is not None}, reasons)

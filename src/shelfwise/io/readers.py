@@ -34,6 +34,11 @@ SUFFIX_FORMATS: dict[str, Format] = {
 EXTRA_FIELDS_KEY = "_extra_fields"
 # Key under which the text of a record that could not be read into fields is kept.
 RAW_LINE_KEY = "_raw_line"
+# Key that marks a record kept cut short (`truncate_raw`), with the size of the original.
+RAW_TRUNCATED_KEY = "_raw_truncated"
+_MARKER_CHARS = 120  # room left for the marker itself
+_MIN_VALUE_CHARS = 40
+_MAX_KEY_CHARS = 200
 
 _PARQUET_BATCH_ROWS = 10_000
 
@@ -64,7 +69,7 @@ class RawRow:
     def raw(self) -> dict[str, Any]:
         """The record in a JSON-safe form for reports: its fields, or its source text."""
         if self.data is not None:
-            return json_safe(self.data)
+            return json_safe(self.data, non_finite_as_text=True)
         return {RAW_LINE_KEY: self.text if self.text is not None else ""}
 
 
@@ -353,23 +358,86 @@ def _parquet_records(parquet: Any) -> Iterator[RawRow]:
 # --- JSON-safe values ---------------------------------------------------------------------------------------
 
 
-def json_safe(value: Any) -> Any:
-    """A copy `json.dumps` accepts: dates as ISO text, NaN and infinities as None, bytes as base64."""
-    if value is None or isinstance(value, bool | int | str):
+def json_safe(value: Any, *, non_finite_as_text: bool = False) -> Any:
+    """A copy `json.dumps` accepts and UTF-8 can encode: dates as ISO text, NaN and infinities as None (or,
+    with `non_finite_as_text`, as the text "nan", "inf", "-inf", so that a quarantined row keeps what was
+    sent), a lone surrogate in text escaped as `\\ud800`, bytes as base64."""
+    if isinstance(value, str):
+        return value if value.isascii() else _utf8_safe(value)
+    if value is None or isinstance(value, bool | int):
         return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
+    if isinstance(value, float | Decimal):
+        number = math.nan if isinstance(value, Decimal) and value.is_snan() else float(value)
+        if math.isfinite(number):  # Decimal("1e400") is finite, but beyond any float
+            return number
+        return str(value) if non_finite_as_text else None
     if isinstance(value, dict):
-        return {str(key): json_safe(item) for key, item in value.items()}
+        return {
+            json_safe(str(key)): json_safe(item, non_finite_as_text=non_finite_as_text)
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
-        return [json_safe(item) for item in items]
+        return [json_safe(item, non_finite_as_text=non_finite_as_text) for item in items]
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, timedelta):
         return value.total_seconds()
-    if isinstance(value, Decimal):
-        return float(value) if value.is_finite() else None
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     return str(value)
+
+
+def _json_chars(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def truncate_raw(raw: dict[str, Any], max_chars: int) -> dict[str, Any]:
+    """`raw` (JSON-safe) as it is when its JSON is at most `max_chars` long; otherwise a copy cut to about
+    that size, each field in order: short values whole, long ones shortened (ending in an ellipsis), and
+    fields past the budget left out. The copy holds `RAW_TRUNCATED_KEY` with the original's size, so no
+    one mistakes it for the row as sent."""
+    size = _json_chars(raw)
+    if size <= max_chars:
+        return raw
+    budget = max(max_chars - _MARKER_CHARS, _MIN_VALUE_CHARS)
+    # a field costs its key and value as JSON, with the quotes, `: ` and `, ` around them
+    sizes = {key: _json_chars(value) + min(len(key), _MAX_KEY_CHARS) + 6 for key, value in raw.items()}
+    fair = budget // max(len(raw), 1)
+    small = sum(cost for cost in sizes.values() if cost <= fair)
+    big = sum(1 for cost in sizes.values() if cost > fair)
+    each = max((budget - small) // big, _MIN_VALUE_CHARS) if big else 0
+    kept: dict[str, Any] = {}
+    used = left_out = 0
+    for key, value in raw.items():
+        cost = min(sizes[key], each) if sizes[key] > fair else sizes[key]
+        if used + cost > budget:
+            left_out += 1
+            continue
+        short_key = key if len(key) <= _MAX_KEY_CHARS else key[: _MAX_KEY_CHARS - 1] + "…"
+        kept[short_key] = value if sizes[key] <= fair else _cut(value, each)
+        used += cost
+    kept[RAW_TRUNCATED_KEY] = {"original_chars": size, "fields_left_out": left_out}
+    return kept
+
+
+def _cut(value: Any, chars: int) -> str:
+    """The value as text, cut (ending in an ellipsis) so that its JSON, escapes and all, fits `chars`."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if _json_chars(text) <= chars:
+        return text
+    keep = max(chars - 3, 1)
+    while True:
+        cut = text[:keep] + "…"
+        size = _json_chars(cut)
+        if size <= chars or keep == 1:
+            return cut
+        keep = max(keep * chars // size - 1, 1)  # escaped characters take more room than they count
+
+
+def _utf8_safe(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text

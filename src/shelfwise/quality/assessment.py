@@ -36,9 +36,11 @@ def assess_store(
     quarantined: dict[str, int],
     config: QualityConfig | None = None,
     now: datetime | None = None,
+    unjoined: int = 0,
     image_flags: Flags | None = None,
 ) -> StoreAssessment:
-    """Dataset checks over the store: products and events as stored, with quarantine counts per source;
+    """Dataset checks over the store: products and joined events as stored, with quarantine counts per
+    source and the count of events stored waiting for their product (`unjoined`, not in `events`);
     `image_flags` are the image checks' findings over `products` (quality.checks.images), when encoded."""
     config = config or QualityConfig()
     frame = products_frame(products)
@@ -52,9 +54,9 @@ def assess_store(
     event_frame = normalise_frame(events) if events.height else events_frame([])
     ids = {product.product_id for product in products}
     event_flags, bots = check_events(event_frame, config, ids, now)
-    event_rows = event_frame.height + quarantined.get("events", 0)
+    event_rows = event_frame.height + quarantined.get("events", 0) + unjoined
     event_warnings_ = event_warnings(
-        event_frame, event_flags, bots, event_rows, quarantined.get("events", 0), config, now
+        event_frame, event_flags, bots, event_rows, quarantined.get("events", 0), config, now, unjoined
     )
     excluded = np.zeros(event_frame.height, dtype=bool)
     counts: dict[str, int] = {}
@@ -68,6 +70,7 @@ def assess_store(
         mask = event_flags.mask(name, event_frame.height)
         counts[name] = int((mask & ~excluded).sum())
         excluded |= mask
+    counts["event.unknown_product"] += unjoined
     warnings = product_warnings + event_warnings_
     product_gate = GatedFile(
         "products", "<store>", [], list(products), [], [], frame, product_flags, product_warnings
@@ -76,6 +79,8 @@ def assess_store(
         "events", "<store>", [], [], [], [], event_frame, event_flags, event_warnings_, bots
     )
     check_rows = {**_flag_counts(product_flags), **_flag_counts(event_flags)}
+    if unjoined:
+        check_rows["event.unknown_product"] = check_rows.get("event.unknown_product", 0) + unjoined
     report = QualityReport(
         source="store",
         checks=dict(sorted(check_rows.items())),

@@ -8,6 +8,38 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class IngestLimits(BaseModel):
+    """Bounds on what one ingest may cost, so that one bad request or file cannot flood the store. Rows
+    over a quarantine bound are still counted, with their reasons, in the ingest report."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_request_rows: int = Field(
+        default=10_000, ge=1, description="Rows one HTTP request may send; more is refused (413)."
+    )
+    max_quarantined_per_request: int = Field(
+        default=1_000, ge=0, description="Quarantined rows one HTTP request may add to the quarantine."
+    )
+    max_quarantined_per_source: int = Field(
+        default=100_000,
+        ge=0,
+        description="Rows the quarantine keeps per source (products, events); past it rows are counted only.",
+    )
+    refuse_invalid_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="A batch or file with a larger share of rows that cannot be read is refused whole.",
+    )
+    refuse_min_invalid_rows: int = Field(
+        default=100, ge=1, description="...once at least this many rows cannot be read."
+    )
+    max_raw_chars: int = Field(
+        default=20_000,
+        ge=200,
+        description="A quarantined row larger than this (as JSON) is kept cut short, marked with its size.",
+    )
+
+
 class QualityConfig(BaseModel):
     """Every threshold of the checks and tiers, with its default; a shop tunes them in its settings."""
 
@@ -76,3 +108,5 @@ class QualityConfig(BaseModel):
     min_interactions: int = Field(default=1000, ge=0)
     min_repeat_users: int = Field(default=25, ge=0)
     min_co_purchase_pairs: int = Field(default=50, ge=0)
+    # what one ingest may cost
+    limits: IngestLimits = Field(default_factory=IngestLimits)

@@ -19,7 +19,9 @@ from shelfwise.io.parsing import EVENT_FIELDS, field_key
 from shelfwise.io.readers import RawRow
 
 _ISO = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})?$"
-_ID = r"^[^\s](?:.{0,254}[^\s])?$"
+# Ids as the Event model takes them (no NUL, at most 256 characters; request ids 64).
+_ID = r"^[^\s\x00](?:[^\x00]{0,254}[^\s\x00])?$"
+_REQUEST_ID = r"^[^\s\x00](?:[^\x00]{0,62}[^\s\x00])?$"
 _DIGITS = r"^[1-9]\d{0,8}$"
 _PRICE = r"^\d{1,12}(?:\.\d{1,6})?$"
 _TYPES = [kind.value for kind in EventType]
@@ -83,7 +85,9 @@ def _split(frame: pl.DataFrame, names: dict[str, str]) -> FastEvents:
         & (col["product_id"].is_null() | col["product_id"].str.contains(_ID))
         & (col["quantity"].is_null() | col["quantity"].str.contains(_DIGITS))
         & (col["price"].is_null() | col["price"].str.contains(_PRICE))
-        & (col["request_id"].is_null() | col["request_id"].str.contains(_ID))
+        & (col["request_id"].is_null() | col["request_id"].str.contains(_REQUEST_ID))
+        & (col["query"].is_null() | ~col["query"].str.contains("\x00", literal=True))
+        & (col["event_id"].is_null() | col["event_id"].str.contains(_ID))
         & pl.when(kind == "search")
         .then(col["query"].str.strip_chars().str.len_chars().fill_null(0) > 0)
         .otherwise(col["product_id"].is_not_null())
@@ -100,7 +104,7 @@ def _split(frame: pl.DataFrame, names: dict[str, str]) -> FastEvents:
         pl.coalesce(timestamp, unzoned.dt.replace_time_zone("UTC")).alias("timestamp"),
         *(
             col[field].alias(field)
-            for field in ("user_id", "session_id", "event_type", "product_id", "request_id")
+            for field in ("user_id", "session_id", "event_type", "product_id", "request_id", "event_id")
         ),
         col["query"].str.strip_chars().alias("query"),
         col["quantity"].cast(pl.Int64, strict=False).fill_null(1).alias("quantity"),
@@ -130,5 +134,6 @@ def _event(row: dict[str, Any], kinds: dict[str, EventType]) -> Event:
             "quantity": row["quantity"],
             "price": row["price"],
             "request_id": row["request_id"],
+            "event_id": row["event_id"],
         }
     )

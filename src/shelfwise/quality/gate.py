@@ -9,7 +9,7 @@ files is `shelfwise.quality.reporting`, the assessment of the store before train
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ from shelfwise.io.parsing import RowError, parse_event, parse_product
 from shelfwise.io.readers import RawRow, read_rows
 from shelfwise.quality.bots import BotActor
 from shelfwise.quality.checks.catalog import catalog_warnings, check_catalog, products_frame
-from shelfwise.quality.checks.events import check_events, event_warnings, events_frame
+from shelfwise.quality.checks.events import check_events, check_live_event, event_warnings, events_frame
 from shelfwise.quality.config import QualityConfig
 from shelfwise.quality.fast_events import read_events_fast
 from shelfwise.quality.flags import DatasetWarning, Flags
@@ -39,7 +39,8 @@ REPORT_ROWS = 100  # quarantined rows an ingest report lists; its counts are nev
 @dataclass
 class GatedFile:
     """One file (or batch) through the gate. `stored` are the rows to store (accepted, repaired and
-    excluded), `excluded` their positions among `stored` that stay out of training."""
+    excluded), `excluded` their positions among `stored` that stay out of training, `unreadable` how many
+    rows could not be read as a product or event at all (broken, a required field missing, a wrong type)."""
 
     kind: str
     file: str
@@ -51,6 +52,7 @@ class GatedFile:
     flags: Flags
     warnings: list[DatasetWarning]
     bots: list[BotActor] = field(default_factory=list)
+    unreadable: int = 0
 
     def summary(self) -> FileSummary:
         """Rows by outcome."""
@@ -130,10 +132,15 @@ def gate_products(rows: Iterable[RawRow], file: str, config: QualityConfig | Non
         winners[position][0].checks.update(checks)
     for row in gated:
         row.decide()
-    quarantined = [quarantined_row("products", file, row) for row in gated if row.outcome() == "quarantined"]
+    max_raw = config.limits.max_raw_chars
+    quarantined = [
+        quarantined_row("products", file, row, max_raw) for row in gated if row.outcome() == "quarantined"
+    ]
     warnings = catalog_warnings(frame, flags, len(gated), len(quarantined), config)
+    stored = [product for _, product in winners]
+    unreadable = len(gated) - len(parsed)
     return GatedFile(
-        "products", file, gated, [p for _, p in winners], [], quarantined, frame, flags, warnings
+        "products", file, gated, stored, [], quarantined, frame, flags, warnings, unreadable=unreadable
     )
 
 
@@ -193,30 +200,83 @@ def _gate_events(
     for line, raw, parsed in rows:
         if parsed is not None:
             row = GatedRow(line=line, raw=None, product_id=parsed.product_id, user_id=parsed.user_id)
-            gated.append(row)
+        else:
+            assert raw is not None
+            row, parsed = _parse_event_row(line, raw)
+        gated.append(row)
+        if parsed is not None:
             events.append(parsed)
             parsed_rows.append(row)
-            continue
-        assert raw is not None
-        row = GatedRow(
-            line=line, raw=raw, product_id=raw_id(raw, "product_id"), user_id=raw_id(raw, "user_id")
-        )
-        gated.append(row)
-        if raw.error is not None or raw.data is None:
-            row.reasons.append(f"row: {raw.error or 'no fields'}")
-            row.checks["event.unreadable_row"] = raw.error or "no fields"
-            continue
-        try:
-            events.append(parse_event(raw.data))
-            parsed_rows.append(row)
-        except RowError as error:
-            row.reasons.extend(error.reasons)
-            for reason in error.reasons:
-                row.checks.setdefault(check_of_reason("event", reason), reason)
     frame = events_frame(events)
     flags, bots = check_events(frame, config, catalog_ids, now)
     for position, checks in flags.by_row().items():
         parsed_rows[position].checks.update(checks)
+    quarantined, stored, excluded = _decide_events(
+        gated, parsed_rows, events, file, fetch, config.limits.max_raw_chars
+    )
+    warnings = event_warnings(frame, flags, bots, len(gated), len(quarantined), config, now)
+    unreadable = len(gated) - len(parsed_rows)
+    return GatedFile(
+        "events", file, gated, stored, excluded, quarantined, frame, flags, warnings, bots, unreadable
+    )
+
+
+def gate_live_event(
+    raw: RawRow,
+    file: str,
+    config: QualityConfig,
+    catalog_ids: Collection[str] | None,
+    earlier: Callable[[Event], Sequence[Event]],
+    now: datetime | None = None,
+) -> GatedFile:
+    """Gate one event sent live: the same parsing and row checks as `gate_events`, applied to this one
+    event against `earlier(event)`, its actor's recent events (so a cart after a view sent a moment
+    before is not a cart without a view, and a repeat of one is a duplicate), without the frames and
+    dataset warnings that only a batch needs. `gate_events` over those events and this one flags this
+    row with the same checks (tests/quality/test_quality_live_event.py holds the two to it)."""
+    row, event = _parse_event_row(raw.line, raw)
+    events = [event] if event is not None else []
+    flags = Flags()
+    if event is not None:
+        checks = check_live_event(event, config, catalog_ids, earlier(event), now)
+        row.checks.update(checks)
+        flags.merge(Flags({name: {0: detail} for name, detail in checks.items()}))
+    quarantined, stored, excluded = _decide_events(
+        [row], [row] if event else [], events, file, None, config.limits.max_raw_chars
+    )
+    frame = events_frame(events)
+    unreadable = 0 if event is not None else 1
+    return GatedFile(
+        "events", file, [row], stored, excluded, quarantined, frame, flags, [], unreadable=unreadable
+    )
+
+
+def _parse_event_row(line: int, raw: RawRow) -> tuple[GatedRow, Event | None]:
+    """A raw row's gate bookkeeping and its event, or None with the reasons it did not parse."""
+    row = GatedRow(line=line, raw=raw, product_id=raw_id(raw, "product_id"), user_id=raw_id(raw, "user_id"))
+    if raw.error is not None or raw.data is None:
+        row.reasons.append(f"row: {raw.error or 'no fields'}")
+        row.checks["event.unreadable_row"] = raw.error or "no fields"
+        return row, None
+    try:
+        return row, parse_event(raw.data)
+    except RowError as error:
+        row.reasons.extend(error.reasons)
+        for reason in error.reasons:
+            row.checks.setdefault(check_of_reason("event", reason), reason)
+        return row, None
+
+
+def _decide_events(
+    gated: list[GatedRow],
+    parsed_rows: list[GatedRow],
+    events: list[Event],
+    file: str,
+    fetch: Callable[[int], RawRow] | None,
+    max_raw_chars: int,
+) -> tuple[list[QuarantinedRow], list[Event], list[int]]:
+    """Every row's outcome once all checks have run: the quarantine entries, the events to store and the
+    positions among those that stay out of training."""
     for row in gated:
         row.decide()
     quarantined = []
@@ -224,7 +284,7 @@ def _gate_events(
         if row.outcome() == "quarantined":
             if row.raw is None and fetch is not None:
                 row.raw = fetch(index)
-            quarantined.append(quarantined_row("events", file, row))
+            quarantined.append(quarantined_row("events", file, row, max_raw_chars))
     stored: list[Event] = []
     excluded: list[int] = []
     for row, event in zip(parsed_rows, events, strict=True):
@@ -234,8 +294,7 @@ def _gate_events(
         if outcome == "excluded":
             excluded.append(len(stored))
         stored.append(event)
-    warnings = event_warnings(frame, flags, bots, len(gated), len(quarantined), config, now)
-    return GatedFile("events", file, gated, stored, excluded, quarantined, frame, flags, warnings, bots)
+    return quarantined, stored, excluded
 
 
 # --- whole files ---------------------------------------------------------------------------------------

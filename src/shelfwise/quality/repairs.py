@@ -1,14 +1,15 @@
 """Safe repairs of product text, applied to a raw row before it is parsed; every change is recorded.
 
-Only repairs that cannot change what a product is are made: unescaping HTML entities and removing tags,
-fixing mojibake (ftfy's encoding fixer only, never its quote or width normalisation), collapsing
-whitespace, and turning a list stored as text into the value the field expects.
+Only repairs that cannot change what a product is are made: unescaping HTML entities and removing tags
+(`shelfwise.quality.markup`), fixing mojibake (ftfy's encoding fixer only, never its quote or width
+normalisation), collapsing whitespace, turning a list stored as text into the value the field expects,
+and dropping an image URL that is neither http(s) nor a path on the shop's own site (`javascript:`,
+`data:`, a bare word): a page must never load it.
 """
 
 from __future__ import annotations
 
 import ast
-import html
 import json
 import re
 from dataclasses import dataclass
@@ -17,10 +18,11 @@ from typing import Any
 import ftfy
 
 from shelfwise.io.parsing import field_key
+from shelfwise.quality.markup import has_markup, plain_text
+from shelfwise.quality.schemas import URL_PATTERN
 
 TEXT_FIELDS = ("title", "description", "brand", "category")
-_HTML = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,200}>|&(?:[a-zA-Z]{2,8}|#\d{1,6}|#x[0-9a-fA-F]{1,5});")
-_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,200}>")
+_IMAGE_URL = re.compile(URL_PATTERN)
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]{2,}|[\t\u00a0\r\n]")
 _DESCRIPTION_SPACES = re.compile(r"[ \t\u00a0]{2,}")
 _LIST_TEXT = re.compile(r"^\s*\[.*\]\s*$", re.DOTALL)
@@ -69,11 +71,13 @@ def fix_mojibake(text: str) -> str:
 
 
 def fix_html(text: str) -> str:
-    """HTML tags removed and entities unescaped (`&amp;` -> `&`)."""
-    if not _HTML.search(text):
-        return text
-    unescaped = html.unescape(_TAG.sub(" ", text))
-    return _TAG.sub(" ", unescaped).strip()  # entities may have hidden tags (&lt;b&gt;)
+    """Entities unescaped once and markup removed, script and style bodies with it (see `plain_text`)."""
+    return plain_text(text) if has_markup(text) else text
+
+
+def is_image_url(value: str) -> bool:
+    """An http(s) URL or a path on the shop's own site (`/img/a.jpg`): what a page may load as an image."""
+    return _IMAGE_URL.match(value.strip()) is not None
 
 
 def fix_whitespace(text: str, field: str) -> str:
@@ -112,10 +116,15 @@ def _repair_field(
             if field == "category":
                 step("product.list_as_text", " > ".join(items))
             else:
-                step("product.list_as_text", items[0] if items else "")
+                safe = [item for item in items if is_image_url(item)]
+                step("product.list_as_text", (safe or items or [""])[0])
                 if len(items) > 1 and "images" not in keys:
-                    row["images"] = items
+                    row["images"] = safe
+                    if len(safe) < len(items):
+                        repairs.append(Repair("product.invalid_url", "images", repr(items), repr(safe)))
     if field == "image_url":
+        if not is_image_url(value):
+            step("product.invalid_url", "")  # dropped: the row is kept without an image
         return value
     step("product.mojibake", fix_mojibake(value))
     step("product.html_residue", fix_html(value))

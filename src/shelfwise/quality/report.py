@@ -7,6 +7,7 @@ is drawn by `shelfwise.cli.render.quality_summary`, the HTML page by `shelfwise.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -133,6 +134,26 @@ class QualityReport(BaseModel):
     def load(cls, path: Path | str) -> QualityReport:
         """Read a report written by `save`."""
         return cls.model_validate_json(Path(path).read_text())
+
+
+def forget_in_report(path: Path, identifiers: Sequence[str]) -> int:
+    """Drop the report's rows that name any of `identifiers` (a deleted user's id, sessions, queries);
+    returns how many. Should an identifier still appear elsewhere in it (a warning's example), the report
+    is removed: the next training or `shelfwise quality check` writes a new one."""
+    if not path.exists() or not identifiers:
+        return 0
+    report = QualityReport.load(path)
+
+    def names(text: str) -> bool:
+        return any(identifier in text for identifier in identifiers)
+
+    kept = [row for row in report.rows if not names(row.model_dump_json())]
+    cleaned = report.model_copy(update={"rows": kept})
+    if names(cleaned.model_dump_json()):
+        path.unlink()
+    elif len(kept) < len(report.rows):
+        cleaned.save(path)
+    return len(report.rows) - len(kept)
 
 
 def check_counts(counts: dict[str, int]) -> list[CheckCount]:

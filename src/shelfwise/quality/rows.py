@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from shelfwise.domain import QuarantinedRow
 from shelfwise.io.parsing import field_key
-from shelfwise.io.readers import RawRow
+from shelfwise.io.readers import RawRow, truncate_raw
 from shelfwise.quality.checks import CHECKS, Effect
 from shelfwise.quality.quarantine import DUPLICATE_REASON
 from shelfwise.quality.repairs import Repair
@@ -84,9 +84,9 @@ def raw_id(row: RawRow, name: str) -> str | None:
     return str(value).strip() or None if value is not None else None
 
 
-def quarantined_row(source: str, file: str, row: GatedRow) -> QuarantinedRow:
-    """The quarantine entry of a row: its raw content and every reason, including each quarantining
-    check that fired after parsing."""
+def quarantined_row(source: str, file: str, row: GatedRow, max_raw_chars: int) -> QuarantinedRow:
+    """The quarantine entry of a row: its raw content (cut short past `max_raw_chars`, see `truncate_raw`)
+    and every reason, including each quarantining check that fired after parsing."""
     assert row.raw is not None, "the raw row is fetched before a row is quarantined"
     reasons = list(row.reasons)
     for name, detail in row.checks.items():
@@ -96,9 +96,28 @@ def quarantined_row(source: str, file: str, row: GatedRow) -> QuarantinedRow:
         source="products" if source == "products" else "events",
         file=file,
         line=row.line,
-        raw=row.raw.raw,
+        raw=truncate_raw(row.raw.raw, max_raw_chars),
         reasons=reasons,
     )
+
+
+def quarantined_by_check(rows: Sequence[QuarantinedRow]) -> tuple[dict[str, int], dict[str, str]]:
+    """How many quarantined rows fail each check, most first, and the first reason found for each."""
+    counts: dict[str, int] = {}
+    examples: dict[str, str] = {}
+    known: dict[tuple[str, str], str] = {}  # a flood of bad rows repeats the same few reasons
+    for row in rows:
+        kind = "product" if row.source == "products" else "event"
+        first: dict[str, str] = {}
+        for reason in row.reasons:
+            name = known.get((kind, reason))
+            if name is None:
+                name = known[kind, reason] = check_of_reason(kind, reason)
+            first.setdefault(name, reason)
+        for name, reason in first.items():
+            counts[name] = counts.get(name, 0) + 1
+            examples.setdefault(name, reason)
+    return dict(sorted(counts.items(), key=lambda item: -item[1])), examples
 
 
 def reasons_by_check(rows: Sequence[GatedRow]) -> dict[str, int]:

@@ -14,7 +14,8 @@ import polars as pl
 
 from shelfwise.quality.flags import Flags
 
-URL_PATTERN = r"^(?:https?://[^\s/$.?#][^\s]*|/[^\s]*)$"
+# An image a page may load: http(s), any case, or a path on the shop's own site; never javascript: or data:.
+URL_PATTERN = r"^(?:(?i:https?)://[^\s/$.?#][^\s]*|/[^\s]*)$"
 CATEGORY_PATTERN = r"^[^\[\]{}\"|]+$"
 
 # (column, pandera check) -> check name

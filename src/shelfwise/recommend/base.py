@@ -9,6 +9,7 @@ from typing import Protocol, Self, runtime_checkable
 import numpy as np
 
 from shelfwise.io.components import Component, ConfigT
+from shelfwise.io.forgetting import Forgotten
 from shelfwise.metrics import target_ranks
 from shelfwise.recommend.interactions import Interactions
 
@@ -98,3 +99,9 @@ class ScoringComponent(Component[ConfigT], ABC):
 
     def score(self, history: np.ndarray) -> np.ndarray:
         return self.score_batch([history])[0]
+
+    def forget_interactions(self, data: Interactions) -> Forgotten:
+        """Remove one shopper's interactions (`data`, over this model's items, as training built them)
+        from what the model learned. Default: nothing to do without any; else a retrain, since learned
+        weights cannot give one shopper back. Models whose state is counts override it."""
+        return Forgotten(retrain=[self.kind]) if len(data) else Forgotten()

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
+from shelfwise.io.forgetting import Forgotten
 from shelfwise.recommend.base import ScoringComponent
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.popularity import SECONDS_PER_DAY
@@ -133,6 +134,11 @@ class CoOccurrenceConfig(NeighbourScoringConfig):
     top_n: int = Field(default=200, ge=1, description="Neighbours kept per item.")
     same_session: bool = Field(default=True, description="Only pair items of the same session, when known.")
     use_weights: bool = Field(default=True, description="Scale pairs by sqrt(w_i w_j) of the interactions.")
+    keep_counts: bool = Field(
+        default=True,
+        description="Save the raw pair counts beside the pruned table, so that a deleted shopper's pairs "
+        "are subtracted exactly; off: smaller artifacts, and a deletion retrains.",
+    )
 
 
 class CoPurchaseConfig(NeighbourScoringConfig):
@@ -145,6 +151,11 @@ class CoPurchaseConfig(NeighbourScoringConfig):
     top_n: int = Field(default=50, ge=1, description="Neighbours kept per item.")
     history_decay: float = Field(default=1.0, gt=0, le=1, description="1: every item in a cart counts alike.")
     popularity_prior: float = Field(default=0.0, ge=0, description="Weight of normalised popularity.")
+    keep_counts: bool = Field(
+        default=True,
+        description="Save the raw pair counts beside the pruned table, so that a deleted shopper's pairs "
+        "are subtracted exactly; off: smaller artifacts, and a deletion retrains.",
+    )
 
 
 @dataclass(frozen=True)
@@ -200,6 +211,46 @@ class ItemNeighbourModel(ScoringComponent[NeighbourScoringConfig]):
     def __init__(self, config: NeighbourScoringConfig | None = None) -> None:
         super().__init__(config)
         self._table: ItemNeighbourTable | None = None
+        # The sums the table is normalised and pruned from (`keep_counts`): additive over shoppers.
+        self._counts: sp.csr_matrix | None = None
+        self._item_counts: np.ndarray | None = None
+
+    def _pair_counts(self, data: Interactions) -> tuple[sp.csr_matrix, np.ndarray]:
+        """(item x item pair counts, per-item counts) of `data`: sums over shoppers, each shopper's terms
+        from their own interactions alone."""
+        raise NotImplementedError(f"{type(self).__name__} does not count pairs")
+
+    def _table_of(self, counts: sp.csr_matrix, item_counts: np.ndarray) -> ItemNeighbourTable:
+        raise NotImplementedError(f"{type(self).__name__} does not count pairs")
+
+    def _residue(self) -> float:
+        """Below this a subtracted count is float rounding: half the smallest term one pair adds."""
+        return 0.5
+
+    def _fit_counts(self, data: Interactions) -> Self:
+        counts, item_counts = self._pair_counts(data)
+        self._table = self._table_of(counts, item_counts)
+        keep = getattr(self.config, "keep_counts", False)
+        self._counts, self._item_counts = (counts, item_counts) if keep else (None, None)
+        return self
+
+    def forget_interactions(self, data: Interactions) -> Forgotten:
+        """Subtract the shopper's pair and item counts and rebuild the table: the table then is what
+        training without them gives (a count the quality gate kept out of training stops at zero).
+        Without saved counts (`keep_counts` off, or an older save) a retrain is asked for."""
+        if not len(data):
+            return Forgotten()
+        if self._counts is None or self._item_counts is None:
+            return Forgotten(retrain=[self.kind])
+        counts, item_counts = self._pair_counts(data)
+        remaining = sp.csr_matrix(self._counts - counts, dtype=np.float32)
+        remaining.data[remaining.data < self._residue()] = 0.0
+        remaining.eliminate_zeros()
+        items = self._item_counts - item_counts
+        items[items < self._residue()] = 0.0
+        self._counts, self._item_counts = remaining, items
+        self._table = self._table_of(remaining, items)
+        return Forgotten(removed=int(counts.nnz))
 
     @property
     def table(self) -> ItemNeighbourTable:
@@ -219,10 +270,26 @@ class ItemNeighbourModel(ScoringComponent[NeighbourScoringConfig]):
         return self.table.neighbours(item, n)
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        return {}, self.table.to_arrays()
+        arrays = self.table.to_arrays()
+        if self._counts is not None and self._item_counts is not None:
+            arrays |= {
+                "counts_data": self._counts.data,
+                "counts_indices": self._counts.indices,
+                "counts_indptr": self._counts.indptr,
+                "item_counts": self._item_counts,
+            }
+        return {}, arrays
 
     def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         self._table = ItemNeighbourTable.from_arrays(arrays)
+        if "counts_data" in arrays and "item_counts" in arrays:
+            n = self._table.n_items
+            self._counts = sp.csr_matrix(
+                (arrays["counts_data"], arrays["counts_indices"], arrays["counts_indptr"]),
+                shape=(n, n),
+                dtype=np.float32,
+            )
+            self._item_counts = arrays["item_counts"].astype(np.float64)
 
 
 class CoOccurrence(ItemNeighbourModel):
@@ -240,14 +307,25 @@ class CoOccurrence(ItemNeighbourModel):
         return self.config
 
     def fit(self, data: Interactions) -> Self:
+        return self._fit_counts(data)
+
+    def _pair_counts(self, data: Interactions) -> tuple[sp.csr_matrix, np.ndarray]:
         config = self.cooccurrence_config
         steps = _collapse_repeats(data, config.same_session, config.use_weights)
         forward = _windowed_pair_counts(steps, data.n_items, config)
         counts = sp.csr_matrix(forward + config.backward_weight * forward.T, dtype=np.float32)
-        item_counts = np.bincount(steps.item, weights=steps.weight, minlength=data.n_items)
+        return counts, np.bincount(steps.item, weights=steps.weight, minlength=data.n_items)
+
+    def _table_of(self, counts: sp.csr_matrix, item_counts: np.ndarray) -> ItemNeighbourTable:
+        config = self.cooccurrence_config
         matrix = keep_top_per_row(normalise_pairs(counts, item_counts, config.alpha), config.top_n)
-        self._table = ItemNeighbourTable(matrix, popularity_prior(item_counts, config.popularity_prior))
-        return self
+        return ItemNeighbourTable(matrix, popularity_prior(item_counts, config.popularity_prior))
+
+    def _residue(self) -> float:
+        # A pair adds at least backward_weight / window**distance_power (interaction weights are >= 1).
+        config = self.cooccurrence_config
+        smallest = min(1.0, config.backward_weight or 1.0) / config.window**config.distance_power
+        return 0.5 * smallest
 
 
 class CoPurchase(ItemNeighbourModel):
@@ -287,17 +365,22 @@ class CoPurchase(ItemNeighbourModel):
         return np.unique(pairs, axis=0)
 
     def fit(self, data: Interactions) -> Self:
-        config = self.copurchase_config
+        return self._fit_counts(data)
+
+    def _pair_counts(self, data: Interactions) -> tuple[sp.csr_matrix, np.ndarray]:
         pairs = self._user_pairs(data)
         counts = sp.csr_matrix(
             (np.ones(len(pairs), np.float32), (pairs[:, 1], pairs[:, 2])),
             shape=(data.n_items, data.n_items),
             dtype=np.float32,
         )
-        counts.data[counts.data < config.min_support] = 0
-        counts.eliminate_zeros()
         buyers = np.unique(np.column_stack([data.user_idx, data.item_idx]), axis=0)
-        item_counts = np.bincount(buyers[:, 1], minlength=data.n_items).astype(np.float64)
-        matrix = keep_top_per_row(normalise_pairs(counts, item_counts, config.alpha), config.top_n)
-        self._table = ItemNeighbourTable(matrix, popularity_prior(item_counts, config.popularity_prior))
-        return self
+        return counts, np.bincount(buyers[:, 1], minlength=data.n_items).astype(np.float64)
+
+    def _table_of(self, counts: sp.csr_matrix, item_counts: np.ndarray) -> ItemNeighbourTable:
+        config = self.copurchase_config
+        supported = sp.csr_matrix(counts, dtype=np.float32, copy=True)
+        supported.data[supported.data < config.min_support] = 0
+        supported.eliminate_zeros()
+        matrix = keep_top_per_row(normalise_pairs(supported, item_counts, config.alpha), config.top_n)
+        return ItemNeighbourTable(matrix, popularity_prior(item_counts, config.popularity_prior))

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from shelfwise.io.forgetting import Forgotten
 from shelfwise.recommend.base import ScoringComponent
 from shelfwise.recommend.interactions import Interactions
 
@@ -63,9 +64,20 @@ class Popularity(ScoringComponent[PopularityConfig]):
         return data.weights if self.config.use_weights else np.ones(len(data), np.float32)
 
     def fit(self, data: Interactions) -> Self:
-        weights = self._interaction_weights(data).astype(np.float64)
-        self._scores = np.bincount(data.item_idx, weights=weights, minlength=data.n_items).astype(np.float32)
+        self._scores = self._counts(data)
         return self
+
+    def _counts(self, data: Interactions) -> np.ndarray:
+        weights = self._interaction_weights(data).astype(np.float64)
+        return np.bincount(data.item_idx, weights=weights, minlength=data.n_items).astype(np.float32)
+
+    def forget_interactions(self, data: Interactions) -> Forgotten:
+        """Subtract the shopper's interactions from the counts: exact, since a count is a sum over them
+        (one the quality gate kept out of training stops the count at zero)."""
+        if not len(data):
+            return Forgotten()
+        self._scores = np.maximum(self.item_scores - self._counts(data), 0.0).astype(np.float32)
+        return Forgotten(removed=len(data))
 
     @property
     def item_scores(self) -> np.ndarray:
@@ -99,6 +111,7 @@ class TrendingPopularity(Popularity):
 
     def __init__(self, config: TrendingPopularityConfig | None = None) -> None:
         super().__init__(config)
+        self._now: float | None = None  # the reference time the decay ran to, kept to subtract a shopper
 
     @property
     def trending_config(self) -> TrendingPopularityConfig:
@@ -110,10 +123,32 @@ class TrendingPopularity(Popularity):
         if len(data) == 0:
             self._scores = np.zeros(data.n_items, np.float32)
             return self
-        now = float(data.times.max()) if config.now is None else config.now
-        # Interactions stamped after `now` count as fresh rather than more than fully.
-        age_days = np.maximum(now - data.times, 0.0) / SECONDS_PER_DAY
-        decay = np.exp2(-age_days / config.half_life_days)
-        weights = self._interaction_weights(data).astype(np.float64) * decay
-        self._scores = np.bincount(data.item_idx, weights=weights, minlength=data.n_items).astype(np.float32)
+        self._now = float(data.times.max()) if config.now is None else config.now
+        self._scores = self._counts(data)
         return self
+
+    def _counts(self, data: Interactions) -> np.ndarray:
+        if self._now is None:
+            raise RuntimeError("trending counts need the reference time `now`: fit first")
+        # Interactions stamped after `now` count as fresh rather than more than fully.
+        age_days = np.maximum(self._now - data.times, 0.0) / SECONDS_PER_DAY
+        decay = np.exp2(-age_days / self.trending_config.half_life_days)
+        weights = self._interaction_weights(data).astype(np.float64) * decay
+        return np.bincount(data.item_idx, weights=weights, minlength=data.n_items).astype(np.float32)
+
+    def forget_interactions(self, data: Interactions) -> Forgotten:
+        """Subtract the shopper's decayed interactions, against the reference time of training; a version
+        saved without that time cannot, and asks for a retrain. (Had their event been the latest, a
+        retrain would date `now` earlier: every score a constant factor higher, the ranking the same.)"""
+        if len(data) and self._now is None:
+            return Forgotten(retrain=[self.kind])
+        return super().forget_interactions(data)
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        values, arrays = super().state()
+        return {**values, "now": self._now}, arrays
+
+    def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        super().restore(values, arrays)
+        now = values.get("now")
+        self._now = None if now is None else float(now)

@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shelfwise.io.components import Component
+from shelfwise.io.forgetting import Forgotten
 from shelfwise.recommend.interactions import Interactions
 from shelfwise.recommend.popularity import SECONDS_PER_DAY
 
@@ -54,20 +55,29 @@ class RepurchaseIntervals(Component[RepurchaseConfig]):
 
     def fit(self, purchases: Interactions) -> Self:
         """`purchases`: purchase events only, times in epoch seconds."""
-        order = np.lexsort((purchases.times, purchases.item_idx, purchases.user_idx))
-        users, items = purchases.user_idx[order], purchases.item_idx[order]
-        days = purchases.times[order] / SECONDS_PER_DAY
-        same = (users[1:] == users[:-1]) & (items[1:] == items[:-1])
-        gaps = days[1:] - days[:-1]
-        repeat = same & (gaps >= self.config.min_interval_days)
+        repeat_items, repeat_gaps, repeat_users = self._repeats(purchases)
         intervals = np.full(purchases.n_items, np.nan)
-        repeat_items, repeat_gaps, repeat_users = items[1:][repeat], gaps[repeat], users[1:][repeat]
         for item in np.unique(repeat_items):
             chosen = repeat_items == item
             if len(np.unique(repeat_users[chosen])) >= self.config.min_repeat_buyers:
                 intervals[item] = float(np.median(repeat_gaps[chosen]))
         self._interval_days = intervals
         return self
+
+    def _repeats(self, purchases: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(item, gap in days, user) of every repurchase of one item by one user."""
+        order = np.lexsort((purchases.times, purchases.item_idx, purchases.user_idx))
+        users, items = purchases.user_idx[order], purchases.item_idx[order]
+        days = purchases.times[order] / SECONDS_PER_DAY
+        same = (users[1:] == users[:-1]) & (items[1:] == items[:-1])
+        gaps = days[1:] - days[:-1]
+        repeat = same & (gaps >= self.config.min_interval_days)
+        return items[1:][repeat], gaps[repeat], users[1:][repeat]
+
+    def forget_interactions(self, purchases: Interactions) -> Forgotten:
+        """The intervals are medians over shoppers' repurchases: a shopper who never bought one item twice
+        gave none of them, anyone else's share of a median can only go with a retrain."""
+        return Forgotten(retrain=[self.kind]) if len(self._repeats(purchases)[0]) else Forgotten()
 
     def due(self, last_bought: dict[int, float], now: float) -> list[DueItem]:
         """Consumables among `last_bought` (item -> epoch seconds of the last purchase), most due first."""

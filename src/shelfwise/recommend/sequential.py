@@ -422,9 +422,8 @@ class SequentialRecommender(ScoringComponent[SequentialConfig]):
         return {"n_items": self._n_items}, arrays
 
     def restore(self, values: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-        # Scoring one shopper is a few small matrix products: extra threads only add synchronisation, which
-        # a busy 2-core server pays dearly for (one-user p99 several times higher with 2 threads, ad hoc).
-        torch.set_num_threads(self.config.threads)
+        # Scoring runs on the process's torch threads, which the `threads` settings own (shelfwise.threads:
+        # one per request when serving, where extra threads only add synchronisation between requests).
         n_items = int(values["n_items"])
         state = {k.removeprefix("param."): torch.from_numpy(v) for k, v in arrays.items()}
         network = SequenceTransformer(n_items, self.config, state.get("text"))

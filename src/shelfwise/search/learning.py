@@ -17,11 +17,12 @@ import numpy as np
 import polars as pl
 
 from shelfwise.domain import Product
-from shelfwise.domain.events import EVENT_WEIGHTS, EventType
+from shelfwise.domain.events import EventType
 from shelfwise.io.frames import actor_column
 from shelfwise.search.config import SearchConfig
 from shelfwise.search.memory import RememberedQuery, SearchMemory
 from shelfwise.search.pipeline import SearchPipeline
+from shelfwise.search.popularity import popularity_of
 from shelfwise.search.ranker import LearnedRanker, RankingGroup
 
 logger = logging.getLogger(__name__)
@@ -29,25 +30,6 @@ logger = logging.getLogger(__name__)
 ATTRIBUTION_WINDOW = timedelta(minutes=30)
 EVENT_LABELS = {EventType.CLICK.value: 1, EventType.ADD_TO_CART.value: 2, EventType.PURCHASE.value: 3}
 GAIN_STEPS = 2  # judged gains 0..2 in steps of 1/3 become integer labels 0..4 for lambdarank
-
-
-def popularity_of(products: Sequence[Product], events: pl.DataFrame) -> np.ndarray:
-    """Weighted event count per product (views 1 ... purchases 5), in product order."""
-    counts = np.zeros(len(products), dtype=np.float32)
-    if events.is_empty():
-        return counts
-    weights = {kind.value: weight for kind, weight in EVENT_WEIGHTS.items()}
-    grouped = (
-        events.filter(pl.col("product_id").is_not_null())
-        .with_columns(pl.col("event_type").replace_strict(weights, default=0.0).alias("w"))
-        .group_by("product_id")
-        .agg(pl.col("w").sum())
-    )
-    position = {p.product_id: i for i, p in enumerate(products)}
-    for product_id, weight in grouped.iter_rows():
-        if product_id in position:
-            counts[position[product_id]] = weight
-    return counts
 
 
 def fit_search(

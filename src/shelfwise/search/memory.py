@@ -22,6 +22,7 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict
 
 from shelfwise.io.components import Component
+from shelfwise.io.forgetting import Forgotten, Subject
 from shelfwise.search.ragged import Ragged
 
 MEMORY_FEATURES: tuple[str, ...] = (
@@ -205,6 +206,35 @@ class SearchMemory(Component[SearchMemoryConfig]):
             shared[self.words.indices[self.words.indptr[column] : self.words.indptr[column + 1]]] += 1.0
         union = self._word_counts + len(set(terms)) - shared
         return np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
+
+    def forget_state(self, subject: Subject) -> Forgotten:
+        """Drop every remembered query the subject typed. A search's outcomes are attributed to the query
+        of the same shopper (shelfwise.search.learning.search_outcomes), so these rows hold all they
+        contributed; where others typed the same words, their outcomes for it go too until the next
+        training, which is the price of not keeping who led where."""
+        typed = set(subject.queries())
+        keep = [row for row, key in enumerate(self.keys) if key not in typed]
+        removed = len(self.keys) - len(keep)
+        if removed:
+            self._keep_rows(np.array(keep, dtype=np.int64))
+        return Forgotten(removed=removed)
+
+    def _keep_rows(self, rows: np.ndarray) -> None:
+        """Keep only these remembered queries, in order; words no kept query uses are dropped."""
+        words = self.words.tocsr()[rows]
+        used = np.unique(words.indices)
+        led_to = sp.csc_matrix(self.led_to.tocsr()[rows], dtype=np.float32)
+        if led_to.nnz:
+            led_to.data /= led_to.data.max()  # a share of the largest label kept, as `fit` makes it
+        renumber = {int(column): new for new, column in enumerate(used)}
+        word_ids = {term: renumber[column] for term, column in self.word_ids.items() if column in renumber}
+        self._attach(
+            [self.keys[int(row)] for row in rows],
+            None if self.vectors is None else self.vectors[rows],
+            sp.csc_matrix(words[:, used], dtype=np.float32),
+            word_ids,
+            led_to,
+        )
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         arrays = {

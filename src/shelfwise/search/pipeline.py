@@ -28,12 +28,14 @@ from shelfwise.index.catalog import Catalog, CatalogArrays
 from shelfwise.index.lexical import LexicalIndex, ScoredQuery
 from shelfwise.index.vector import VectorIndex
 from shelfwise.io.components import Component, ComponentFormatError, load_part
+from shelfwise.io.forgetting import Forgotten, Subject
 from shelfwise.search.config import SearchConfig
 from shelfwise.search.explain import explain_browse, explain_hit
 from shelfwise.search.features import ProductStats, ranker_features
 from shelfwise.search.fusion import Candidates, gather_candidates
 from shelfwise.search.memory import SearchMemory
 from shelfwise.search.personal import UserProfile, personal_boosts
+from shelfwise.search.popularity import popularity_of
 from shelfwise.search.query import (
     QueryContext,
     QueryVectorCache,
@@ -505,6 +507,16 @@ class SearchPipeline(Component[SearchConfig]):
             "ranker": self.ranker,
             "memory": self.memory,
         }
+
+    def forget_state(self, subject: Subject) -> Forgotten:
+        """Subtract the subject's events from the products' popularity (the parts answer for themselves).
+        A count stops at zero: events the quality gate kept out of training were never added."""
+        if self.popularity is None or self._products is None or self._lexical is None:
+            return Forgotten()
+        theirs = popularity_of(self.catalog.products, subject.events)
+        self.popularity = np.maximum(self.popularity - theirs, 0.0).astype(np.float32)
+        self._attach(self._products, self._lexical)
+        return Forgotten(removed=int(np.count_nonzero(theirs)))
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         self.catalog  # noqa: B018 - raises when not fitted

@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shelfwise.io.components import MANIFEST_FILE, Component, ComponentFormatError
+from shelfwise.io.forgetting import Forgotten, Subject
 from shelfwise.learning_to_rank import ModelFiles, RankingGroup, TreeRanker, TreeRankerConfig
 from shelfwise.search.features import FEATURE_NAMES
 
@@ -106,6 +107,12 @@ class LearnedRanker(Component[RankerConfig]):
         super().__init__(config)
         self.model = TreeRanker(self.config.trees(), FEATURE_NAMES)
         self.meta: dict[str, Any] = {}
+
+    def forget_state(self, subject: Subject) -> Forgotten:
+        """Trees learned from shoppers' searches and what followed cannot give one back: a retrain, when
+        the subject searched and the ranker learned from events (judgements are no shopper's)."""
+        learned_from_them = self.meta.get("source") != "judgements" and bool(subject.queries())
+        return Forgotten(retrain=[self.kind] if learned_from_them else [])
 
     @property
     def fitted(self) -> bool:

@@ -86,6 +86,7 @@ class SpellingCorrector(Component[SpellingConfig]):
     """A component: the catalog's word counts are its state; the deletes are rebuilt from them on load."""
 
     kind = "spelling_corrector"
+    holds_user_data = False  # learns the catalog's vocabulary, never queries
     config_type = SpellingConfig
 
     def __init__(self, config: SpellingConfig | None = None) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from shelfwise.io.components import Component
+from shelfwise.io.forgetting import Forgotten, Subject
 from shelfwise.text.analysis import normalise
 
 
@@ -66,6 +67,23 @@ class Suggester(Component[SuggesterConfig]):
                 if title not in seen and len(found) < n:
                     found.append(self._title_text[title])
         return found
+
+    def forget_state(self, subject: Subject) -> Forgotten:
+        """Take the subject's searches out of the query counts, exactly: a query only they typed is no
+        longer suggested. (Searches the quality gate kept out of training were never counted: a count stops
+        at zero.)"""
+        removed = 0
+        for query, count in Counter(normalise(q) for q in subject.queries() if q.strip()).items():
+            held = self._query_counts.get(query)
+            if held is None:
+                continue
+            removed += min(count, held)
+            if held > count:
+                self._query_counts[query] = held - count
+            else:
+                del self._query_counts[query]
+        self._queries = sorted(self._query_counts)
+        return Forgotten(removed=removed)
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {"queries": self._query_counts, "titles": list(self._title_text.values())}, {}

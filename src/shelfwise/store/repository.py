@@ -6,20 +6,25 @@ executemany statements inside one transaction, which is what makes bulk ingestio
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import json
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import polars as pl
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Text, cast, create_engine, delete, event, false, func, insert, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import StaticPool
 
 from shelfwise.domain import Event, EventType, Product
+from shelfwise.domain.events import actor_key
 from shelfwise.domain.ingest import QuarantinedRow
 from shelfwise.store import tables
+from shelfwise.store.forgetting import DeletionLog, ForgottenRows, forget_user
+from shelfwise.store.schema import SchemaUpgrade, ensure_current
 
 _BATCH = 5_000
 RowT = TypeVar("RowT")
@@ -47,13 +52,28 @@ def _chunks(rows: Sequence[RowT], size: int = _BATCH) -> Iterator[Sequence[RowT]
         yield rows[start : start + size]
 
 
+@dataclass
+class StoredEvents:
+    """What `add_events` wrote: the events newly stored, joined (visible now) or waiting for their
+    product, and how many were already stored (the same key) and were not stored again."""
+
+    joined: list[Event] = field(default_factory=list)
+    unjoined: list[Event] = field(default_factory=list)
+    duplicates: int = 0
+
+    @property
+    def stored(self) -> int:
+        return len(self.joined) + len(self.unjoined)
+
+
 class Store:
     """Repositories over the relational schema. Create with `Store.open(url)`."""
 
     def __init__(self, engine: SqlEngine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        tables.metadata.create_all(engine)
+        self.schema_upgrade: SchemaUpgrade | None = ensure_current(engine)
+        self.deletions = DeletionLog(self)
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -130,28 +150,122 @@ class Store:
 
     # events ---------------------------------------------------------------------------------------
 
-    def add_events(self, events: Sequence[Event]) -> int:
-        """Append events and keep the users table's first/last seen and counts up to date."""
+    def add_events(self, events: Sequence[Event], catalog_ids: Collection[str] | None = None) -> StoredEvents:
+        """Append events, each once: an event whose key is already stored (a retried batch, a re-run
+        import) is skipped and counted, and the users table's first/last seen and counts follow what was
+        stored. An event naming a product not in the catalog is stored unjoined. `catalog_ids`, the
+        caller's view of the catalog, saves asking the database about every product; the store checks the
+        events it would leave unjoined against the catalog as it is, inside the same transaction."""
         if not events:
-            return 0
-        rows = [_event_values(e) for e in events]
+            return StoredEvents()
+        unique = list({event_.key: event_ for event_ in events}.items())
+        known = catalog_ids if catalog_ids is not None else ()
+        rows = [_event_values(e, key, e.product_id is None or e.product_id in known) for key, e in unique]
         with self.engine.begin() as conn:
-            self._insert_events(conn, rows)
-            self._touch_users(conn, rows)
-        return len(rows)
+            inserted = self._insert_events(conn, rows)
+            waiting = self._join_inserted(conn, [r for r in rows if not r[_JOINED] and r[_KEY] in inserted])
+            self._touch_users(conn, [row for row in rows if row[_KEY] in inserted])
+        written = StoredEvents(duplicates=len(events) - len(inserted))
+        for key, event_ in unique:
+            if key in inserted:
+                (written.unjoined if key in waiting else written.joined).append(event_)
+        return written
 
-    def _insert_events(self, conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Driver-level executemany of plain tuples: SQLAlchemy's per-row parameter processing costs more
+    def _insert_events(self, conn: Any, rows: Sequence[tuple[Any, ...]]) -> set[str]:
+        """Multi-row INSERT ... ON CONFLICT (event_key) DO NOTHING RETURNING event_key at the driver level,
+        which returns the keys actually inserted: SQLAlchemy's per-row parameter processing costs more
         than the insert itself at bulk sizes. SQLite gets timestamps in SQLAlchemy's own text format so that
         rows written either way read back and sort alike."""
         marker = "?" if self.dialect == "sqlite" else "%s"
-        placeholders = ", ".join([marker] * len(_EVENT_COLUMNS))
-        statement = f"INSERT INTO {tables.events.name} ({', '.join(_EVENT_COLUMNS)}) VALUES ({placeholders})"
+        one_row = f"({', '.join([marker] * len(_EVENT_COLUMNS))})"
         at = _EVENT_COLUMNS.index("timestamp")
-        for chunk in _chunks(rows, 20_000):
+        inserted: set[str] = set()
+        for chunk in _chunks(rows, _ROWS_PER_INSERT):
             if self.dialect == "sqlite":
                 chunk = [(*row[:at], row[at].strftime(_SQLITE_DATETIME), *row[at + 1 :]) for row in chunk]
-            conn.exec_driver_sql(statement, list(chunk))
+            statement = (
+                f"INSERT INTO {tables.events.name} ({', '.join(_EVENT_COLUMNS)}) "
+                f"VALUES {', '.join([one_row] * len(chunk))} "
+                "ON CONFLICT (event_key) DO NOTHING RETURNING event_key"
+            )
+            values = tuple(value for row in chunk for value in row)
+            inserted.update(str(key) for key in conn.exec_driver_sql(statement, values).scalars())
+        return inserted
+
+    def _join_inserted(self, conn: Any, waiting: Sequence[tuple[Any, ...]]) -> set[str]:
+        """Of the rows just stored unjoined, join those whose product the catalog has now (the caller's
+        view may be stale); the keys of those still waiting."""
+        products = sorted({row[_PRODUCT] for row in waiting})
+        events, catalog = tables.events, tables.products.c.product_id
+        for chunk in _chunks(products, 1_000):
+            conn.execute(
+                update(events)
+                .where(events.c.joined == false(), events.c.product_id.in_(list(chunk)))
+                .where(events.c.product_id.in_(select(catalog).where(catalog.in_(list(chunk)))))
+                .values(joined=true())
+            )
+        keys = [row[_KEY] for row in waiting]
+        still: set[str] = set()
+        for chunk in _chunks(keys, 1_000):
+            query = select(events.c.event_key).where(
+                events.c.event_key.in_(list(chunk)), events.c.joined == false()
+            )
+            still.update(conn.execute(query).scalars())
+        return still
+
+    def join_events(self, product_ids: Sequence[str] | None = None) -> set[str]:
+        """Join the stored events waiting for these products (None: for any product now in the catalog),
+        as an upsert of those products does; the actors (`user:ID` or `session:ID`) whose events joined."""
+        events, catalog = tables.events, tables.products.c.product_id
+        statement = (
+            update(events)
+            .where(events.c.joined == false(), events.c.product_id.in_(select(catalog)))
+            .values(joined=true())
+            .returning(events.c.user_id, events.c.session_id)
+        )
+        actors: set[str] = set()
+        with self.engine.begin() as conn:
+            batches = [None] if product_ids is None else list(_chunks(sorted(set(product_ids)), 1_000))
+            for chunk in batches:
+                limited = (
+                    statement if chunk is None else statement.where(events.c.product_id.in_(list(chunk)))
+                )
+                actors.update(actor_key(user, session) for user, session in conn.execute(limited).all())
+        return actors
+
+    def count_unjoined_events(self) -> int:
+        """How many stored events wait for their product to join the catalog."""
+        query = select(func.count()).select_from(tables.events).where(tables.events.c.joined == false())
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def check_integrity(self) -> list[str]:
+        """What is wrong with the stored data, empty when nothing: SQLite's own integrity check of the
+        file, and on both databases events without a key or stored twice under one."""
+        problems: list[str] = []
+        with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                verdicts = [str(row) for row in conn.exec_driver_sql("PRAGMA integrity_check").scalars()]
+                problems.extend(verdict for verdict in verdicts if verdict != "ok")
+            events = tables.events
+            repeated = conn.execute(
+                select(func.count()).select_from(
+                    select(events.c.event_key)
+                    .group_by(events.c.event_key)
+                    .having(func.count() > 1)
+                    .subquery()
+                )
+            ).scalar_one()
+            if repeated:
+                problems.append(f"{repeated} event keys are stored more than once")
+            unkeyed = conn.execute(
+                select(func.count())
+                .select_from(events)
+                .where((events.c.event_key.is_(None)) | (events.c.event_key == ""))
+            ).scalar_one()
+            if unkeyed:
+                problems.append(f"{unkeyed} events have no key")
+        return problems
 
     def _touch_users(self, conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
         seen: dict[str, list[Any]] = {}
@@ -198,7 +312,7 @@ class Store:
         key = user_id if user_id is not None else session_id
         query = (
             select(tables.events)
-            .where(column == key)
+            .where(column == key, tables.events.c.joined == true())
             .order_by(tables.events.c.timestamp.desc(), tables.events.c.id.desc())
             .limit(limit)
         )
@@ -206,10 +320,17 @@ class Store:
             rows = list(conn.execute(query).mappings())
         return [_event_from_row(row) for row in reversed(rows)]
 
-    def events_frame(self) -> pl.DataFrame:
-        """Every event as a frame, for training and evaluation."""
-        columns = [c for c in tables.events.columns if c.name != "id"]
-        query = select(*columns).order_by(tables.events.c.timestamp, tables.events.c.id)
+    def events_frame(self, where: Any = None, conn: Any = None) -> pl.DataFrame:
+        """Every joined event (or those of them `where` selects, read on `conn` when given) as a frame, for
+        training and evaluation (events waiting for their product are left out until it arrives)."""
+        columns = [tables.events.c[name] for name in Event.model_fields]
+        query = (
+            select(*columns)
+            .where(tables.events.c.joined == true())
+            .order_by(tables.events.c.timestamp, tables.events.c.id)
+        )
+        if where is not None:
+            query = query.where(where)
         schema: dict[str, pl.DataType | type[pl.DataType]] = {
             "user_id": pl.Utf8,
             "session_id": pl.Utf8,
@@ -220,13 +341,17 @@ class Store:
             "quantity": pl.Int64,
             "price": pl.Float64,
             "request_id": pl.Utf8,
+            "event_id": pl.Utf8,
         }
-        with self.engine.connect() as conn:
+        if conn is not None:
             rows = conn.execute(query).all()
+        else:
+            with self.engine.connect() as own:
+                rows = own.execute(query).all()
         return pl.DataFrame(rows, schema=schema, orient="row")
 
     def count_events(self) -> int:
-        """How many events are stored (quarantined rows are not)."""
+        """How many events are stored, joined or waiting for their product (quarantined rows are not)."""
         return self._count(tables.events)
 
     def count_users(self) -> int:
@@ -247,12 +372,10 @@ class Store:
         with self.engine.connect() as conn:
             return [(str(user_id), int(count)) for user_id, count in conn.execute(query).all()]
 
-    def forget_user(self, user_id: str) -> int:
-        """Delete every event and the profile of a user; returns the number of events removed."""
-        with self.engine.begin() as conn:
-            removed = conn.execute(delete(tables.events).where(tables.events.c.user_id == user_id)).rowcount
-            conn.execute(delete(tables.users).where(tables.users.c.user_id == user_id))
-        return int(removed or 0)
+    def forget_user(self, user_id: str) -> ForgottenRows:
+        """Delete a user's events, their sessions' anonymous events, their profile and the quarantined rows
+        naming them or those sessions (shelfwise.store.forgetting); returns what went, with counts."""
+        return forget_user(self, user_id)
 
     # quarantine -----------------------------------------------------------------------------------
 
@@ -305,6 +428,26 @@ class Store:
             for r in rows
         ]
 
+    def quarantine_reasons(self, source: str | None = None) -> dict[tuple[str, tuple[str, ...]], list[int]]:
+        """The ids of the quarantined rows, oldest first, by their source and reasons, without the raw rows:
+        enough to count and filter a large quarantine by check. Rows are grouped by the JSON text of their
+        reasons, each distinct text decoded once (a flood of bad rows repeats a few reason lists)."""
+        table = tables.quarantine
+        query = select(table.c.id, table.c.source, cast(table.c.reasons, Text)).order_by(table.c.id)
+        if source is not None:
+            query = query.where(table.c.source == source)
+        by_text: dict[tuple[str, str], list[int]] = {}
+        with self.engine.connect() as conn:
+            for ident, origin, text in conn.execute(query):
+                ids = by_text.get((origin, text))
+                if ids is None:
+                    ids = by_text[origin, text] = []
+                ids.append(ident)
+        grouped: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+        for (origin, text), ids in by_text.items():
+            grouped.setdefault((str(origin), tuple(json.loads(text))), []).extend(ids)
+        return grouped
+
     def resolve_quarantined(self, released: Sequence[int], still_failing: Mapping[int, list[str]]) -> None:
         """After a retry, in one transaction: remove the entries that passed, and give those that still
         fail their new reasons."""
@@ -314,6 +457,15 @@ class Store:
                 conn.execute(delete(table).where(table.c.id.in_(list(released))))
             for ident, reasons in still_failing.items():
                 conn.execute(update(table).where(table.c.id == ident).values(reasons=reasons))
+
+    def discard_quarantined(self, source: str, ids: Sequence[int] | None = None) -> int:
+        """Delete quarantined rows of `source` (those of `ids`, or all); returns how many were deleted."""
+        table = tables.quarantine
+        statement = delete(table).where(table.c.source == source)
+        if ids is not None:
+            statement = statement.where(table.c.id.in_(list(ids)))
+        with self.engine.begin() as conn:
+            return int(conn.execute(statement).rowcount or 0)
 
     def count_quarantined(self, source: str | None = None) -> int:
         """How many rows are quarantined, of one source (products or events) or of both."""
@@ -348,6 +500,7 @@ def _sqlite_engine(url: str) -> SqlEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA secure_delete=ON")  # a deleted user's rows are zeroed, not left in free pages
         cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: bulk inserts keep the indexes in memory
         cursor.close()
 
@@ -369,10 +522,12 @@ def _product_from_row(row: Any) -> Product:
     return Product.model_construct(**values)
 
 
-_EVENT_COLUMNS = tuple(c.name for c in tables.events.columns if c.name != "id")
+_EVENT_COLUMNS = (*Event.model_fields, "event_key", "joined")
+_PRODUCT, _KEY, _JOINED = (_EVENT_COLUMNS.index(name) for name in ("product_id", "event_key", "joined"))
+_ROWS_PER_INSERT = 500  # rows per INSERT statement: well under either database's limit on parameters
 
 
-def _event_values(event_: Event) -> tuple[Any, ...]:
+def _event_values(event_: Event, key: str, joined: bool) -> tuple[Any, ...]:
     """One events-table row in _EVENT_COLUMNS order, timestamp as naive UTC."""
     moment = event_.timestamp
     if moment.tzinfo is not None:
@@ -387,6 +542,9 @@ def _event_values(event_: Event) -> tuple[Any, ...]:
         event_.quantity,
         event_.price,
         event_.request_id,
+        event_.event_id,
+        key,
+        joined,
     )
 
 

@@ -19,6 +19,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
+    true,
 )
 
 metadata = MetaData()
@@ -57,9 +59,31 @@ events = Table(
     Column("quantity", Integer, nullable=False),
     Column("price", Float),
     Column("request_id", String(64)),
+    Column("event_id", String(256)),
+    # The idempotency key (shelfwise.domain.events.event_key): a retried batch or a re-run import stores
+    # nothing twice. Unique, and written with ON CONFLICT DO NOTHING.
+    Column("event_key", String(32), nullable=False),
+    # False while the event's product is not in the catalog: kept, but out of training and of the
+    # real-time features until an upsert of that product joins it.
+    Column("joined", Boolean, nullable=False, server_default=true()),
     Index("ix_events_user_time", "user_id", "timestamp"),
     Index("ix_events_session_time", "session_id", "timestamp"),
     Index("ix_events_product", "product_id"),
+)
+events_key_index = Index("ux_events_key", events.c.event_key, unique=True)
+# Only the few events waiting for their product: an upsert finds them without scanning the rest.
+events_unjoined_index = Index(
+    "ix_events_unjoined",
+    events.c.product_id,
+    sqlite_where=events.c.joined == false(),
+    postgresql_where=events.c.joined == false(),
+)
+
+# One row: the schema version this database was created with or upgraded to (shelfwise.store.schema).
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
 )
 
 users = Table(
@@ -69,6 +93,20 @@ users = Table(
     Column("first_seen", DateTime, nullable=False),
     Column("last_seen", DateTime, nullable=False),
     Column("event_count", Integer, nullable=False),
+)
+
+# One row per user deletion: the user only as a digest, the counts and model outcomes as JSON.
+deletions = Table(
+    "deletions",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("subject_digest", String(64), nullable=False),
+    Column("requested_at", DateTime, nullable=False),
+    Column("removed", JSON, nullable=False),
+    Column("models", JSON, nullable=False),
+    Column("models_cleaned_at", DateTime),
+    Column("models_error", Text),
+    Index("ix_deletions_subject", "subject_digest"),
 )
 
 quarantine = Table(

@@ -39,6 +39,7 @@ class OnnxUnsupported(RuntimeError):
 
 
 _cache_root: Path | None = None
+_batch_threads: int | None = None
 
 
 def use_cache_root(root: Path | None) -> None:
@@ -47,6 +48,18 @@ def use_cache_root(root: Path | None) -> None:
     model's fingerprint, so every engine of a process can share one folder."""
     global _cache_root
     _cache_root = root
+
+
+def use_threads(threads: int | None) -> None:
+    """How many threads a batch encode may use in this process (set from the `threads` settings at start,
+    see shelfwise.threads); None: every core. A single query always runs on the encoder's own `threads`."""
+    global _batch_threads
+    _batch_threads = threads
+
+
+def batch_threads() -> int:
+    """The threads of a batch encode: what `use_threads` chose, else every core."""
+    return _batch_threads or os.cpu_count() or 1
 
 
 def default_cache_root() -> Path:
@@ -192,8 +205,8 @@ class OnnxSentenceEncoder:
 
     def encode(self, texts: list[str], batch_size: int = 128, threads: int | None = None) -> np.ndarray:
         """Pooled float32 vectors, not normalised (the caller normalises, as for PyTorch)."""
-        # One thread for a single query (no thread hand-off latency), all of them for batches.
-        session = self._session(threads or (self.threads if len(texts) == 1 else os.cpu_count() or 1))
+        # One thread for a single query (no thread hand-off latency), the process's share for batches.
+        session = self._session(threads or (self.threads if len(texts) == 1 else batch_threads()))
         chunks = [
             self._encode_batch(session, texts[start : start + batch_size])
             for start in range(0, len(texts), batch_size)

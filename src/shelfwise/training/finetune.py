@@ -38,6 +38,7 @@ from shelfwise.domain import Product
 from shelfwise.search.config import SearchConfig
 from shelfwise.text.encoder import DEFAULT_MODEL, EncoderConfig, TextEncoder, choose_encoder, product_text
 from shelfwise.text.multilingual import USEM3_MODEL
+from shelfwise.training.artifacts import STAGING_PREFIX, remove_stale, staging_folder
 
 logger = logging.getLogger(__name__)
 
@@ -406,11 +407,10 @@ def adapted_encoder(
     config = config.model_copy(update={"base_model": encoder.model})
     path = Path(root) / f"ft-{fingerprint(pairs, config)}"
     if not (path / REPORT_FILE).exists():
-        staging = Path(root) / f".staging-{path.name}-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        EncoderFinetuner(config).fit(pairs).save(staging)
-        shutil.rmtree(path, ignore_errors=True)
-        staging.rename(path)
+        with staging_folder(Path(root) / f"{STAGING_PREFIX}{path.name}-{os.getpid()}") as staging:
+            EncoderFinetuner(config).fit(pairs).save(staging)
+            shutil.rmtree(path, ignore_errors=True)
+            staging.rename(path)
     return encoder.model_copy(update={"model": str(path)}), EncoderFinetuner.load_report(path)
 
 
@@ -443,6 +443,7 @@ def prune_encoders(root: str | Path, in_use: set[str]) -> None:
     folder = Path(root)
     if not folder.is_dir():
         return
+    remove_stale(folder)  # what a killed fine-tuning left
     kept = {str(Path(path).resolve()) for path in in_use}
     for path in folder.glob("ft-*"):
         if str(path.resolve()) not in kept:

@@ -83,7 +83,14 @@ def train_bundle(
     started = time.perf_counter()
     quarantined = {source: store.count_quarantined(source) for source in ("products", "events")}
     image_flags = image_checks(products, images, quality or QualityConfig()) if images is not None else None
-    assessment = assess_store(products, events, quarantined, quality, image_flags=image_flags)
+    assessment = assess_store(
+        products,
+        events,
+        quarantined,
+        quality,
+        unjoined=store.count_unjoined_events(),
+        image_flags=image_flags,
+    )
     if report_path is not None:
         assessment.report.save(report_path)
     if blocked(assessment.report.tiers) and not force:
@@ -91,68 +98,69 @@ def train_bundle(
     events = events.filter(pl.Series(~assessment.excluded_events))
     quality_seconds = time.perf_counter() - started
     version = registry.new_version_id()
-    staging = registry.staging(version)
-    timings: dict[str, float] = {"quality_gate_seconds": quality_seconds}
-    if images is not None:
-        images.save(staging / IMAGES_DIR)
-        timings["images_fit_seconds"] = image_seconds
+    # Written into a locked staging folder and renamed into place whole (see ArtifactRegistry).
+    with registry.staging(version) as staging:
+        timings: dict[str, float] = {"quality_gate_seconds": quality_seconds}
+        if images is not None:
+            images.save(staging / IMAGES_DIR)
+            timings["images_fit_seconds"] = image_seconds
 
-    search_config, finetuned = config.search, None
-    if config.finetune_encoder is not None:
+        search_config, finetuned = config.search, None
+        if config.finetune_encoder is not None:
+            started = time.perf_counter()
+            search_config, finetuned = adapt_search_encoder(
+                products, events, config.search, config.finetune_encoder, registry.root.parent / ENCODERS_DIR
+            )
+            timings["encoder_finetune_seconds"] = time.perf_counter() - started
         started = time.perf_counter()
-        search_config, finetuned = adapt_search_encoder(
-            products, events, config.search, config.finetune_encoder, registry.root.parent / ENCODERS_DIR
+        search = fit_search(products, events, search_config, embedding_cache)
+        search.save(staging / SEARCH_DIR)
+        timings["search_fit_seconds"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        recommend_config = config.recommend
+        # The search encoder's product vectors (catalog order) give the transformer's items their text.
+        text = (
+            search.vectors.vectors
+            if search.vectors is not None and len(search.vectors) == len(products)
+            else None
         )
-        timings["encoder_finetune_seconds"] = time.perf_counter() - started
-    started = time.perf_counter()
-    search = fit_search(products, events, search_config, embedding_cache)
-    search.save(staging / SEARCH_DIR)
-    timings["search_fit_seconds"] = time.perf_counter() - started
+        recommender = RecommendationModels(recommend_config).fit(products, events, item_text_embeddings=text)
+        recommender.save(staging / RECOMMEND_DIR)
+        timings["recommend_fit_seconds"] = time.perf_counter() - started
+        timings["sequential_trained"] = float(recommender.sequential is not None)
 
-    started = time.perf_counter()
-    recommend_config = config.recommend
-    # The search encoder's product vectors (catalog order) give the transformer's items their text.
-    text = (
-        search.vectors.vectors
-        if search.vectors is not None and len(search.vectors) == len(products)
-        else None
-    )
-    recommender = RecommendationModels(recommend_config).fit(products, events, item_text_embeddings=text)
-    recommender.save(staging / RECOMMEND_DIR)
-    timings["recommend_fit_seconds"] = time.perf_counter() - started
-    timings["sequential_trained"] = float(recommender.sequential is not None)
-
-    timestamps = events.get_column("timestamp")
-    manifest = Manifest(
-        version=version,
-        created_at=datetime.now(UTC),
-        data=DataWindow(
-            products=len(products),
-            events=len(events),
-            users=store.count_users(),
-            first_event=timestamps.min() if len(events) else None,
-            last_event=timestamps.max() if len(events) else None,
-        ),
-        components={
-            SEARCH_DIR: {
-                **search_config.model_dump(mode="json"),
-                "fitted": search.components,
-                "encoder_finetune": finetuned.model_dump(mode="json") if finetuned else None,
+        timestamps = events.get_column("timestamp")
+        manifest = Manifest(
+            version=version,
+            created_at=datetime.now(UTC),
+            data=DataWindow(
+                products=len(products),
+                events=len(events),
+                users=store.count_users(),
+                first_event=timestamps.min() if len(events) else None,
+                last_event=timestamps.max() if len(events) else None,
+            ),
+            components={
+                SEARCH_DIR: {
+                    **search_config.model_dump(mode="json"),
+                    "fitted": search.components,
+                    "encoder_finetune": finetuned.model_dump(mode="json") if finetuned else None,
+                },
+                RECOMMEND_DIR: recommend_config.model_dump(mode="json"),
             },
-            RECOMMEND_DIR: recommend_config.model_dump(mode="json"),
-        },
-        metrics={key: round(value, 3) for key, value in timings.items()},
-        forced=force and blocked(assessment.report.tiers),
-        notes=_quality_notes(assessment, force),
-    )
-    if images is not None:
-        manifest.components[IMAGES_DIR] = images.summary()
-    manifest.components["quality"] = {
-        "tiers": {verdict.tier: verdict.status for verdict in assessment.report.tiers},
-        "excluded_events": assessment.excluded_counts,
-        "warnings": [warning.check for warning in assessment.report.warnings],
-    }
-    registry.commit(staging, manifest)
+            metrics={key: round(value, 3) for key, value in timings.items()},
+            forced=force and blocked(assessment.report.tiers),
+            notes=_quality_notes(assessment, force),
+        )
+        if images is not None:
+            manifest.components[IMAGES_DIR] = images.summary()
+        manifest.components["quality"] = {
+            "tiers": {verdict.tier: verdict.status for verdict in assessment.report.tiers},
+            "excluded_events": assessment.excluded_counts,
+            "warnings": [warning.check for warning in assessment.report.warnings],
+        }
+        registry.commit(staging, manifest)
     prune_encoders(registry.root.parent / ENCODERS_DIR, _served_encoders(registry))
     return manifest
 

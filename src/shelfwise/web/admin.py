@@ -159,6 +159,7 @@ def admin_router(web: WebContext) -> APIRouter:
                     "products": engine.count_quarantined("products"),
                     "events": engine.count_quarantined("events"),
                 },
+                "quarantine_limit": engine.quality_config.limits.max_quarantined_per_source,
             },
         )
 
@@ -265,6 +266,7 @@ def admin_router(web: WebContext) -> APIRouter:
                 "current": current,
                 "previous": previous,
                 "training": web.training.status.as_dict(),
+                "pending_deletions": engine.pending_deletions(),
             },
         )
 

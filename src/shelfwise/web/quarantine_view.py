@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shelfwise.domain import NotFoundError, QuarantinedRow
@@ -28,18 +29,28 @@ def list_quarantine(
     engine: Engine, source: Source | None, check: str | None, offset: int, limit: int
 ) -> QuarantineListing:
     """A page of quarantined rows (of one source, and with a reason of one check), with every check's
-    row count for the filter."""
-    found = engine.quarantined(source, limit=None)
+    row count for the filter. The checks are counted over the reasons alone, each distinct reason list
+    classified once; only the rows of the page are read whole, oldest first."""
     checks: dict[str, int] = {}
-    labelled = []
-    for entry in found:
-        names = sorted({reason_check(entry.source, reason) for reason in entry.reasons})
+    matching: list[int] = []
+    groups = 0
+    for (origin, reasons), ids in engine.quarantine_reasons(source).items():
+        names = _checks_of(origin, reasons)
         for name in names:
-            checks[name] = checks.get(name, 0) + 1
+            checks[name] = checks.get(name, 0) + len(ids)
         if not check or check in names:
-            labelled.append((entry, names))
+            matching.extend(ids)
+            groups += 1
+    if groups > 1:
+        matching.sort()  # each group is in id order already
+    page = engine.quarantined(ids=matching[offset : offset + limit], limit=None)
+    labelled = [(row, _checks_of(row.source, row.reasons)) for row in page]
     ordered = dict(sorted(checks.items(), key=lambda item: (-item[1], item[0])))
-    return QuarantineListing(labelled[offset : offset + limit], len(labelled), ordered)
+    return QuarantineListing(labelled, len(matching), ordered)
+
+
+def _checks_of(source: str, reasons: Sequence[str]) -> list[str]:
+    return sorted({reason_check(source, reason) for reason in reasons})
 
 
 def find_entry(engine: Engine, entry_id: int) -> QuarantinedRow | None:

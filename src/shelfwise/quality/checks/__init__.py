@@ -67,7 +67,13 @@ _ALL: tuple[CheckSpec, ...] = (
         Q,
         "The product_id appears again; the newest row wins, this one is kept out.",
     ),
-    _spec("product.invalid_url", W, F, "image_url is not an http(s) URL or a path starting with '/'."),
+    _spec(
+        "product.invalid_url",
+        W,
+        R,
+        "image_url is not an http(s) URL or a path starting with '/' (javascript:, data:, a bare word): "
+        "the field is dropped, the product kept.",
+    ),
     _spec(
         "product.invalid_category", W, F, "The category path has an empty level or stray brackets or quotes."
     ),
@@ -137,7 +143,13 @@ _ALL: tuple[CheckSpec, ...] = (
     _spec(
         "event.unknown_event_type", E, Q, "event_type is not view, click, add_to_cart, purchase or search."
     ),
-    _spec("event.unknown_product", E, Q, "product_id is not in the catalog; retried after a catalog import."),
+    _spec(
+        "event.unknown_product",
+        W,
+        X,
+        "product_id is not in the catalog: stored unjoined, out of training and real-time features until "
+        "the product arrives.",
+    ),
     _spec(
         "event.future_timestamp", E, Q, "The timestamp is in the future (beyond the clock-skew allowance)."
     ),

@@ -2,11 +2,14 @@
 
 They run over a polars frame of the events that parsed (one row per event, in input order) and flag rows
 by position. The same functions serve a file being checked and the store being assessed before training.
+`check_live_event` applies the same row rules to one live event against its actor's recent history,
+without frames: the rules' bounds, event types and details are defined once below and used by both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -20,6 +23,8 @@ from shelfwise.quality.flags import DatasetWarning, Flags
 from shelfwise.quality.schemas import validate_events
 
 INTERACTION_TYPES = ("view", "click", "add_to_cart", "purchase")
+LOOK_TYPES = ("view", "click")  # what counts as having seen a product before carting it
+CART_TYPES = ("add_to_cart", "purchase")
 EVENT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "user_id": pl.Utf8,
     "session_id": pl.Utf8,
@@ -65,10 +70,8 @@ def check_events(
     now: datetime | None = None,
 ) -> tuple[Flags, list[BotActor]]:
     """Every row-level event check; catalog_ids None skips the join (no catalog to join against)."""
-    now = now or datetime.now(UTC)
-    earliest = config.shop_opened or config.earliest_timestamp
-    earliest = earliest if earliest.tzinfo else earliest.replace(tzinfo=UTC)
-    flags = validate_events(frame, now + timedelta(seconds=config.clock_skew_seconds), earliest)
+    window = TimestampWindow.of(config, now)
+    flags = validate_events(frame, window.not_after, window.not_before)
     if catalog_ids is not None:
         flags.merge(_unknown_products(frame, catalog_ids))
     framed = frame.with_row_index("position").with_columns(actor_column())
@@ -82,6 +85,96 @@ def check_events(
     return flags, bots
 
 
+@dataclass(frozen=True)
+class TimestampWindow:
+    """The times an event may have: from the shop's opening to now plus the allowed clock skew. The
+    pandera schema holds the batch form of the rule (`validate_events`), `violation` the row form."""
+
+    not_before: datetime
+    not_after: datetime
+
+    @classmethod
+    def of(cls, config: QualityConfig, now: datetime | None = None) -> TimestampWindow:
+        now = now or datetime.now(UTC)
+        earliest = config.shop_opened or config.earliest_timestamp
+        earliest = earliest if earliest.tzinfo else earliest.replace(tzinfo=UTC)
+        return cls(earliest, now + timedelta(seconds=config.clock_skew_seconds))
+
+    def violations(self, timestamp: datetime) -> dict[str, str]:
+        """The timestamp checks one event's time fails, with their details."""
+        found = {}
+        if timestamp > self.not_after:
+            found["event.future_timestamp"] = f"timestamp: {timestamp!r}"
+        if timestamp < self.not_before:
+            found["event.timestamp_before_shop"] = f"timestamp: {timestamp!r}"
+        return found
+
+
+def _unknown_product_detail(product_id: str) -> str:
+    return f"product_id {product_id!r} is not in the catalog"
+
+
+def _duplicate_detail(gap_ms: float) -> str:
+    return f"repeats the previous event {gap_ms / 1000:g} s earlier"
+
+
+def _cart_detail(kind: str) -> str:
+    return f"{kind} with no earlier view in the session"
+
+
+def _item(event: Event) -> str:
+    """What a duplicate repeats: the product, else the query (the batch rule's `item` column)."""
+    return event.product_id if event.product_id is not None else "?" + (event.query or "")
+
+
+def _visit(event: Event) -> str:
+    """Whose visit a cart belongs to: the session, else the actor (the batch rule's `visit` column)."""
+    return event.session_id or event.actor
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+
+
+def check_live_event(
+    event: Event,
+    config: QualityConfig,
+    catalog_ids: Collection[str] | None,
+    earlier: Sequence[Event],
+    now: datetime | None = None,
+) -> dict[str, str]:
+    """The row checks `check_events` would flag on `event` gated after `earlier` (its actor's recent
+    events) in one batch, as {check: detail}, computed for this one event without frames. Bots are left
+    to training, which re-runs every check over everything stored: one event cannot show automation."""
+    checks = TimestampWindow.of(config, now).violations(event.timestamp)
+    if catalog_ids is not None and event.product_id is not None and event.product_id not in catalog_ids:
+        checks["event.unknown_product"] = _unknown_product_detail(event.product_id)
+    actor, kind, item, moment = event.actor, event.event_type, _item(event), _epoch_ms(event.timestamp)
+    window_ms = int(config.duplicate_window_seconds * 1000)
+    gaps = [
+        moment - _epoch_ms(other.timestamp)
+        for other in earlier
+        if other.actor == actor and other.event_type is kind and _item(other) == item
+    ]
+    gap = min((g for g in gaps if g >= 0), default=None)
+    if gap is not None and gap <= window_ms:
+        checks["event.duplicate"] = _duplicate_detail(gap)
+    if kind.value in CART_TYPES and not _looked_before(event, earlier):
+        checks["event.cart_without_view"] = _cart_detail(kind.value)
+    return checks
+
+
+def _looked_before(event: Event, earlier: Sequence[Event]) -> bool:
+    visit = _visit(event)
+    return any(
+        other.event_type.value in LOOK_TYPES
+        and other.product_id == event.product_id
+        and other.timestamp <= event.timestamp
+        and _visit(other) == visit
+        for other in earlier
+    )
+
+
 def _unknown_products(frame: pl.DataFrame, catalog_ids: Collection[str]) -> Flags:
     flags = Flags()
     known = pl.DataFrame({"product_id": list(catalog_ids)}, schema={"product_id": pl.Utf8})
@@ -92,7 +185,7 @@ def _unknown_products(frame: pl.DataFrame, catalog_ids: Collection[str]) -> Flag
         .sort("position")
     )
     for position, product in unknown.select("position", "product_id").iter_rows():
-        flags.add("event.unknown_product", [position], f"product_id {product!r} is not in the catalog")
+        flags.add("event.unknown_product", [position], _unknown_product_detail(product))
     return flags
 
 
@@ -109,7 +202,7 @@ def _duplicates(framed: pl.DataFrame, config: QualityConfig) -> Flags:
         pl.col("gap").is_not_null() & (pl.col("gap") <= window_ms)
     )
     for position, gap_ms in duplicates.select("position", "gap").iter_rows():
-        flags.add("event.duplicate", [position], f"repeats the previous event {gap_ms / 1000:g} s earlier")
+        flags.add("event.duplicate", [position], _duplicate_detail(gap_ms))
     return flags
 
 
@@ -118,16 +211,16 @@ def _cart_without_view(framed: pl.DataFrame) -> Flags:
     visit = pl.coalesce(pl.col("session_id"), pl.col("actor"))
     keyed = framed.with_columns(visit.alias("visit"))
     looked = (
-        keyed.filter(pl.col("event_type").is_in(["view", "click"]))
+        keyed.filter(pl.col("event_type").is_in(LOOK_TYPES))
         .group_by("visit", "product_id")
         .agg(pl.col("timestamp").min().alias("first_look"))
     )
-    carted = keyed.filter(pl.col("event_type").is_in(["add_to_cart", "purchase"])).join(
+    carted = keyed.filter(pl.col("event_type").is_in(CART_TYPES)).join(
         looked, on=["visit", "product_id"], how="left"
     )
     missing = carted.filter(pl.col("first_look").is_null() | (pl.col("first_look") > pl.col("timestamp")))
     for position, kind in missing.select("position", "event_type").iter_rows():
-        flags.add("event.cart_without_view", [position], f"{kind} with no earlier view in the session")
+        flags.add("event.cart_without_view", [position], _cart_detail(kind))
     return flags
 
 
@@ -139,9 +232,11 @@ def event_warnings(
     quarantined: int,
     config: QualityConfig,
     now: datetime | None = None,
+    unjoined: int = 0,
 ) -> list[DatasetWarning]:
     """The events' dataset warnings: quarantine, unknown-product and bot shares, volume and staleness,
-    and the minimums personalisation and bought-together need."""
+    and the minimums personalisation and bought-together need. `unjoined` counts stored events waiting
+    for their product that are not in `frame` (the store's, before training); `rows_read` includes them."""
     now = now or datetime.now(UTC)
     warnings: list[DatasetWarning] = []
     total = max(rows_read, 1)
@@ -156,7 +251,7 @@ def event_warnings(
     share("events.quarantine_share", quarantined, config.max_quarantine_share, "were quarantined")
     share(
         "events.unknown_product_share",
-        flags.count("event.unknown_product"),
+        flags.count("event.unknown_product") + unjoined,
         config.max_unknown_product_share,
         "name products not in the catalog",
     )

@@ -25,6 +25,7 @@ from shelfwise.domain import (
 )
 from shelfwise.index.catalog import CatalogArrays
 from shelfwise.io.components import Component, ComponentFormatError, load_part, load_required_part
+from shelfwise.io.forgetting import Forgotten, Subject
 from shelfwise.recommend.blend import SequentialBlend, TuningInputs
 from shelfwise.recommend.cooccurrence import CoOccurrence, CoPurchase
 from shelfwise.recommend.diversity import cap_per_category
@@ -75,6 +76,7 @@ class RecommendationModels(Component[RecommendationConfig]):
 
     kind: ClassVar[str] = "recommendation-models"
     config_type: ClassVar[type[RecommendationConfig]] = RecommendationConfig
+    holds_user_data = False  # its own state is the catalog; its models answer for themselves
 
     def __init__(self, config: RecommendationConfig | None = None) -> None:
         super().__init__(config)
@@ -135,6 +137,28 @@ class RecommendationModels(Component[RecommendationConfig]):
             shared_cooccurrence=True,  # saved once, as this pipeline's own part
         )
         return blend.fit(item_events, validation=transformer.validation, tuning=tuning)
+
+    def forget(self, subject: Subject) -> Forgotten:
+        """Each model gets the subject's events as its training saw them (the same event types, over this
+        catalog) and removes them where its state allows: the counts are subtracted; the transformer
+        blend and a repurchase interval they gave ask for a retrain."""
+        item_events = interactions_of(subject.events, self.items, ITEM_EVENTS)
+        purchases = interactions_of(subject.events, self.items, [EventType.PURCHASE.value])
+        forgotten = Forgotten().add(
+            [
+                self.cooccurrence.forget_interactions(item_events),
+                self.trending.forget_interactions(item_events),
+                self.event_counts.forget_interactions(item_events),
+                self.copurchase.forget_interactions(
+                    interactions_of(subject.events, self.items, BASKET_EVENTS)
+                ),
+                self.repurchase.forget_interactions(purchases),
+            ]
+        )
+        if self.sequential is not None:
+            # Its co-occurrence model is this pipeline's own, subtracted above.
+            forgotten.add([self.sequential.forget_interactions(item_events)])
+        return forgotten
 
     def sequential_trainable(self, item_events: Interactions) -> bool:
         return sequential_trainable(self.config, item_events)

@@ -95,3 +95,15 @@ def test_a_missing_extra_is_a_clear_import_error(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(encoder, "missing_extra", lambda: "the images extra is not installed")
     with pytest.raises(ImportError, match="images extra"):
         ImageEncoder()
+
+
+def test_threads_come_from_the_config_else_from_the_threads_settings() -> None:
+    from shelfwise.text import onnx_backend
+
+    before = onnx_backend._batch_threads
+    try:
+        onnx_backend.use_threads(3)
+        assert ImageEncoder(ImageConfig()).threads == 3
+        assert ImageEncoder(ImageConfig(threads=1)).threads == 1
+    finally:
+        onnx_backend.use_threads(before)

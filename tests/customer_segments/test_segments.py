@@ -41,7 +41,7 @@ def test_every_known_user_is_in_one_behavioural_segment_described_in_words(engin
     assert engine.segment_members("rfm-browsers") == {f"u{i}" for i in range(1, 40, 2)}  # odd users never buy
     for segment in segments:
         assert segment.top_categories and segment.price_band in {"budget", "mid-range", "premium"}
-        assert f"{segment.size:,} shoppers" in segment.description
+        assert f"{segment.size:,} shopper" in segment.description
         assert segment.top_categories[0] in segment.description
 
 

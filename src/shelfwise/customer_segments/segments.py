@@ -390,7 +390,8 @@ def _jaccard(first: set[str], second: set[str]) -> float:
 
 def describe(segment: Segment) -> str:
     """The segment in one sentence a merchant reads."""
-    parts = [f"{segment.size:,} shoppers ({segment.share:.0%}): {segment.meaning}"]
+    shoppers = "shopper" if segment.size == 1 else "shoppers"
+    parts = [f"{segment.size:,} {shoppers} ({segment.share:.0%}): {segment.meaning}"]
     if segment.top_categories:
         parts.append("mostly " + ", ".join(segment.top_categories))
     if segment.median_price is not None:

@@ -16,7 +16,11 @@ from shelfwise.domain import Product
 from shelfwise.domain.errors import InvalidRequestError, NotFoundError
 from shelfwise.engine import Engine
 from shelfwise.io.forgetting import Subject
+from shelfwise.recommend.kinds import RecommendationConfig
+from shelfwise.recommend.sequential import SequentialConfig
+from shelfwise.search.config import SearchConfig
 from shelfwise.settings import Settings
+from shelfwise.training.trainer import TrainingConfig
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -134,3 +138,36 @@ def test_a_saved_component_reads_back_and_forgets_a_user(tmp_path: Path) -> None
     assert forgotten.removed == 1 and forgotten.retrain == ["customer-segments"]
     assert loaded.of_user("u3") == [] and "u3" not in loaded.members(segment_id)
     assert sum(s.size for s in loaded.segments()) == 29
+
+
+TINY = SequentialConfig(hidden=16, layers=1, dropout=0.1, learning_rate=5e-3, max_epochs=2, max_length=8)
+
+
+@pytest.mark.slow
+def test_with_a_transformer_shoppers_are_clustered_and_cluster_ids_survive_a_retrain(tmp_path: Path) -> None:
+    recommend = RecommendationConfig(sequential=TINY, sequential_min_events=50, sequential_min_actors=10)
+    training = TrainingConfig(
+        search=SearchConfig(semantic=False),
+        recommend=recommend,
+        segments=CustomerSegmentsConfig(clusters=3, min_cluster_members=5),
+    )
+    with Engine(Settings(data_dir=tmp_path / "data", training=training)) as shop:
+        shop.ingest_products(catalog_rows())
+        shop.ingest_events(event_rows(NOW))
+        shop.train()
+        clusters = [s for s in shop.segments() if s.kind == "cluster"]
+        assert len(clusters) == 3 and sum(s.size for s in clusters) == 40
+        assert all(len(shop.user_segments(f"u{i}")) == 2 for i in range(40))
+        before = {s.segment_id: shop.segment_members(s.segment_id) for s in clusters}
+        shop.train()  # the same events: the same shoppers group together, under the same ids
+        after = {
+            s.segment_id: shop.segment_members(s.segment_id) for s in shop.segments() if s.kind == "cluster"
+        }
+    kept = [
+        sid
+        for sid in after
+        if sid in before and len(after[sid] & before[sid]) / len(after[sid] | before[sid]) >= 0.5
+    ]
+    moved = [sid for sid in after if sid not in kept]
+    assert set(moved) <= {"cluster-4", "cluster-5", "cluster-6"}  # a new id only where the overlap fell
+    assert kept, (before, after)

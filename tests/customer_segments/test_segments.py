@@ -23,6 +23,18 @@ from shelfwise.settings import Settings
 from shelfwise.training.trainer import TrainingConfig
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
+SCHEMA = {
+    "user_id": pl.Utf8,
+    "session_id": pl.Utf8,
+    "event_type": pl.Utf8,
+    "product_id": pl.Utf8,
+    "query": pl.Utf8,
+    "timestamp": pl.Datetime("us"),
+    "quantity": pl.Int64,
+    "price": pl.Float64,
+    "request_id": pl.Utf8,
+    "event_id": pl.Utf8,
+}  # the store's events frame
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +101,7 @@ def _events(users: list[str]) -> pl.DataFrame:
         for user in users
         for i in range(3)
     ]
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, schema=SCHEMA)
 
 
 def test_cluster_ids_stay_when_their_members_barely_moved_and_new_ones_get_new_numbers() -> None:
@@ -171,3 +183,12 @@ def test_with_a_transformer_shoppers_are_clustered_and_cluster_ids_survive_a_ret
     moved = [sid for sid in after if sid not in kept]
     assert set(moved) <= {"cluster-4", "cluster-5", "cluster-6"}  # a new id only where the overlap fell
     assert kept, (before, after)
+
+
+def test_a_shop_without_events_or_purchases_still_segments_what_it_can() -> None:
+    products = [Product(product_id="p0", title="thing", price=3.0)]
+    nothing = _events([])
+    assert CustomerSegments().fit(nothing, products).segments() == []
+    views = _events(["u1"]).filter(pl.col("event_type") == "view")
+    [browsers] = CustomerSegments().fit(views, products).segments()
+    assert browsers.segment_id == "rfm-browsers" and browsers.expected_purchases_per_member is None

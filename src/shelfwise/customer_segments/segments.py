@@ -17,7 +17,7 @@ their behaviour also shaped the quintile thresholds, the BG/NBD fit, the centroi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
@@ -104,6 +104,7 @@ class CustomerSegments(Component[CustomerSegmentsConfig]):
         self.top_products: list[list[str]] = []  # per profile
         self.bgnbd: BetaGeoParameters | None = None
         self.next_cluster_number = 1
+        self._rows: dict[str, int] | None = None  # user id -> row of the membership arrays
 
     # fitting ------------------------------------------------------------------------------------
 
@@ -117,18 +118,21 @@ class CustomerSegments(Component[CustomerSegmentsConfig]):
         """Segments of the users in `events` (the store's frame), described against `products`;
         `user_vectors` (user ids, one row each) are clustered; `previous` lends its cluster ids."""
         events = _user_events(events, products)
+        self._rows = None
         self.users = np.array(sorted(set(events.get_column("user_id").to_list())), dtype=str)
         self.profiles = [
             {"segment_id": sid, "kind": "rfm", "name": name, "meaning": meaning}
             for sid, name, meaning in (*RFM_SEGMENTS, BROWSERS)
         ]
-        end = events.get_column("timestamp").max() if events.height else None
-        summary = self._rfm(events, end.date() if isinstance(end, datetime) else date.today())
+        latest = events.get_column("timestamp").max() if events.height else None
+        # "Now" is the last event's time, not the clock's: a training on old data segments as of its end.
+        end = latest if isinstance(latest, datetime) else datetime.now(UTC).replace(tzinfo=None)
+        summary = self._rfm(events, end.date())
         self.cluster = np.full(len(self.users), NO_CLUSTER, dtype=np.int64)
         self.next_cluster_number = previous.next_cluster_number if previous is not None else 1
         if user_vectors is not None and self.config.clusters > 0:
             self._cluster(*user_vectors, previous=previous)
-        self._describe(events, summary, products)
+        self._describe(events, summary, products, end)
         return self
 
     def _rfm(self, events: pl.DataFrame, end: date) -> pl.DataFrame:
@@ -202,16 +206,15 @@ class CustomerSegments(Component[CustomerSegmentsConfig]):
             result.append(kept)
         return result
 
-    def _describe(self, events: pl.DataFrame, summary: pl.DataFrame, products: Sequence[Product]) -> None:
+    def _describe(
+        self, events: pl.DataFrame, summary: pl.DataFrame, products: Sequence[Product], end: datetime
+    ) -> None:
         membership = self._membership_frame()
         members = membership.join(events, on="user_id", how="inner")
         prices = sorted(p.price for p in products if p.price is not None)
         thirds = (prices[len(prices) // 3], prices[2 * len(prices) // 3]) if prices else None
-        end = events.get_column("timestamp").max() if events.height else None
-        recent = (
-            members.filter(pl.col("timestamp") >= pl.lit(end) - pl.duration(days=self.config.trending_days))
-            if end is not None
-            else members
+        recent = members.filter(
+            pl.col("timestamp") >= pl.lit(end) - pl.duration(days=self.config.trending_days)
         )
         stats = membership.join(summary, left_on="user_id", right_on="customer_id", how="left")
         last_seen = events.group_by("user_id").agg(
@@ -292,10 +295,11 @@ class CustomerSegments(Component[CustomerSegmentsConfig]):
 
     def of_user(self, user_id: str) -> list[str]:
         """The ids of the user's segments (none for a user the training did not see)."""
-        found = np.flatnonzero(self.users == user_id)
-        if not len(found):
+        if self._rows is None:  # built on first use, after fit, load or forget
+            self._rows = {user: row for row, user in enumerate(self.users.tolist())}
+        row = self._rows.get(user_id)
+        if row is None:
             return []
-        row = int(found[0])
         indices = [int(self.rfm[row])] + ([int(self.cluster[row])] if self.cluster[row] != NO_CLUSTER else [])
         return [self.profiles[index]["segment_id"] for index in indices]
 
@@ -319,6 +323,7 @@ class CustomerSegments(Component[CustomerSegmentsConfig]):
             return Forgotten()
         keep = ~gone
         self.users, self.rfm, self.cluster = self.users[keep], self.rfm[keep], self.cluster[keep]
+        self._rows = None
         return Forgotten(removed=int(gone.sum()), retrain=[self.kind])
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -337,6 +342,7 @@ class CustomerSegments(Component[CustomerSegmentsConfig]):
         self.next_cluster_number = int(values["next_cluster_number"])
         self.users = arrays["users"].astype(str)
         self.rfm, self.cluster = arrays["rfm"].astype(np.int64), arrays["cluster"].astype(np.int64)
+        self._rows = None
 
 
 def _user_events(events: pl.DataFrame, products: Sequence[Product]) -> pl.DataFrame:

@@ -236,6 +236,11 @@ class CustomerSegments(Component[CustomerSegmentsConfig]):
                 median_days_since_active=float(since) if isinstance(since, int | float) else None,
                 expected=float(expected.mean()) if len(expected) else None,  # type: ignore[arg-type]
             )
+            if profile["kind"] == "cluster" and profile["top_categories"]:
+                # A name a merchant can tell apart at a glance; the id stays the handle.
+                profile["name"] = (
+                    f"{profile['name']}: {profile['top_categories'][0]}, {profile['price_band']}"
+                )
             trending = recent.filter(pl.col("segment") == index)
             self.top_products.append(
                 _top(trending if trending.height else own, "product_id", self.config.top_products, "weight")

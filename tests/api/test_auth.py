@@ -34,7 +34,14 @@ STOREFRONT_ROUTES = {
     ("get", "/v1/recommendations/{kind}"),
     ("post", "/v1/events"),
 }
-SERVER_ROUTES = {("get", "/v1/rules"), ("get", "/v1/synonyms")}
+SERVER_ROUTES = {
+    ("get", "/v1/rules"),
+    ("get", "/v1/synonyms"),
+    ("get", "/v1/segments"),
+    ("get", "/v1/segments/{segment_id}"),
+    ("get", "/v1/segments/{segment_id}/users"),
+    ("get", "/v1/users/{user_id}/segment"),
+}
 UNLIMITED = SecurityConfig(api_rate_per_second=0)
 
 

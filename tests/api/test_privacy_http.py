@@ -8,13 +8,17 @@ from fastapi.testclient import TestClient
 
 from sample_shop import catalog_rows, event_rows
 from shelfwise.app import create_app
+from shelfwise.customer_segments.segments import CustomerSegmentsConfig
 from shelfwise.domain.deletion import subject_digest
 from shelfwise.engine import Engine
 from shelfwise.settings import Settings
+from shelfwise.training.trainer import TrainingConfig
 
 
 def test_a_deletion_is_answered_with_its_record_and_found_again(tmp_path: Path) -> None:
-    with Engine(Settings(data_dir=tmp_path)) as engine, TestClient(create_app(engine)) as client:
+    counts_only = TrainingConfig(segments=CustomerSegmentsConfig(enabled=False))  # segments ask a retrain
+    settings = Settings(data_dir=tmp_path, training=counts_only)
+    with Engine(settings) as engine, TestClient(create_app(engine)) as client:
         engine.ingest_products(catalog_rows())
         engine.ingest_events(event_rows())
         engine.train()

@@ -15,6 +15,7 @@ import redis
 import sqlalchemy as sa
 
 from sample_shop import catalog_rows, event_rows
+from shelfwise.customer_segments.segments import CustomerSegmentsConfig
 from shelfwise.domain import Event, EventType
 from shelfwise.domain.deletion import subject_digest
 from shelfwise.domain.errors import NotFoundError
@@ -133,8 +134,12 @@ def _forget(engine: Engine) -> None:
     engine.wait_for_deletions()  # the documented delay: the background retrain, when one was needed
 
 
+# Customer segments ask for a retrain (their behaviour shaped the segments): off here, to see the counts go.
+COUNTS_ONLY = TrainingConfig(segments=CustomerSegmentsConfig(enabled=False))
+
+
 def test_a_deleted_user_is_nowhere_sqlite_and_memory(tmp_path: Path) -> None:
-    with _shop(Settings(data_dir=tmp_path / "data")) as engine:
+    with _shop(Settings(data_dir=tmp_path / "data", training=COUNTS_ONLY)) as engine:
         # Theirs: the live one stored, the quarantined one not.
         others = engine.count_events() - len(_their_events())
         _forget(engine)
@@ -225,3 +230,21 @@ def test_a_user_with_nothing_stored_gets_a_record_and_keeps_every_version(tmp_pa
         assert engine.registry.versions() == versions
         with pytest.raises(NotFoundError, match="no deletion of user 'someone-else'"):
             engine.deletions("someone-else")
+
+
+def test_their_segment_memberships_go_at_once_and_the_served_segments_are_retrained(tmp_path: Path) -> None:
+    with _shop(Settings(data_dir=tmp_path / "data")) as engine:
+        [segment] = engine.user_segments(USER)
+        older, served = engine.registry.versions()
+        record = engine.forget_user(USER)
+        assert USER not in engine.segment_members(segment.segment_id)
+        assert _files_naming(engine.settings.data_dir, IDENTIFIERS) == []
+        assert [(m["version"], m["outcome"]) for m in record.models] == [
+            (older, "removed"),
+            (served, "retrain"),
+        ]
+        assert record.models[1]["retrain"] == ["customer-segments"]
+        engine.wait_for_deletions()
+        _assert_forgotten(engine)
+        with pytest.raises(NotFoundError):
+            engine.user_segments(USER)

@@ -338,3 +338,22 @@ def test_a_pin_rule_puts_its_product_first(page: Any, shop: tuple[str, Engine]) 
     page.click("[data-rules-table] tr[data-rule] >> text=Delete")
     page.wait_for_selector("[data-rules-table] >> text=No rules yet.")
     assert engine.search("frying pan", page_size=1).hits[0].product.product_id != outsider.product_id
+
+
+def test_admin_segments_page_shows_sizes_descriptions_and_plots(page: Any, shop: tuple[str, Engine]) -> None:
+    base, engine = shop
+    page.goto(base + "/admin/segments")
+    if "/admin/login" in page.url:
+        page.fill("#key", ADMIN_KEY)
+        page.click("form button[type=submit]")
+        page.wait_for_url("**/admin/segments")
+    segments = engine.segments()
+    rows = page.locator("[data-segments] tbody tr")
+    assert rows.count() == len(segments) > 0
+    first = segments[0]
+    row = page.locator(f'[data-segment="{first.segment_id}"]')
+    assert first.name in row.inner_text() and f"{first.size:,}" in row.inner_text()
+    assert page.locator("[data-segment-sizes] svg.chart").is_visible()
+    assert page.locator("[data-segment-sizes] svg.chart rect").count() == len(segments)
+    assert page.locator('nav.admin-nav a[aria-current="page"]').inner_text() == "Segments"
+    _shot(page, "admin-segments")

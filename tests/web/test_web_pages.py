@@ -3,6 +3,7 @@ admin actions, analytics and the drawn pictures."""
 
 from __future__ import annotations
 
+import html
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -339,3 +340,26 @@ def test_the_models_page_lists_deletions_waiting_for_their_retrain(tmp_path: Pat
             assert "User deletions waiting for a retrain" in page and "no products to train on" in page
             engine.store.deletions.update(record.id, models_cleaned_at=datetime.now(UTC))
             assert "User deletions waiting" not in client.get("/admin/models").text
+
+
+def test_admin_segments_page_lists_each_segment_with_its_words_and_plots(
+    client: TestClient, engine: Engine
+) -> None:
+    admin_login(client, ADMIN_KEY)
+    page = client.get("/admin/segments")
+    assert page.status_code == 200
+    segments = engine.segments()
+    assert segments and page.text.count("data-segment=") == len(segments)
+    for segment in segments:
+        assert html.escape(segment.description) in page.text
+    assert page.text.count('class="chart"') >= 2
+
+
+def test_admin_segments_page_says_why_it_is_empty_before_training(tmp_path: Path) -> None:
+    with (
+        Engine(Settings(data_dir=tmp_path, admin_api_key=ADMIN_KEY)) as fresh,
+        TestClient(create_app(fresh)) as client,
+    ):
+        admin_login(client, ADMIN_KEY)
+        page = client.get("/admin/segments")
+        assert page.status_code == 200 and "data-no-segments" in page.text and "train" in page.text

@@ -19,6 +19,7 @@ from shelfwise.api.errors import ERROR_RESPONSES, install_error_handlers
 from shelfwise.api.keys import keys_router
 from shelfwise.api.middleware import BodyLimitMiddleware, TelemetryMiddleware
 from shelfwise.api.payloads import JsonRows, as_rows
+from shelfwise.api.segments import segments_router
 from shelfwise.api.telemetry import Telemetry
 from shelfwise.domain import Filters, Product, RecommendationKind, Recommendations, SearchResult
 from shelfwise.domain.deletion import DeletionRecord
@@ -251,13 +252,22 @@ def create_api(
         price_min: PriceBound = None,
         price_max: PriceBound = None,
         available: bool | None = None,
+        segment: Annotated[
+            str | None, Query(description="trending only: what this customer segment's members engage with.")
+        ] = None,
     ) -> Recommendations:
         """`n` products of one kind, each with its reason: for a user or session (for-you, trending,
         recently-viewed, buy-again, new-arrivals) or a product (similar, bought-together). 409 before the
         first training."""
         filters = _filters(category, brand, price_min, price_max, available)
         return engine.recommend(
-            kind, user_id=user_id, session_id=session_id, product_id=product_id, n=n, filters=filters
+            kind,
+            user_id=user_id,
+            session_id=session_id,
+            product_id=product_id,
+            n=n,
+            filters=filters,
+            segment=segment,
         )
 
     @app.post("/v1/train", response_model=Manifest, tags=["models"], dependencies=admin)
@@ -309,6 +319,7 @@ def create_api(
         return _deletion(engine.deletions(user_id)[-1])
 
     app.include_router(keys_router(engine, admin))
+    app.include_router(segments_router(engine, server))
     return app
 
 

@@ -33,7 +33,9 @@ from shelfwise.cli.render import (
     render_recs_evaluation,
     render_recs_segments,
     render_search_evaluation,
+    render_segment_evaluation,
 )
+from shelfwise.evaluation.customer_segments_eval import evaluate_segments, read_transactions
 from shelfwise.evaluation.image_eval import ImageEvalConfig, evaluate_images
 from shelfwise.evaluation.recs_eval import evaluate_recs, item_texts
 from shelfwise.experiments.personal_search import PersonalEvalConfig, run_demo_evaluation
@@ -306,3 +308,28 @@ def evaluate_images_command(
         typer.echo(evaluation.model_dump_json())
     else:
         stdout_console().print(render_image_evaluation(evaluation))
+
+
+@evaluate_app.command("segments")
+@engine_command
+def evaluate_segments_command(
+    transactions: Annotated[
+        Path, typer.Option(help="CSV of customer_id, date (YYYYMMDD), number_of_cds, dollar_value.")
+    ],
+    as_json: JsonFlag = False,
+    calibration_weeks: Annotated[int, typer.Option(min=1, help="Weeks fitted on, from the first date.")] = 39,
+    holdout_weeks: Annotated[int, typer.Option(min=1, help="Weeks predicted, after calibration.")] = 39,
+) -> None:
+    """Each customer's hold-out purchases predicted from the calibration weeks: BG/NBD (the engine's
+    default) next to RFM segments, RFM quintile cells and each customer's own rate; MAE and Spearman."""
+    if not transactions.is_file():
+        raise CliError(f"transactions file {transactions} does not exist")
+    try:
+        evaluation = evaluate_segments(read_transactions(transactions), calibration_weeks, holdout_weeks)
+    except ValueError as error:
+        raise CliError(str(error)) from error
+    console = stderr_console()
+    console.print(evaluation.protocol, soft_wrap=True)
+    (console if as_json else stdout_console()).print(render_segment_evaluation(evaluation))
+    if as_json:
+        typer.echo(evaluation.model_dump_json())

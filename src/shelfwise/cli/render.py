@@ -16,6 +16,7 @@ from shelfwise.quality.report import QualityReport
 from shelfwise.training.artifacts import Manifest
 
 if TYPE_CHECKING:  # the evaluation modules load torch and the engine: only the commands that run them pay
+    from shelfwise.evaluation.customer_segments_eval import SegmentEvaluation
     from shelfwise.evaluation.image_eval import ImageEvaluation
     from shelfwise.evaluation.recs_eval import RecsEvaluation, RecsModelResult
     from shelfwise.evaluation.search_ablation import AblationRow
@@ -322,3 +323,21 @@ def render_personal_evaluation(evaluation: PersonalEvaluation) -> tuple[Table, T
             f"{bucket.baseline.hr_at_10:.3f} / {bucket.chosen.hr_at_10:.3f}",
         )
     return sweep, buckets
+
+
+def render_segment_evaluation(evaluation: SegmentEvaluation) -> Table:
+    params = ", ".join(f"{name} {value:.3f}" for name, value in evaluation.bgnbd.items())
+    table = Table(title=f"Hold-out purchases of {evaluation.customers:,} customers (BG/NBD: {params})")
+    for column in ("name", "model", "MAE purchases", "Spearman", "mean predicted", "mean actual"):
+        table.add_column(column)
+    for row in evaluation.rows:
+        metrics = row.metrics
+        table.add_row(
+            row.name,
+            row.model,
+            *(
+                f"{metrics[key]:.3f}"
+                for key in ("mae_purchases", "spearman", "mean_predicted", "mean_actual")
+            ),
+        )
+    return table

@@ -13,8 +13,10 @@ from typing import Any
 
 import polars as pl
 
+from shelfwise.customer_segments.segments import CustomerSegments, Segment
 from shelfwise.domain import (
     Event,
+    Explanation,
     Filters,
     IngestReport,
     InvalidRequestError,
@@ -22,6 +24,8 @@ from shelfwise.domain import (
     NotTrainedError,
     Product,
     QuarantinedRow,
+    Reason,
+    Recommendation,
     RecommendationKind,
     Recommendations,
     RetryResult,
@@ -55,7 +59,7 @@ from shelfwise.settings import Settings
 from shelfwise.store import OnlineState, Store, StoredEvents, open_online_state
 from shelfwise.text import onnx_backend
 from shelfwise.training.artifacts import ArtifactRegistry, Manifest
-from shelfwise.training.trainer import TrainingConfig, load_bundle, train_bundle
+from shelfwise.training.trainer import TrainingConfig, load_bundle, load_segments, train_bundle
 
 MAX_RECOMMENDATIONS = 200
 MAX_SUGGESTIONS = 20
@@ -88,6 +92,7 @@ class Engine:
         self._search_stale = True
         self._catalog_ids: set[str] | None = None
         self._recommender: RecommendationModels | None = None
+        self._segments: CustomerSegments | None = None
         self._manifest: Manifest | None = None
         self._load_error: str | None = None
         self._load_current()
@@ -444,10 +449,11 @@ class Engine:
             logger.error(message)
             with self._lock:
                 self._search, self._recommender, self._manifest = None, None, None
-                self._search_stale, self._load_error = True, message
+                self._search_stale, self._load_error, self._segments = True, message, None
             return
+        segments = load_segments(self.registry, version)
         with self._lock:
-            self._load_error = None
+            self._load_error, self._segments = None, segments
             # Products changed since training are picked up by a rebuild on the next search.
             self._search, self._recommender, self._manifest = search, recommender, manifest
             changed = self.store.last_product_change()
@@ -568,10 +574,12 @@ class Engine:
         product_id: str | None = None,
         n: int = 10,
         filters: Filters | None = None,
+        segment: str | None = None,
     ) -> Recommendations:
         """`n` products of one kind for a user, a session or a product, filtered by `filters`, each with
-        its reason. InvalidRequestError for an unknown kind or a missing product_id, NotFoundError for an
-        unknown product, NotTrainedError before the first training."""
+        its reason; `segment` (trending only): what that customer segment's members engage with lately.
+        InvalidRequestError for an unknown kind, a missing product_id or a segment with another kind,
+        NotFoundError for an unknown product or segment, NotTrainedError before the first training."""
         for name, value in (("user_id", user_id), ("session_id", session_id), ("product_id", product_id)):
             require_text(name, value)
         try:
@@ -590,6 +598,8 @@ class Engine:
         recommender = self._recommender
         if recommender is None:
             raise self._not_trained()
+        if segment is not None:
+            return self._segment_trending(kind, segment, n, filters or Filters())
         search = self.search_pipeline()
         request = RecommendRequest(
             kind=kind,
@@ -602,6 +612,67 @@ class Engine:
         return Recommendations(
             kind=kind, user_id=user_id, product_id=product_id, items=items, request_id=_request_id()
         )
+
+    def _segment_trending(
+        self, kind: RecommendationKind, segment_id: str, n: int, filters: Filters
+    ) -> Recommendations:
+        require_text("segment", segment_id)
+        if kind is not RecommendationKind.TRENDING:
+            raise InvalidRequestError(f"segment applies to trending only, not to {kind.value}")
+        segments = self.customer_segments()
+        self.segment(segment_id)  # NotFoundError for an unknown one
+        search = self.search_pipeline()
+        items = []
+        products = (search.product(product_id) for product_id in segments.trending(segment_id))
+        for rank, product in enumerate(p for p in products if p is not None and filters.matches(p)):
+            if rank == n:
+                break
+            reason = Reason(signal="segment-trending", detail=f"popular lately with the segment {segment_id}")
+            items.append(
+                Recommendation(
+                    product=product, score=1.0 / (rank + 1), explanation=Explanation(reasons=[reason])
+                )
+            )
+        return Recommendations(
+            kind=kind, user_id=None, product_id=None, items=items, request_id=_request_id()
+        )
+
+    # customer segments ----------------------------------------------------------------------------
+
+    def customer_segments(self) -> CustomerSegments:
+        """The served version's customer segments; NotTrainedError before a training that fitted them."""
+        segments = self._segments
+        if segments is None:
+            if self._recommender is None:
+                raise self._not_trained()
+            raise NotTrainedError("the served model version has no customer segments: train a new version")
+        return segments
+
+    def segments(self) -> list[Segment]:
+        """Every customer segment with its description and size (see shelfwise.customer_segments)."""
+        return self.customer_segments().segments()
+
+    def segment(self, segment_id: str) -> Segment:
+        """One segment by id; NotFoundError when the served version has none of that id."""
+        require_text("segment_id", segment_id)
+        for found in self.segments():
+            if found.segment_id == segment_id:
+                return found
+        raise NotFoundError(f"no customer segment {segment_id!r}")
+
+    def segment_members(self, segment_id: str) -> set[str]:
+        """The user ids in a segment (to stay within, for audiences and experiments); NotFoundError when
+        there is no such segment."""
+        self.segment(segment_id)
+        return self.customer_segments().members(segment_id)
+
+    def user_segments(self, user_id: str) -> list[Segment]:
+        """The segments a user is in; NotFoundError when the served version segmented no such user."""
+        require_text("user_id", user_id)
+        ids = self.customer_segments().of_user(user_id)
+        if not ids:
+            raise NotFoundError(f"user {user_id!r} is in no customer segment (unknown to the last training)")
+        return [found for found in self.segments() if found.segment_id in ids]
 
     def _text_neighbours(self, product_id: str, n: int) -> list[tuple[str, float]]:
         """Products whose text matches this one's title: the fallback for items with no events yet."""

@@ -387,6 +387,17 @@ class SequentialRecommender(ScoringComponent[SequentialConfig]):
 
     def score_batch(self, histories: Sequence[np.ndarray]) -> np.ndarray:
         """Logits of every item as the next one; an empty history scores from position information only."""
+        with torch.inference_mode():
+            last = self._last_states(histories)
+            return (last @ self._vectors()[1:].T).numpy().astype(np.float32)
+
+    def user_vectors(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        """(len(histories), hidden): what the network makes of each history, the state it scores the next
+        item from; shoppers with similar tastes and habits lie close (customer segments cluster them)."""
+        with torch.inference_mode():
+            return self._last_states(histories).numpy().astype(np.float32)
+
+    def _last_states(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
         flat = np.concatenate([np.asarray(h, dtype=np.int64) for h in histories]) if histories else None
         if flat is not None:
             check_item_indices(flat, self.n_items)
@@ -396,14 +407,12 @@ class SequentialRecommender(ScoringComponent[SequentialConfig]):
         vectors = self._vectors()
         # As in training: a view, cart and purchase of one item in a row are one step.
         steps = _collapse_repeats([np.asarray(h, dtype=np.int64) for h in histories])
-        with torch.inference_mode():
-            longest = max((len(h) for h in steps), default=1)
-            tokens = torch.from_numpy(_left_padded(steps, min(max(longest, 1), self.config.max_length)))
-            # A history that is all padding still yields a (position-only) state at the last slot.
-            last = network(tokens, vectors)[:, -1, :]
-            scores = (last @ vectors[1:].T).numpy().astype(np.float32)
+        longest = max((len(h) for h in steps), default=1)
+        tokens = torch.from_numpy(_left_padded(steps, min(max(longest, 1), self.config.max_length)))
+        # A history that is all padding still yields a (position-only) state at the last slot.
+        last: torch.Tensor = network(tokens, vectors)[:, -1, :]
         network.train(was_training)
-        return scores
+        return last
 
     def text_embeddings(self) -> np.ndarray | None:
         """The item text embeddings the model was trained with (one row per item), or None."""

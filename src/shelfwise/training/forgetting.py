@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from shelfwise.io.components import ComponentFormatError
 from shelfwise.io.forgetting import Forgotten, Subject
 from shelfwise.training.artifacts import ArtifactRegistry
-from shelfwise.training.trainer import RECOMMEND_DIR, SEARCH_DIR, load_bundle
+from shelfwise.training.trainer import RECOMMEND_DIR, SEARCH_DIR, SEGMENTS_DIR, load_bundle, load_segments
 
 UNREADABLE = "unreadable"  # a version this shelfwise cannot load, so cannot clean
 FINETUNED_ENCODER = "encoder_finetune"  # an encoder fine-tuned on the shop's searches
@@ -70,7 +70,12 @@ def _forget_in_version(registry: ArtifactRegistry, version: str, subject: Subjec
         search, recommender, manifest = load_bundle(registry, version)
     except (ComponentFormatError, OSError, ValueError):
         return Forgotten(retrain=[UNREADABLE])
+    segments = load_segments(registry, version)
     forgotten = search.forget(subject).add([recommender.forget(subject)])
+    if segments is not None:
+        forgotten.add([segments.forget(subject)])
+    elif (registry.path(version) / SEGMENTS_DIR).is_dir():
+        forgotten.retrain.append(UNREADABLE)  # memberships it may hold cannot be removed in place
     if manifest.components.get(SEARCH_DIR, {}).get(FINETUNED_ENCODER):
         forgotten.retrain.append(FINETUNED_ENCODER)
     if forgotten.removed:
@@ -84,6 +89,9 @@ def _forget_in_version(registry: ArtifactRegistry, version: str, subject: Subjec
                 shutil.rmtree(directory / name)  # no part left over that the new save would not list
             search.save(directory / SEARCH_DIR)
             recommender.save(directory / RECOMMEND_DIR)
+            if segments is not None:
+                shutil.rmtree(directory / SEGMENTS_DIR)
+                segments.save(directory / SEGMENTS_DIR)
             (directory / ArtifactRegistry.MANIFEST).write_text(manifest.model_dump_json(indent=2))
 
         registry.rewrite(version, write)

@@ -7,17 +7,20 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from shelfwise.customer_segments.segments import CustomerSegments, CustomerSegmentsConfig
 from shelfwise.domain.errors import InvalidRequestError
 from shelfwise.images.component import ProductImages, fit_product_images
 from shelfwise.images.config import ImageConfig
+from shelfwise.io.components import ComponentFormatError
 from shelfwise.quality.assessment import StoreAssessment, assess_store
 from shelfwise.quality.checks.images import image_checks
 from shelfwise.quality.config import QualityConfig
 from shelfwise.quality.tiers import TierVerdict, blocked, refusal_message
-from shelfwise.recommend.kinds import RecommendationConfig, RecommendationModels
+from shelfwise.recommend.kinds import ITEM_EVENTS, RecommendationConfig, RecommendationModels
 from shelfwise.search.config import SearchConfig
 from shelfwise.search.learning import fit_search
 from shelfwise.search.pipeline import SearchPipeline
@@ -28,6 +31,7 @@ from shelfwise.training.finetune import FinetuneConfig, adapt_search_encoder, pr
 SEARCH_DIR = "search"
 RECOMMEND_DIR = "recommend"
 IMAGES_DIR = "images"
+SEGMENTS_DIR = "segments"  # customer segments; absent from versions trained before they existed
 ENCODERS_DIR = "encoders"  # fine-tuned encoders, under the data directory, kept while a version serves them
 
 
@@ -43,6 +47,7 @@ class TrainingConfig(BaseModel):
         default_factory=ImageConfig,
         description="Product images: encoded when any product has one and the `images` extra is installed.",
     )
+    segments: CustomerSegmentsConfig = Field(default_factory=CustomerSegmentsConfig)
     finetune_encoder: FinetuneConfig | None = Field(
         default=None,
         description="Fine-tune the search encoder on the shop's search outcomes before indexing "
@@ -130,6 +135,18 @@ def train_bundle(
         timings["recommend_fit_seconds"] = time.perf_counter() - started
         timings["sequential_trained"] = float(recommender.sequential is not None)
 
+        if config.segments.enabled:
+            started = time.perf_counter()
+            previous = registry.current_version()
+            segments = CustomerSegments(config.segments).fit(
+                events,
+                products,
+                user_vectors=user_vectors(recommender, events),
+                previous=load_segments(registry, previous) if previous is not None else None,
+            )
+            segments.save(staging / SEGMENTS_DIR)
+            timings["segments_fit_seconds"] = time.perf_counter() - started
+
         timestamps = events.get_column("timestamp")
         manifest = Manifest(
             version=version,
@@ -148,6 +165,7 @@ def train_bundle(
                     "encoder_finetune": finetuned.model_dump(mode="json") if finetuned else None,
                 },
                 RECOMMEND_DIR: recommend_config.model_dump(mode="json"),
+                SEGMENTS_DIR: config.segments.model_dump(mode="json"),
             },
             metrics={key: round(value, 3) for key, value in timings.items()},
             forced=force and blocked(assessment.report.tiers),
@@ -199,3 +217,39 @@ def load_images(registry: ArtifactRegistry, version: str) -> ProductImages | Non
     """The image vectors a version was trained with, or None when it encoded no images."""
     root = registry.path(version) / IMAGES_DIR
     return ProductImages.load(root) if root.is_dir() else None
+
+
+def load_segments(registry: ArtifactRegistry, version: str) -> CustomerSegments | None:
+    """The customer segments of a version; None for one trained before segments existed, or unreadable."""
+    path = registry.path(version) / SEGMENTS_DIR
+    if not path.is_dir():
+        return None
+    try:
+        return CustomerSegments.load(path)
+    except (ComponentFormatError, OSError, ValueError, KeyError):
+        return None
+
+
+def user_vectors(
+    recommender: RecommendationModels, events: pl.DataFrame
+) -> tuple[list[str], np.ndarray] | None:
+    """What the sequential transformer makes of each known user's history (None when none was trained)."""
+    if recommender.sequential is None:
+        return None
+    frame = events.filter(
+        pl.col("user_id").is_not_null() & pl.col("event_type").is_in(ITEM_EVENTS)
+    ).with_columns(
+        item=pl.col("product_id").replace_strict(recommender.items.index, default=None, return_dtype=pl.Int64)
+    )
+    histories = (
+        frame.drop_nulls("item").sort("timestamp").group_by("user_id", maintain_order=True).agg("item")
+    )
+    if not histories.height:
+        return None
+    users = histories.get_column("user_id").to_list()
+    sequences = [np.asarray(items, dtype=np.int64) for items in histories.get_column("item").to_list()]
+    transformer = recommender.sequential.sequential
+    vectors = np.concatenate(
+        [transformer.user_vectors(sequences[i : i + 512]) for i in range(0, len(sequences), 512)]
+    )
+    return users, vectors

@@ -248,6 +248,37 @@ def admin_router(web: WebContext) -> APIRouter:
             },
         )
 
+    # customer segments ----------------------------------------------------------------------------
+
+    @router.get("/segments")
+    def segments(request: Request) -> Response:
+        if (stop := refused(request)) is not None:
+            return stop
+        try:
+            found, missing = engine.segments(), None
+        except ShelfwiseError as error:  # not trained yet, or a version without segments
+            found, missing = [], str(error)
+        colours = ["#2563eb" if s.kind == "rfm" else "#7c3aed" for s in found]
+        expected = [s for s in found if s.expected_purchases_per_member is not None]
+        return page(
+            request,
+            "admin/segments.html",
+            {
+                "segments": found,
+                "missing": missing,
+                "shoppers": sum(s.size for s in found if s.kind == "rfm"),
+                "sizes": bar_chart(
+                    [(s.name, float(s.size)) for s in found], title="Shoppers per segment", colours=colours
+                ),
+                "expected": bar_chart(
+                    [(s.name, float(s.expected_purchases_per_member or 0.0)) for s in expected],
+                    title="Expected purchases per member",
+                    colour="#0891b2",
+                    value_format="{:.2f}",
+                ),
+            },
+        )
+
     # models ---------------------------------------------------------------------------------------
 
     @router.get("/models")

@@ -145,3 +145,11 @@ def test_round_terms_of_a_resample_stack_give_one_value_per_resample() -> None:
     terms = RoundTerms.of(hand_log())
     stacked = terms.take(np.array([[0, 1, 2, 3], [0, 0, 0, 0]]))
     assert ipw(stacked) == pytest.approx([HAND["ipw"], 1.6])
+
+
+def test_taking_rounds_keeps_every_per_round_field_aligned() -> None:
+    resample = hand_log().take(np.array([3, 3, 0]))
+    assert resample.action.tolist() == [1, 1, 0]
+    assert resample.propensity.tolist() == [0.8, 0.8, 0.5]
+    assert resample.evaluation is not None and resample.evaluation.shape == (3, 2, 1)
+    assert estimate(resample, ("ipw",), n_bootstrap=1)["ipw"].value == pytest.approx((0.25 + 0.25 + 1.6) / 3)

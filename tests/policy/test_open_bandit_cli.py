@@ -64,7 +64,9 @@ def open_bandit_folder(root: Path) -> tuple[Path, float]:
 def test_the_json_line_holds_truth_and_every_estimator(tmp_path: Path) -> None:
     folder, expected = open_bandit_folder(tmp_path / "obd")
     arguments = ["--data", str(folder), "--campaign", "demo", "--n-sim", str(SIMULATIONS)]
-    result = runner.invoke(app, ["evaluate", "ope", *arguments, "--n-bootstrap", "200", "--json"])
+    result = runner.invoke(
+        app, ["evaluate", "ope", *arguments, "--n-bootstrap", "200", "--runs", "3", "--json"]
+    )
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     bts_clicks = pl.read_csv(folder / "bts" / "demo" / "demo.csv").get_column("click").mean()
@@ -77,6 +79,8 @@ def test_the_json_line_holds_truth_and_every_estimator(tmp_path: Path) -> None:
         assert row["relative_error"] == pytest.approx(
             abs(row["estimate"] - figures["truth"]) / figures["truth"]
         )
+        assert row["runs_relative_error_mean"] >= 0 and row["runs_relative_error_std"] >= 0
+        assert row["published_relative_error_mean"] is None
     for name in ("ipw", "snipw", "dr"):
         row = figures["estimators"][name]
         assert row["ci_low"] <= expected <= row["ci_high"], name
@@ -84,7 +88,18 @@ def test_the_json_line_holds_truth_and_every_estimator(tmp_path: Path) -> None:
 
 def test_the_table_names_each_estimator(tmp_path: Path) -> None:
     folder, _ = open_bandit_folder(tmp_path / "obd")
-    arguments = ["--data", str(folder), "--campaign", "demo", "--n-sim", "500", "--n-bootstrap", "20"]
+    arguments = [
+        "--data",
+        str(folder),
+        "--campaign",
+        "demo",
+        "--n-sim",
+        "500",
+        "--n-bootstrap",
+        "20",
+        "--runs",
+        "0",
+    ]
     result = runner.invoke(app, ["evaluate", "ope", *arguments])
     assert result.exit_code == 0, result.output
     assert "truth" in result.stdout
@@ -99,6 +114,8 @@ def test_a_missing_column_or_campaign_is_reported_by_file(tmp_path: Path) -> Non
     assert "bts/men/men.csv does not exist" in result.output
     logs = folder / "random" / "demo" / "demo.csv"
     pl.read_csv(logs).drop("propensity_score").write_csv(logs)
-    result = runner.invoke(app, ["evaluate", "ope", "--data", str(folder), "--campaign", "demo"])
+    result = runner.invoke(
+        app, ["evaluate", "ope", "--data", str(folder), "--campaign", "demo", "--runs", "0"]
+    )
     assert result.exit_code == 1
     assert "demo.csv lacks column(s) propensity_score" in result.output

@@ -35,7 +35,7 @@ def test_ipw_over_the_random_policy_s_click_rate_is_obp_s_quickstart_figure(shar
 
 @pytest.mark.slow
 def test_the_check_on_the_sample_reports_every_estimator_against_the_thompson_logs(shared_data: Path) -> None:
-    check = check_open_bandit(sample_folder(shared_data), "all", n_bootstrap=200)
+    check = check_open_bandit(sample_folder(shared_data), "all", n_bootstrap=200, runs=2)
     assert check.truth == pytest.approx(0.0042)  # 42 clicks in 10,000 Thompson rounds
     assert check.rounds == 10_000
     figures = check.estimators
@@ -45,5 +45,6 @@ def test_the_check_on_the_sample_reports_every_estimator_against_the_thompson_lo
     for name, row in figures.items():
         assert row.ci_low <= row.estimate <= row.ci_high, name
         assert row.published_relative_error_mean is not None, name
+        assert row.runs_relative_error_mean is not None, name
         assert np.isfinite(row.relative_error)
     assert figures["ipw"].ci_low <= check.truth <= figures["ipw"].ci_high

@@ -94,6 +94,20 @@ class LoggedBandit:
     def with_reward_predictions(self, predictions: FloatArray) -> LoggedBandit:
         return replace(self, reward_predictions=np.asarray(predictions, dtype=np.float64))
 
+    def take(self, rows: IntArray) -> LoggedBandit:
+        """The rounds at `rows` (repeats allowed: a bootstrap resample)."""
+        return LoggedBandit(
+            action=self.action[rows],
+            reward=self.reward[rows],
+            propensity=self.propensity[rows],
+            n_actions=self.n_actions,
+            position=None if self.position is None else self.position[rows],
+            n_positions=self.n_positions,
+            context=None if self.context is None else self.context[rows],
+            evaluation=None if self.evaluation is None else self.evaluation[rows],
+            reward_predictions=None if self.reward_predictions is None else self.reward_predictions[rows],
+        )
+
     def on_policy_value(self) -> float:
         """The behaviour policy's own value: the mean logged reward."""
         return float(self.reward.mean())

@@ -39,9 +39,12 @@ def test_the_check_on_the_sample_reports_every_estimator_against_the_thompson_lo
     assert check.truth == pytest.approx(0.0042)  # 42 clicks in 10,000 Thompson rounds
     assert check.rounds == 10_000
     figures = check.estimators
-    # Single-run figures of obp 0.5.7 on this sample (SOURCE.txt): IPW 0.004553, SNIPW 0.004776.
+    # Single-run figures of obp 0.5.7 on this sample (SOURCE.txt): IPW 0.004553, SNIPW 0.004776, and, with
+    # its click model (a logistic regression per slot, scikit-learn 1.7 there), DM 0.003531, DR 0.004835.
     assert figures["ipw"].full_data_estimate == pytest.approx(0.004553, abs=5e-7)
     assert figures["snipw"].full_data_estimate == pytest.approx(0.004776, abs=5e-7)
+    assert figures["dm"].full_data_estimate == pytest.approx(0.003531, rel=0.01)
+    assert figures["dr"].full_data_estimate == pytest.approx(0.004835, rel=0.01)
     for name, row in figures.items():
         assert row.ci_low <= row.estimate <= row.ci_high, name
         assert row.published_relative_error_mean is not None, name

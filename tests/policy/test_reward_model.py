@@ -42,7 +42,8 @@ def test_no_round_is_predicted_by_a_model_that_saw_its_own_click() -> None:
     assert np.allclose(predictions[1:], 1 / 3)
 
 
-def test_the_logistic_model_learns_which_item_is_clicked_in_which_slot() -> None:
+@pytest.mark.parametrize("per_position", [False, True])
+def test_the_logistic_model_learns_which_item_is_clicked_in_which_slot(per_position: bool) -> None:
     rng = np.random.default_rng(5)
     rounds = 3000
     action = rng.integers(0, 3, rounds)
@@ -56,7 +57,7 @@ def test_the_logistic_model_learns_which_item_is_clicked_in_which_slot() -> None
         position=position,
         n_positions=2,
     )
-    predictions = cross_fitted_predictions(log, np.eye(3), seed=0)
+    predictions = cross_fitted_predictions(log, np.eye(3), seed=0, per_position=per_position)
     assert predictions.shape == (rounds, 3, 2)
     first = predictions[0]
     assert first[0, 0] < first[1, 0] < first[2, 0]
@@ -68,3 +69,18 @@ def test_non_binary_rewards_and_bad_features_are_refused() -> None:
         cross_fitted_predictions(log_of([0, 1, 0], [1.0, 0.5, 0.0]), np.eye(2))
     with pytest.raises(InvalidRequestError, match="one row per action \\(2\\)"):
         cross_fitted_predictions(log_of([0, 1, 0], [1.0, 0.0, 0.0]), np.eye(3))
+
+
+def test_a_slot_without_clicks_in_a_fold_gets_a_zero_rate_model() -> None:
+    # Slot 1 never gets a click: its per-slot model predicts 0 for every action; slot 0 learns item 1.
+    log = LoggedBandit(
+        action=np.array([0, 1, 0, 1] * 6),
+        reward=np.array([0.0, 1.0, 0.0, 0.0] * 6),
+        propensity=np.full(24, 0.5),
+        n_actions=2,
+        position=np.array([0, 0, 1, 1] * 6),
+        n_positions=2,
+    )
+    predictions = cross_fitted_predictions(log, np.eye(2), n_folds=2, per_position=True)
+    assert np.all(predictions[:, :, 1] == 0.0)
+    assert np.all(predictions[:, 1, 0] > predictions[:, 0, 0])

@@ -73,7 +73,7 @@ def simulate(episodes: int, seed: int) -> LoggedSessions:
 def test_both_estimators_recover_the_value_of_a_known_mdp_from_another_policy_s_sessions() -> None:
     truth = true_value(EVALUATED)
     assert truth != pytest.approx(true_value(BEHAVIOUR), abs=0.2)  # the logs alone would mislead
-    estimates = estimate_sessions(simulate(20_000, seed=2), gamma=GAMMA, n_bootstrap=300)
+    estimates = estimate_sessions(simulate(20_000, seed=2), gamma=GAMMA, n_bootstrap=200)
     for name in ("pdis", "wpdis"):
         figure = estimates[name]
         assert figure.ci_low <= truth <= figure.ci_high, name

@@ -273,8 +273,11 @@ def evaluate_ope_command(
     n_sim: Annotated[int, typer.Option(min=1, help="Simulated rounds for the Thompson policy.")] = 100_000,
     n_bootstrap: Annotated[int, typer.Option(min=1, help="Bootstrap resamples of the logs.")] = 1000,
     runs: Annotated[
-        int, typer.Option(min=0, help="Bootstrap runs with the click model refitted (obp's protocol).")
-    ] = 30,
+        int,
+        typer.Option(
+            min=0, help="Also refit the click model on N bootstrap runs, as obp's published figures do (30)."
+        ),
+    ] = 0,
     folds: Annotated[int, typer.Option(min=2, help="Cross-fitting folds of the click model.")] = 3,
     seed: Annotated[int, typer.Option(help="Seeds the simulation, the folds and the bootstrap.")] = 12345,
 ) -> None:

@@ -6,8 +6,10 @@ Layout read (as obp ships it): DIR/random/NAME/NAME.csv and DIR/bts/NAME/NAME.cs
 click, propensity_score, user_feature_*), DIR/random/NAME/item_context.csv (item_id, item_feature_*), and
 DIR/prior_bts.yaml (the production Beta prior per campaign). The protocol follows obp's
 examples/obd/evaluate_off_policy_estimators.py: evaluation policy BernoulliTS(is_zozotown_prior=True) with its
-action distribution from `n_sim` simulated rounds, a logistic-regression click model cross-fitted over 3
-folds, relative error |estimate − truth| / truth.
+action distribution from `n_sim` simulated rounds, obp's features (user features as indicators, item
+features label-encoded) and its click model (a logistic regression per slot, cross-fitted over 3 folds),
+relative error |estimate − truth| / truth. Rounds are read in file order (obp sorts by timestamp; the
+published files are sorted).
 
 Two kinds of figures come out. The bootstrap mean and interval resample the rounds with the click model held
 fixed (so the dm interval leaves out the model's own sampling noise). The `runs` figures follow obp's
@@ -103,36 +105,42 @@ def read_table(path: Path) -> pl.DataFrame:
     return frame.drop([column for column in frame.columns if column in ("", "index")])
 
 
-def one_hot(frame: pl.DataFrame, columns: list[str]) -> FloatArray:
-    """Each categorical column as indicator columns (hashed strings in the dataset)."""
-    if not columns:
-        return np.zeros((frame.height, 0))
-    return frame.select(columns).cast(pl.Utf8).to_dummies().to_numpy().astype(np.float64)
+def indicators(frame: pl.DataFrame, columns: list[str]) -> FloatArray:
+    """pandas.get_dummies(drop_first=True) as obp applies it to the user features: one column per value
+    after the first, values in sorted order."""
+    blocks = [np.zeros((frame.height, 0))]
+    for column in columns:
+        values = frame.get_column(column).cast(pl.Utf8).fill_null("").to_numpy()
+        categories = np.unique(values)
+        blocks.append((values[:, None] == categories[None, 1:]).astype(np.float64))
+    return np.hstack(blocks)
 
 
 def item_features(data: Path, campaign: str) -> FloatArray:
-    """One row per item id (0..n-1): the numeric features as they are, the categorical ones one-hot."""
+    """obp 0.5's action context: the other item features label-encoded (values numbered in sorted order),
+    then item_feature_0; one row per item id 0..n-1."""
     path = data / "random" / campaign / "item_context.csv"
     items = read_table(path)
-    if "item_id" not in items.columns:
-        raise InvalidRequestError(f"{path} lacks column item_id")
-    items = items.sort("item_id")
+    missing = [column for column in ("item_id", "item_feature_0") if column not in items.columns]
+    if missing:
+        raise InvalidRequestError(f"{path} lacks column(s) {', '.join(missing)}")
     ids = items.get_column("item_id").to_numpy()
-    if not np.array_equal(ids, np.arange(len(ids))):
+    if not np.array_equal(np.sort(ids), np.arange(len(ids))):
         raise InvalidRequestError(f"{path}: item_id must run 0..{len(ids) - 1} once each")
-    feature_columns = [column for column in items.columns if column.startswith("item_feature")]
-    numeric = [column for column in feature_columns if items.schema[column].is_numeric()]
-    categorical = [column for column in feature_columns if column not in numeric]
-    values = items.select(numeric).to_numpy().astype(np.float64) if numeric else np.zeros((len(ids), 0))
-    return np.hstack([values, one_hot(items, categorical)])
+    encoded = [
+        np.unique(items.get_column(column).cast(pl.Utf8).fill_null("").to_numpy(), return_inverse=True)[1]
+        for column in items.columns
+        if column.startswith("item_feature") and column != "item_feature_0"
+    ]
+    table = np.column_stack([*encoded, items.get_column("item_feature_0").cast(pl.Float64).to_numpy()])
+    return table[np.argsort(ids)]
 
 
 def logged_bandit(frame: pl.DataFrame, n_actions: int, path: Path) -> LoggedBandit:
-    """obp's OpenBanditDataset.pre_process: slots ranked densely from 0, the user features one-hot as
-    context."""
+    """obp's OpenBanditDataset: slots ranked densely from 0, the user features as indicators for context."""
     action = frame.get_column("item_id").to_numpy().astype(np.int64)
     _, position = np.unique(frame.get_column("position").to_numpy(), return_inverse=True)
-    user_columns = [column for column in frame.columns if column.startswith("user_feature")]
+    user_columns = [column for column in frame.columns if "user_feature" in column]
     try:
         return LoggedBandit(
             action=action,
@@ -141,7 +149,7 @@ def logged_bandit(frame: pl.DataFrame, n_actions: int, path: Path) -> LoggedBand
             n_actions=n_actions,
             position=position.astype(np.int64),
             n_positions=int(position.max()) + 1,
-            context=one_hot(frame, user_columns),
+            context=indicators(frame, user_columns),
         )
     except InvalidRequestError as error:
         raise InvalidRequestError(f"{path}: {error}") from error
@@ -185,7 +193,9 @@ def check_open_bandit(
         )
     with_model = bool(MODEL_BASED & set(estimators))
     if with_model:
-        log = log.with_reward_predictions(cross_fitted_predictions(log, features, n_folds=folds, seed=seed))
+        log = log.with_reward_predictions(
+            cross_fitted_predictions(log, features, n_folds=folds, seed=seed, per_position=True)
+        )
     terms = RoundTerms.of(log)
     refitted = refitted_runs(log, features, estimators, runs, folds, seed, with_model)
     published = PUBLISHED_RELATIVE_ERROR if campaign == "all" else {}
@@ -233,13 +243,16 @@ def refitted_runs(
     seed: int,
     with_model: bool,
 ) -> dict[str, FloatArray]:
-    """Each estimator on `runs` bootstrap samples of the rounds (run b drawn with seed b, as obp's
-    sample_bootstrap_bandit_feedback(random_state=b)), the click model refitted on each."""
+    """Each estimator on `runs` bootstrap samples of the rounds, the click model refitted on each. Run b
+    draws the rows obp's sample_bootstrap_bandit_feedback(random_state=b) draws."""
     values: dict[str, list[float]] = {name: [] for name in estimators}
     for run in range(runs):
-        sample = log.take(np.random.default_rng(run).integers(0, log.rows, log.rows))
+        rows = np.random.RandomState(run).choice(np.arange(log.rows), size=log.rows, replace=True)
+        sample = log.take(rows)
         if with_model:
-            predictions = cross_fitted_predictions(sample, features, n_folds=folds, seed=seed)
+            predictions = cross_fitted_predictions(
+                sample, features, n_folds=folds, seed=seed, per_position=True
+            )
             sample = sample.with_reward_predictions(predictions)
         terms = RoundTerms.of(sample)
         for name in estimators:

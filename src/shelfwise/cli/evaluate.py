@@ -24,6 +24,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 
 from shelfwise.cli.context import CliError, current_settings, engine_command, stderr_console, stdout_console
 from shelfwise.cli.render import (
@@ -42,6 +43,7 @@ from shelfwise.experiments.personal_search import PersonalEvalConfig, run_demo_e
 from shelfwise.experiments.search_relevance import score_search
 from shelfwise.images.encoder import missing_extra
 from shelfwise.io.demo import generate_demo_shop
+from shelfwise.policy.open_bandit import check_open_bandit
 from shelfwise.recommend.kinds import RecommendationConfig
 from shelfwise.text.encoder import TextEncoder
 
@@ -333,3 +335,54 @@ def evaluate_segments_command(
     (console if as_json else stdout_console()).print(render_segment_evaluation(evaluation))
     if as_json:
         typer.echo(evaluation.model_dump_json())
+
+
+@evaluate_app.command("ope")
+@engine_command
+def evaluate_ope_command(
+    data: Annotated[Path, typer.Option(help="Open Bandit Dataset folder: random/, bts/, prior_bts.yaml.")],
+    campaign: Annotated[str, typer.Option(help="Campaign folder under random/ and bts/ (all, men, women).")],
+    as_json: JsonFlag = False,
+    n_sim: Annotated[int, typer.Option(min=1, help="Simulated rounds for the Thompson policy.")] = 100_000,
+    n_bootstrap: Annotated[int, typer.Option(min=1, help="Bootstrap resamples of the logs.")] = 1000,
+    runs: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Also refit the click model on N bootstrap runs, as obp's published figures do (30)."
+        ),
+    ] = 0,
+    folds: Annotated[int, typer.Option(min=2, help="Cross-fitting folds of the click model.")] = 3,
+    seed: Annotated[int, typer.Option(help="Seeds the simulation, the folds and the bootstrap.")] = 12345,
+) -> None:
+    """Off-policy evaluation: estimate the Thompson sampling policy's click rate from the uniform-random
+    policy's logs (IPW, SNIPW, DM, DR, SNDR; bootstrap mean and 95% interval) against its on-policy rate."""
+    with stderr_console().status("Simulating the Thompson policy and fitting the click model…"):
+        check = check_open_bandit(
+            data, campaign, n_sim=n_sim, n_bootstrap=n_bootstrap, runs=runs, folds=folds, seed=seed
+        )
+    if as_json:
+        typer.echo(check.model_dump_json())
+        return
+    title = f"Thompson sampling's click rate from random logs ({campaign}): truth {check.truth:.5f}"
+    table = Table(title=title, caption=check.published_source)
+    columns = ("estimator", "estimate", "95% interval", "rel. error", "ESS", "over runs (published)")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "estimator" else "right")
+    for name, row in check.estimators.items():
+        published = row.published_relative_error_mean
+        table.add_row(
+            name,
+            f"{row.estimate:.5f}",
+            f"{row.ci_low:.5f}–{row.ci_high:.5f}",
+            f"{row.relative_error:.3f}",
+            f"{row.effective_sample_size:,.0f}",
+            runs_and_published(row.runs_relative_error_mean, published),
+        )
+    stdout_console().print(table)
+
+
+def runs_and_published(runs: float | None, published: float | None) -> str:
+    return " ".join(
+        [f"{runs:.3f}" if runs is not None else "–"]
+        + ([f"({published:.3f})"] if published is not None else [])
+    )

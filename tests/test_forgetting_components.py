@@ -12,33 +12,24 @@ import pytest
 from sample_shop import catalog_rows, event_rows
 from shelfwise.domain import Product
 from shelfwise.io.forgetting import Subject
+from shelfwise.io.frames import EVENT_FRAME_SCHEMA
 from shelfwise.recommend.kinds import RecommendationModels
 from shelfwise.search.memory import RememberedQuery, SearchMemory
 from shelfwise.search.ranker import LearnedRanker
 from shelfwise.search.suggest import Suggester
 
-SCHEMA = {
-    "user_id": pl.Utf8,
-    "session_id": pl.Utf8,
-    "event_type": pl.Utf8,
-    "product_id": pl.Utf8,
-    "query": pl.Utf8,
-    "timestamp": pl.Datetime("us"),
-    "quantity": pl.Int64,
-    "price": pl.Float64,
-    "request_id": pl.Utf8,
-}
-
 
 def _events(rows: list[dict[str, object]]) -> pl.DataFrame:
     """Rows as the store's events frame, oldest first."""
     frame = pl.DataFrame(
-        [{name: row.get(name) for name in SCHEMA if name != "timestamp"} for row in rows],
-        schema={name: kind for name, kind in SCHEMA.items() if name != "timestamp"},
+        [{name: row.get(name) for name in EVENT_FRAME_SCHEMA if name != "timestamp"} for row in rows],
+        schema={name: kind for name, kind in EVENT_FRAME_SCHEMA.items() if name != "timestamp"},
     )
     stamps = pl.Series("timestamp", [str(row["timestamp"]) for row in rows]).str.to_datetime(time_zone="UTC")
     frame = frame.with_columns(stamps.dt.replace_time_zone(None).dt.cast_time_unit("us"))
-    return frame.with_columns(pl.col("quantity").fill_null(1)).select(list(SCHEMA)).sort("timestamp")
+    return (
+        frame.with_columns(pl.col("quantity").fill_null(1)).select(list(EVENT_FRAME_SCHEMA)).sort("timestamp")
+    )
 
 
 def _subject(frame: pl.DataFrame, user: str) -> tuple[Subject, pl.DataFrame]:

@@ -16,6 +16,7 @@ from shelfwise.domain import Product
 from shelfwise.domain.errors import InvalidRequestError, NotFoundError
 from shelfwise.engine import Engine
 from shelfwise.io.forgetting import Subject
+from shelfwise.io.frames import EVENT_FRAME_SCHEMA
 from shelfwise.recommend.kinds import RecommendationConfig
 from shelfwise.recommend.sequential import SequentialConfig
 from shelfwise.search.config import SearchConfig
@@ -23,18 +24,6 @@ from shelfwise.settings import Settings
 from shelfwise.training.trainer import TrainingConfig
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
-SCHEMA = {
-    "user_id": pl.Utf8,
-    "session_id": pl.Utf8,
-    "event_type": pl.Utf8,
-    "product_id": pl.Utf8,
-    "query": pl.Utf8,
-    "timestamp": pl.Datetime("us"),
-    "quantity": pl.Int64,
-    "price": pl.Float64,
-    "request_id": pl.Utf8,
-    "event_id": pl.Utf8,
-}  # the store's events frame
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +90,7 @@ def _events(users: list[str]) -> pl.DataFrame:
         for user in users
         for i in range(3)
     ]
-    return pl.DataFrame(rows, schema=SCHEMA)
+    return pl.DataFrame(rows, schema=EVENT_FRAME_SCHEMA)
 
 
 def test_cluster_ids_stay_when_their_members_barely_moved_and_new_ones_get_new_numbers() -> None:

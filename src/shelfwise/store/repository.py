@@ -22,6 +22,7 @@ from sqlalchemy.pool import StaticPool
 from shelfwise.domain import Event, EventType, Product
 from shelfwise.domain.events import actor_key
 from shelfwise.domain.ingest import QuarantinedRow
+from shelfwise.io.frames import EVENT_FRAME_SCHEMA
 from shelfwise.store import tables
 from shelfwise.store.forgetting import DeletionLog, ForgottenRows, forget_user
 from shelfwise.store.schema import SchemaUpgrade, ensure_current
@@ -331,24 +332,12 @@ class Store:
         )
         if where is not None:
             query = query.where(where)
-        schema: dict[str, pl.DataType | type[pl.DataType]] = {
-            "user_id": pl.Utf8,
-            "session_id": pl.Utf8,
-            "event_type": pl.Utf8,
-            "product_id": pl.Utf8,
-            "query": pl.Utf8,
-            "timestamp": pl.Datetime("us"),
-            "quantity": pl.Int64,
-            "price": pl.Float64,
-            "request_id": pl.Utf8,
-            "event_id": pl.Utf8,
-        }
         if conn is not None:
             rows = conn.execute(query).all()
         else:
             with self.engine.connect() as own:
                 rows = own.execute(query).all()
-        return pl.DataFrame(rows, schema=schema, orient="row")
+        return pl.DataFrame(rows, schema=EVENT_FRAME_SCHEMA, orient="row")
 
     def count_events(self) -> int:
         """How many events are stored, joined or waiting for their product (quarantined rows are not)."""

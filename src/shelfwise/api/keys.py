@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, params, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from shelfwise.domain.access import Scope
+from shelfwise.domain.access import KeyListing, Scope
 from shelfwise.engine import Engine
-
-
-class ApiKeyInfo(BaseModel):
-    """A key as listed: never its secret. `configured`: set in the settings (not revocable here)."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    key_id: str
-    name: str
-    scope: Scope
-    prefix: str
-    created_at: datetime | None
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-    configured: bool = False
 
 
 class NewApiKey(BaseModel):
@@ -38,7 +21,7 @@ class NewApiKey(BaseModel):
 class CreatedApiKey(BaseModel):
     """The new key: `secret` is shown this once; only its hash is stored."""
 
-    key: ApiKeyInfo
+    key: KeyListing
     secret: str
 
 
@@ -46,20 +29,20 @@ def keys_router(engine: Engine, dependencies: list[params.Depends]) -> APIRouter
     """The key routes, each behind `dependencies` (the admin scope)."""
     router = APIRouter(prefix="/v1/keys", tags=["keys"], dependencies=dependencies)
 
-    @router.get("", response_model=list[ApiKeyInfo])
-    def list_keys() -> list[ApiKeyInfo]:
+    @router.get("", response_model=list[KeyListing])
+    def list_keys() -> list[KeyListing]:
         """The keys set in the settings, then every stored key, revoked ones included."""
-        return [ApiKeyInfo.model_validate(key) for key in engine.keys.listing()]
+        return [KeyListing.model_validate(key) for key in engine.keys.listing()]
 
     @router.post("", response_model=CreatedApiKey, status_code=status.HTTP_201_CREATED)
     def create_key(new: NewApiKey) -> CreatedApiKey:
         """Create a key. To rotate one: create its successor, switch the client over, revoke the old."""
         created, secret = engine.keys.create(new.name, new.scope)
-        return CreatedApiKey(key=ApiKeyInfo.model_validate(created), secret=secret)
+        return CreatedApiKey(key=KeyListing.model_validate(created), secret=secret)
 
-    @router.delete("/{key_id}", response_model=ApiKeyInfo)
-    def revoke_key(key_id: str) -> ApiKeyInfo:
+    @router.delete("/{key_id}", response_model=KeyListing)
+    def revoke_key(key_id: str) -> KeyListing:
         """Revoke a key by its id or prefix; it stops working at once."""
-        return ApiKeyInfo.model_validate(engine.keys.revoke(key_id))
+        return KeyListing.model_validate(engine.keys.revoke(key_id))
 
     return router

@@ -13,7 +13,10 @@ Three scopes, each opening everything the one before it opens:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
 
 
 class Scope(StrEnum):
@@ -47,3 +50,19 @@ class Caller:
         if self.session_id is None:  # a storefront key: the shop's anonymous visitors, never a user
             return user_id is None
         return user_id in (None, self.user_id) and session_id in (None, self.session_id)
+
+
+class KeyListing(BaseModel):
+    """A key as listed (in the API, the CLI and the admin page): never its secret. `configured`: set in the
+    settings, so not revocable from the shop."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    key_id: str
+    name: str
+    scope: Scope
+    prefix: str
+    created_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    configured: bool = False

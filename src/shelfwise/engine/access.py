@@ -7,12 +7,10 @@ here (the CLI's `shelfwise keys` and the admin API's /v1/keys call this)."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import Engine as SqlEngine
 
-from shelfwise.domain.access import Caller, Scope
+from shelfwise.domain.access import Caller, KeyListing, Scope
 from shelfwise.domain.errors import InvalidRequestError
 from shelfwise.settings import Settings
 from shelfwise.store.keys import KeyStore, StoredKey
@@ -21,20 +19,6 @@ SETTINGS_KEYS = (
     ("admin_api_key", "settings-admin", Scope.ADMIN),
     ("public_api_key", "settings-public", Scope.SERVER),
 )
-
-
-@dataclass(frozen=True)
-class KeyListing:
-    """One row of the key listing: a stored key, or a key configured in the settings (`configured`)."""
-
-    key_id: str
-    name: str
-    scope: Scope
-    prefix: str
-    created_at: datetime | None
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-    configured: bool = False
 
 
 class KeyRing:
@@ -83,12 +67,18 @@ class KeyRing:
     def listing(self) -> list[KeyListing]:
         """The settings keys that are set, then every stored key; never a secret."""
         rows = [
-            KeyListing(key_id, f"{setting} (settings)", scope, "", None, None, None, configured=True)
+            KeyListing(
+                key_id=key_id,
+                name=f"{setting} (settings)",
+                scope=scope,
+                prefix="",
+                created_at=None,
+                last_used_at=None,
+                revoked_at=None,
+                configured=True,
+            )
             for setting, key_id, scope in SETTINGS_KEYS
             if getattr(self.settings, setting)
         ]
-        rows += [
-            KeyListing(k.key_id, k.name, k.scope, k.prefix, k.created_at, k.last_used_at, k.revoked_at)
-            for k in self.stored.list()
-        ]
+        rows += [KeyListing.model_validate(stored) for stored in self.stored.list()]
         return rows

@@ -26,6 +26,7 @@ from rich.progress import (
 )
 
 from shelfwise.cli.context import CliError, current_settings, engine_command, stderr_console, stdout_console
+from shelfwise.cli.evaluate_answers import evaluate_answers_command, evaluate_replies_command
 from shelfwise.cli.render import (
     render_ablation,
     render_personal_evaluation,
@@ -260,3 +261,8 @@ def evaluate_personal_command(
         output.print(table)
     if as_json:
         typer.echo(evaluation.model_dump_json())
+
+
+# Answer ranking lives in its own module; registered here beside the others.
+evaluate_app.command("answers")(engine_command(evaluate_answers_command))
+evaluate_app.command("replies")(engine_command(evaluate_replies_command))

@@ -56,16 +56,29 @@ def qa_row_values(row: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
-def read_qa_pairs(path: Path) -> list[QAPair]:
-    """Every pair of a Q&A file, in order; QAFileError naming the line of the first broken record. (The
-    engine's import goes through the quality gate instead, which quarantines bad rows one by one.)"""
-    pairs = []
+def read_qa_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, record) of every record of a Q&A file; QAFileError naming the line of the first
+    one that is not a JSON object."""
+    rows = []
     for number, line in _lines(path):
         try:
             row = json.loads(line)
         except json.JSONDecodeError as error:
             raise QAFileError(f"{path}, line {number}: not valid JSON ({error.msg})") from error
-        values = qa_row_values(row) if isinstance(row, dict) else {}
+        if not isinstance(row, dict):
+            raise QAFileError(f"{path}, line {number}: a Q&A row is a JSON object")
+        rows.append((number, row))
+    if not rows:
+        raise QAFileError(f"{path}: no question-answer pairs")
+    return rows
+
+
+def read_qa_pairs(path: Path) -> list[QAPair]:
+    """Every pair of a Q&A file, in order, as it is (for evaluation); QAFileError naming the line of the
+    first broken record. The engine's import checks each row instead (shelfwise.quality.checks.answers)."""
+    pairs = []
+    for number, row in read_qa_rows(path):
+        values = qa_row_values(row)
         question, answer = values.get("question"), values.get("answer")
         if not isinstance(question, str) or not isinstance(answer, str):
             raise QAFileError(f"{path}, line {number}: a Q&A row needs a `question` and an `answer` text")
@@ -78,8 +91,6 @@ def read_qa_pairs(path: Path) -> list[QAPair]:
                 product_id=None if product is None else str(product),
             )
         )
-    if not pairs:
-        raise QAFileError(f"{path}: no question-answer pairs")
     return pairs
 
 
@@ -111,7 +122,9 @@ def read_conversations(path: Path) -> list[Conversation]:
     for number, line in _lines(path):
         fields = line.rstrip("\n").split("\t")
         if len(fields) < 3 or fields[0] not in ("0", "1"):
-            raise QAFileError(f"{path}, line {number}: expected `label<TAB>turn...<TAB>reply` with label 0 or 1")
+            raise QAFileError(
+                f"{path}, line {number}: expected `label<TAB>turn...<TAB>reply` with label 0 or 1"
+            )
         turns = tuple(unsegment(turn) for turn in fields[1:-1])
         if turns != current:
             if current is not None:

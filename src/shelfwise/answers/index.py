@@ -262,7 +262,8 @@ class AnswerIndex(Component[AnswerConfig]):
         batch through the embedding cache."""
         turns = self.config.context_turns
         context_texts = [
-            " ".join(list(context)[-turns:]) if turns else "" for context in (contexts or [()] * len(questions))
+            " ".join(list(context)[-turns:]) if turns else ""
+            for context in (contexts or [()] * len(questions))
         ]
         products = list(product_ids) if product_ids is not None else [None] * len(questions)
         vectors: Sequence[np.ndarray | None] = [None] * len(questions)
@@ -281,9 +282,7 @@ class AnswerIndex(Component[AnswerConfig]):
             )
         ]
 
-    def query(
-        self, question: str, context: Sequence[str] = (), product_id: str | None = None
-    ) -> AnswerQuery:
+    def query(self, question: str, context: Sequence[str] = (), product_id: str | None = None) -> AnswerQuery:
         """One question, its vector encoded outside the cache (see TextEncoder.encode_one)."""
         turns = self.config.context_turns
         context_text = " ".join(list(context)[-turns:]) if turns else ""

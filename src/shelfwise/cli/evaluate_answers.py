@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from shelfwise.answers.files import QAFileError, read_conversations, read_qa_pairs
-from shelfwise.cli.context import CliError, current_settings, engine_command, stderr_console, stdout_console
+from shelfwise.cli.context import CliError, current_settings, stderr_console, stdout_console
 from shelfwise.evaluation.answers_eval import AnswerEvaluation, evaluate_answers, evaluate_replies
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="End the output with one line of JSON figures.")]
@@ -49,7 +49,9 @@ def evaluate_answers_command(
     as_json: JsonFlag = False,
     within: Annotated[
         str,
-        typer.Option(help="`all`: among every answer in the file; `product`: among the same product's answers."),
+        typer.Option(
+            help="`all`: among every answer in the file; `product`: among the same product's answers."
+        ),
     ] = "all",
 ) -> None:
     """Rank each question's real answer among the answers in QA: MRR@10, Recall@1, Recall@5 of the

@@ -35,3 +35,14 @@ class AnswerResult(BaseModel):
     product_id: str | None = None
     answers: list[RankedAnswer]
     answered: bool = Field(description="Whether any answer passed the confidence floor.")
+
+
+class AnswerImportReport(BaseModel):
+    """What an import of Q&A pairs did: pairs stored, rows kept out (with the check and the row), pairs
+    stored but flagged."""
+
+    accepted: int
+    duplicates: int = Field(description="Rows that repeat a pair imported before: skipped.")
+    rejected: list[dict[str, object]] = Field(default_factory=list)
+    flagged: dict[str, list[str]] = Field(default_factory=dict)
+    total_pairs: int = Field(description="Pairs kept after the import.")

@@ -33,6 +33,7 @@ from shelfwise.domain.ingest import Source
 from shelfwise.domain.values import require_offset, require_text
 from shelfwise.engine import forgetting, quarantine
 from shelfwise.engine.access import KeyRing
+from shelfwise.engine.answers import AnswerService
 from shelfwise.io.components import ComponentFormatError
 from shelfwise.io.readers import RawRow
 from shelfwise.quality import bounds
@@ -84,6 +85,7 @@ class Engine:
         )
         self.rules = RuleStore(settings.data_dir)
         self.synonyms = SynonymStore(settings.data_dir)
+        self.answers = AnswerService(settings.data_dir, settings.embedding_cache_dir)
         self._search: SearchPipeline | None = None
         self._search_stale = True
         self._catalog_ids: set[str] | None = None
@@ -112,6 +114,7 @@ class Engine:
         self.wait_for_deletions()
         self.store.close()
         self.online.close()
+        self.answers.book.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -382,6 +385,7 @@ class Engine:
                 quality=self.quality_config,
                 report_path=self.settings.data_dir / REPORT_FILE,
                 embedding_cache=self.settings.embedding_cache_dir,
+                answers=self.answers.book.pairs(),
             )
             self._load_current()
             forgetting.finish_deletions(self, deleted, manifest.version)
@@ -446,6 +450,7 @@ class Engine:
                 self._search, self._recommender, self._manifest = None, None, None
                 self._search_stale, self._load_error = True, message
             return
+        self.answers.load(self.registry.path(version))
         with self._lock:
             self._load_error = None
             # Products changed since training are picked up by a rebuild on the next search.

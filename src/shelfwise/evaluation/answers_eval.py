@@ -56,7 +56,9 @@ def _fold(key: str, folds: int) -> int:
     return int(hashlib.sha1(f"shelfwise-fold:{key}".encode()).hexdigest(), 16) % folds
 
 
-def _random_rank(scores: np.ndarray, allowed: np.ndarray, accepted: Sequence[int], rng: np.random.Generator) -> int:
+def _random_rank(
+    scores: np.ndarray, allowed: np.ndarray, accepted: Sequence[int], rng: np.random.Generator
+) -> int:
     """0-based rank of the best accepted entry among the allowed ones by descending score, ties at random."""
     tiebreak = rng.random(len(scores))
     candidates = np.flatnonzero(allowed)
@@ -65,7 +67,9 @@ def _random_rank(scores: np.ndarray, allowed: np.ndarray, accepted: Sequence[int
     return int(where[0]) if len(where) else len(order)
 
 
-def _pool_rank(index: AnswerIndex, query: AnswerQuery, allowed: np.ndarray | None, accepted: Sequence[int], ranked: bool) -> int:
+def _pool_rank(
+    index: AnswerIndex, query: AnswerQuery, allowed: np.ndarray | None, accepted: Sequence[int], ranked: bool
+) -> int:
     pool = index.pool(query, allowed, ranked=ranked)
     where = np.flatnonzero(np.isin(pool.positions, list(accepted)))
     return int(where[0]) if len(where) else np.iinfo(np.int32).max
@@ -128,9 +132,7 @@ def evaluate_answers(
     note(f"Encoding {len(pairs):,} questions with {index.encoder_config.model}…")
     # In the `all` scope a question comes without its product: the category's answers compete on text alone.
     questions = index.accepted_questions(range(len(pairs)))
-    asked = [
-        AnswerQuery(q.query.text, q.query.vector) if scope == "all" else q.query for q in questions
-    ]
+    asked = [AnswerQuery(q.query.text, q.query.vector) if scope == "all" else q.query for q in questions]
     fold_of = np.array([_fold(pair.product_id or pair.pair_id, folds) for pair in pairs])
     allowed = [
         index.product_mask(pair.product_id) if scope == "product" and pair.product_id is not None else None
@@ -148,7 +150,8 @@ def evaluate_answers(
             note("  too few training questions with their answer among the candidates: no ranker")
         for i in np.flatnonzero(fold_of == fold):
             accepted = sorted(questions[i].accepted)
-            mask = allowed[i] if allowed[i] is not None else everything
+            given = allowed[i]
+            mask = given if given is not None else everything
             ranks["shelfwise"][i] = _pool_rank(index, asked[i], allowed[i], accepted, ranked=True)
             ranks["fusion"][i] = _pool_rank(index, asked[i], allowed[i], accepted, ranked=False)
             ranks["bm25"][i] = _random_rank(index.lexical_scores(asked[i].text), mask, accepted, rng)
@@ -179,7 +182,7 @@ def _conversation_index(
     for number, conversation in enumerate(conversations):
         order = rng.permutation(len(conversation.replies))
         start = len(pairs)
-        for slot, original in enumerate(order):
+        for original in order:
             pairs.append(
                 QAPair(
                     pair_id=f"{number}:{original}",
@@ -187,13 +190,13 @@ def _conversation_index(
                     answer=conversation.replies[int(original)],
                 )
             )
-        accepted = frozenset(start + slot for slot, original in enumerate(order) if original in conversation.accepted)
+        accepted = frozenset(
+            start + slot for slot, original in enumerate(order) if original in conversation.accepted
+        )
         spans.append((start, order, accepted))
     index = AnswerIndex(config).use_cache(cache_dir)
     index.fit(pairs, train_ranker=False)
-    queries = index.queries(
-        [c.turns[-1] for c in conversations], [c.turns[:-1] for c in conversations]
-    )
+    queries = index.queries([c.turns[-1] for c in conversations], [c.turns[:-1] for c in conversations])
     questions = []
     for query, (start, order, accepted) in zip(queries, spans, strict=True):
         mask = np.zeros(len(pairs), dtype=bool)
@@ -229,11 +232,12 @@ def evaluate_replies(
     index, questions = _conversation_index(test, config, cache_dir, seed)
     index.adopt_ranker(trained_on)
     rng = np.random.default_rng(seed)
-    ranks = {name: np.zeros(len(questions), dtype=np.int64) for name in ("shelfwise", "bm25", "encoder", "fusion")}
+    ranks = {
+        name: np.zeros(len(questions), dtype=np.int64) for name in ("shelfwise", "bm25", "encoder", "fusion")
+    }
     for i, question in enumerate(questions):
         accepted = sorted(question.accepted)
-        mask = question.candidates
-        assert mask is not None
+        mask = question.candidates if question.candidates is not None else np.ones(len(index), dtype=bool)
         ranks["shelfwise"][i] = _pool_rank(index, question.query, mask, accepted, ranked=True)
         ranks["fusion"][i] = _pool_rank(index, question.query, mask, accepted, ranked=False)
         # The question alone and its context: BM25 and the encoder read both, as the fusion does.

@@ -10,6 +10,8 @@ from pathlib import Path
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from shelfwise.answers.index import AnswerConfig, AnswerIndex
+from shelfwise.domain.answers import QAPair
 from shelfwise.domain.errors import InvalidRequestError
 from shelfwise.quality.assessment import StoreAssessment, assess_store
 from shelfwise.quality.config import QualityConfig
@@ -24,6 +26,7 @@ from shelfwise.training.finetune import FinetuneConfig, adapt_search_encoder, pr
 
 SEARCH_DIR = "search"
 RECOMMEND_DIR = "recommend"
+ANSWERS_DIR = "answers"  # present when the shop has imported question-answer pairs
 ENCODERS_DIR = "encoders"  # fine-tuned encoders, under the data directory, kept while a version serves them
 
 
@@ -35,6 +38,7 @@ class TrainingConfig(BaseModel):
 
     search: SearchConfig = Field(default_factory=SearchConfig)
     recommend: RecommendationConfig = Field(default_factory=RecommendationConfig)
+    answers: AnswerConfig = Field(default_factory=AnswerConfig)
     finetune_encoder: FinetuneConfig | None = Field(
         default=None,
         description="Fine-tune the search encoder on the shop's search outcomes before indexing "
@@ -59,6 +63,7 @@ def train_bundle(
     quality: QualityConfig | None = None,
     report_path: Path | None = None,
     embedding_cache: Path | None = None,
+    answers: Sequence[QAPair] = (),
 ) -> Manifest:
     """Fit and commit a version. The quality gate runs first over what is stored: blocking checks refuse
     training unless `force`; bot traffic, duplicate and unjoinable events are left out of the fit.
@@ -108,6 +113,12 @@ def train_bundle(
         timings["recommend_fit_seconds"] = time.perf_counter() - started
         timings["sequential_trained"] = float(recommender.sequential is not None)
 
+        if answers:
+            started = time.perf_counter()
+            answer_index = AnswerIndex(config.answers).use_cache(embedding_cache).fit(answers)
+            answer_index.save(staging / ANSWERS_DIR)
+            timings["answers_fit_seconds"] = time.perf_counter() - started
+
         timestamps = events.get_column("timestamp")
         manifest = Manifest(
             version=version,
@@ -126,6 +137,11 @@ def train_bundle(
                     "encoder_finetune": finetuned.model_dump(mode="json") if finetuned else None,
                 },
                 RECOMMEND_DIR: recommend_config.model_dump(mode="json"),
+                **(
+                    {ANSWERS_DIR: {"pairs": len(answers), "ranker": answer_index.ranker is not None}}
+                    if answers
+                    else {}
+                ),
             },
             metrics={key: round(value, 3) for key, value in timings.items()},
             forced=force and blocked(assessment.report.tiers),

@@ -52,3 +52,19 @@ def test_evaluate_answers_on_a_broken_file_names_the_line(tmp_path: Path) -> Non
     result = runner.invoke(app, ["evaluate", "answers", "--qa", str(qa), "--data-dir", str(tmp_path / "d")])
 
     assert result.exit_code == 1 and "line 2" in result.output
+
+
+def test_ingest_answers_stores_the_good_pairs_and_lists_the_rest(tmp_path: Path) -> None:
+    qa = tmp_path / "faq.jsonl"
+    qa.write_text(
+        '{"question": "Do you ship abroad?", "answer": "Yes, to 30 countries."}\n'
+        '{"question": "Gift wrap?", "answer": ""}\n'
+        '{"question": "do you ship  abroad?", "answer": "yes, to 30 countries."}\n'
+    )
+
+    result = runner.invoke(app, ["ingest", "answers", str(qa), "--data-dir", str(tmp_path / "d")])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["accepted"] == 1 and report["duplicates"] == 1 and report["total_pairs"] == 1
+    assert report["rejected"][0]["checks"] == ["qa.empty"] and report["rejected"][0]["row"] == 2

@@ -248,6 +248,25 @@ def admin_router(web: WebContext) -> APIRouter:
             },
         )
 
+    @router.get("/answers")
+    def answers(request: Request) -> Response:
+        if (stop := refused(request)) is not None:
+            return stop
+        book = engine.answers.book
+        per_day = book.unanswered_per_day()
+        return page(
+            request,
+            "admin/answers.html",
+            {
+                "pairs": book.count(),
+                "unanswered": engine.answers.unanswered(100),
+                "unanswered_total": sum(n for _, n in per_day),
+                "per_day": column_chart(
+                    [(day, float(n)) for day, n in per_day], title="Unanswered questions per day"
+                ),
+            },
+        )
+
     # models ---------------------------------------------------------------------------------------
 
     @router.get("/models")

@@ -57,8 +57,9 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, T
             "row 2",
         ),
         ([{"question": "Size?"}], "row 1: the answer is empty"),
-        ([{"question": "", "answer": ""}], "the question and the answer is empty"),
+        ([{"question": "", "answer": ""}], "the question is empty and the answer is empty"),
         ([], "no Q&A pairs"),
+        ([{"question": 7, "answer": "Seven."}], "row 1: the question is not text"),
         ({"pairs": ["just text"]}, "row 1"),
     ],
 )
@@ -138,3 +139,19 @@ def test_an_unanswered_question_is_listed_and_deleted_with_its_user(
     assert listed[0]["question"] == "qzxv wubbly frandle" and listed[0]["user_id"] == "u1"
     assert deleted["removed"]["unanswered_questions"] == 1
     assert all(entry["user_id"] != "u1" for entry in engine.answers.unanswered())
+
+
+def test_text_no_store_can_hold_is_a_422_naming_the_field(client: tuple[Engine, TestClient]) -> None:
+    engine, http = client
+    before = (engine.answers.book.count(), len(engine.answers.unanswered()))
+
+    imported = http.post(
+        "/v1/answers/import",
+        content=b'[{"question": "Why?", "answer": "Because \\ud800"}]',
+        headers={"content-type": "application/json"},
+    )
+    asked = http.get("/v1/answers", params={"q": "warranty", "session_id": "a\x00b"})
+
+    assert imported.status_code == 422 and "row 1: answer" in str(imported.json())
+    assert asked.status_code == 422 and "session_id" in str(asked.json())
+    assert (engine.answers.book.count(), len(engine.answers.unanswered())) == before

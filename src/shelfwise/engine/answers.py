@@ -50,7 +50,11 @@ class AnswerService:
                 raise InvalidRequestError(
                     f"row {number}: a Q&A pair is an object with `question` and `answer`"
                 )
-            numbered.append((number, qa_row_values(row)))
+            values = qa_row_values(row)
+            for name, value in values.items():
+                if isinstance(value, str):
+                    require_text(f"row {number}: {name}", value)
+            numbered.append((number, values))
         if from_request and not numbered:
             raise InvalidRequestError("no Q&A pairs in the request")
         known = {pair_key(p.question, p.answer) for p in self.book.pairs()}
@@ -86,7 +90,9 @@ class AnswerService:
         session_id: str | None = None,
         k: int = 5,
     ) -> AnswerResult:
-        require_text("q", question)
+        for name, value in (("q", question), ("product_id", product_id), ("user_id", user_id)):
+            require_text(name, value)
+        require_text("session_id", session_id)
         if not question.strip():
             raise InvalidRequestError("q: the question is empty")
         if not 1 <= k <= MAX_ANSWERS:

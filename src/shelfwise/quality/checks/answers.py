@@ -67,14 +67,13 @@ def check_pairs(
             or not isinstance(answer, str)
             or not answer.strip()
         ):
-            empty = [
-                name
+            problems = [
+                f"the {name} is " + ("empty" if isinstance(text, str) or text is None else "not text")
                 for name, text in (("question", question), ("answer", answer))
                 if not isinstance(text, str) or not text.strip()
             ]
-            checked.rejected.append(
-                RejectedPair(number, ["qa.empty"], f"row {number}: the {' and the '.join(empty)} is empty")
-            )
+            message = f"row {number}: {' and '.join(problems)}"
+            checked.rejected.append(RejectedPair(number, ["qa.empty"], message))
             continue
         key = pair_key(question, answer)
         if key in seen:

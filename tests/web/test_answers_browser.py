@@ -44,6 +44,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[tu
         [
             *FAQ,
             {"question": "Is it dishwasher safe?", "answer": "Yes, top rack only.", "product_id": product},
+            {"question": "送货要多久?", "answer": "Three to five days."},
         ],
         from_request=False,
     )
@@ -95,7 +96,9 @@ def test_the_admin_sees_the_unanswered_questions_and_their_plot(page: Any, shop:
     page.fill("#key", ADMIN_KEY)
     page.click("form button[type=submit]")
     page.wait_for_url("**/admin/answers")
-    assert page.locator("[data-pairs]").inner_text() == "5"
+    assert page.locator("[data-pairs]").inner_text() == "6"
     assert "do you sell gift cards" in page.locator("[data-unanswered-list] tbody").inner_text()
-    assert page.locator("svg.chart").count() == 1
+    assert page.locator("svg.chart").count() == 2
+    assert "送货要多久" in page.locator("[data-flagged] tbody").inner_text()
+    assert "qa.language_mismatch" in page.locator("[data-flagged]").inner_text()
     _shot(page, "admin-answers")

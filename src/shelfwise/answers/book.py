@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,7 +38,8 @@ class QABook:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(
             "CREATE TABLE IF NOT EXISTS pairs (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-            " pair_id TEXT UNIQUE NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL, product_id TEXT);"
+            " pair_id TEXT UNIQUE NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL, product_id TEXT,"
+            " flags TEXT NOT NULL DEFAULT '');"
             "CREATE TABLE IF NOT EXISTS unanswered (id INTEGER PRIMARY KEY AUTOINCREMENT,"
             " question TEXT NOT NULL, product_id TEXT, asked_at TEXT NOT NULL,"
             " user_id TEXT, session_id TEXT);"
@@ -57,17 +58,43 @@ class QABook:
             (count,) = self._db.execute("SELECT COUNT(*) FROM pairs").fetchone()
         return int(count)
 
-    def add(self, pairs: Sequence[QAPair]) -> int:
-        """Insert the pairs, a pair_id already kept replaced by the new pair; returns how many."""
+    def add(self, pairs: Sequence[QAPair], flags: Mapping[str, Sequence[str]] | None = None) -> int:
+        """Insert the pairs with the checks that flagged them (by pair_id), a pair_id already kept replaced
+        by the new pair; returns how many."""
+        flags = flags or {}
         with self._lock:
             self._db.executemany(
-                "INSERT INTO pairs (pair_id, question, answer, product_id) VALUES (?, ?, ?, ?)"
+                "INSERT INTO pairs (pair_id, question, answer, product_id, flags) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT(pair_id) DO UPDATE SET question = excluded.question,"
-                " answer = excluded.answer, product_id = excluded.product_id",
-                [(p.pair_id, p.question, p.answer, p.product_id) for p in pairs],
+                " answer = excluded.answer, product_id = excluded.product_id, flags = excluded.flags",
+                [
+                    (p.pair_id, p.question, p.answer, p.product_id, " ".join(flags.get(p.pair_id, ())))
+                    for p in pairs
+                ],
             )
             self._db.commit()
         return len(pairs)
+
+    def flagged(self, limit: int = 100) -> list[tuple[QAPair, list[str]]]:
+        """Pairs kept with a warning of the quality checks (e.g. qa.language_mismatch), with the checks."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT pair_id, question, answer, product_id, flags FROM pairs WHERE flags != ''"
+                " ORDER BY seq LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [
+            (QAPair(pair_id=r[0], question=r[1], answer=r[2], product_id=r[3]), r[4].split()) for r in rows
+        ]
+
+    def flag_counts(self) -> dict[str, int]:
+        """How many kept pairs each quality check flagged."""
+        counts: dict[str, int] = {}
+        with self._lock:
+            for (flags,) in self._db.execute("SELECT flags FROM pairs WHERE flags != ''"):
+                for check in flags.split():
+                    counts[check] = counts.get(check, 0) + 1
+        return counts
 
     def log_unanswered(
         self, question: str, product_id: str | None, user_id: str | None, session_id: str | None

@@ -206,19 +206,22 @@ class AnswerIndex(Component[AnswerConfig]):
 
     def train_ranker(self, questions: Sequence[TrainingQuestion]) -> bool:
         """Learn the ranker from `questions` (a random subset when there are more than the config's
-        `ranker_questions`); half of them are asked with their product, so the ranker learns what the
-        product is worth. Returns whether a ranker was trained (too few questions with an accepted answer
-        among their candidates train none)."""
+        `ranker_questions`). Of those that name a product, a third are asked with it among all answers (the
+        ranker learns what the product is worth), a third without it, and a third among the product's own
+        answers only (the ranker learns to tell them apart). Returns whether a ranker was trained (too few
+        questions with an accepted answer among their candidates train none)."""
         self.ranker = None
         rng = np.random.default_rng(self.config.seed)
         order = rng.permutation(len(questions))[: self.config.ranker_questions]
         groups: list[RankingGroup] = []
         for count, index in enumerate(order):
             question = questions[int(index)]
-            query = question.query
-            if count % 2 and query.product_id is not None:
+            query, candidates = question.query, question.candidates
+            if query.product_id is not None and count % 3 == 1:
                 query = AnswerQuery(query.text, query.vector, query.context, query.context_vector, None)
-            group = self._training_group(query, question, rng)
+            elif query.product_id is not None and count % 3 == 2 and candidates is None:
+                candidates = self.product_mask(query.product_id)
+            group = self._training_group(query, question, candidates, rng)
             if group is not None:
                 groups.append(group)
         if len(groups) < self.config.min_ranker_questions:
@@ -230,9 +233,13 @@ class AnswerIndex(Component[AnswerConfig]):
         return True
 
     def _training_group(
-        self, query: AnswerQuery, question: TrainingQuestion, rng: np.random.Generator
+        self,
+        query: AnswerQuery,
+        question: TrainingQuestion,
+        candidates: np.ndarray | None,
+        rng: np.random.Generator,
     ) -> RankingGroup | None:
-        pool = self.pool(query, question.candidates, ranked=False)
+        pool = self.pool(query, candidates, ranked=False)
         labels = np.isin(pool.positions, list(question.accepted)).astype(np.int32)
         if not labels.any() or labels.all():
             return None

@@ -63,7 +63,7 @@ class AnswerService:
         refused = [r for r in checked.rejected if r.checks != ["qa.duplicate"]]
         if from_request and refused:
             raise InvalidRequestError("; ".join(r.message for r in refused[:20]) + ": nothing was stored")
-        self.book.add(checked.accepted)
+        self.book.add(checked.accepted, checked.flagged)
         return AnswerImportReport(
             accepted=len(checked.accepted),
             duplicates=len(duplicates),

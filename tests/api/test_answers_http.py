@@ -75,6 +75,17 @@ def test_a_bad_import_is_a_422_naming_the_row_and_stores_nothing(
     assert engine.answers.book.count() == before
 
 
+def test_an_import_over_the_row_limit_is_a_413_and_stores_nothing(client: tuple[Engine, TestClient]) -> None:
+    engine, http = client
+    before = engine.answers.book.count()
+    rows = [{"question": f"Question {n}?", "answer": f"Answer {n}."} for n in range(10_001)]
+
+    response = http.post("/v1/answers/import", json=rows)
+
+    assert response.status_code == 413 and "max_request_rows" in str(response.json())
+    assert engine.answers.book.count() == before
+
+
 def test_a_repeated_import_skips_what_is_stored(client: tuple[Engine, TestClient]) -> None:
     _, http = client
 

@@ -15,7 +15,9 @@ from shelfwise.domain.answers import AnswerImportReport, AnswerResult
 from shelfwise.domain.errors import InvalidRequestError, NotTrainedError
 from shelfwise.domain.values import require_text
 from shelfwise.io.components import ComponentFormatError
+from shelfwise.quality.bounds import check_request_rows
 from shelfwise.quality.checks.answers import check_pairs, pair_key
+from shelfwise.quality.config import IngestLimits
 from shelfwise.training.trainer import ANSWERS_DIR
 
 MAX_ANSWERS = 20
@@ -23,8 +25,9 @@ MAX_CONTEXT_TURNS = 50
 
 
 class AnswerService:
-    def __init__(self, data_dir: Path, embedding_cache: Path) -> None:
+    def __init__(self, data_dir: Path, embedding_cache: Path, limits: IngestLimits) -> None:
         self.book = QABook(data_dir)
+        self._limits = limits
         self._cache = embedding_cache
         self._index: AnswerIndex | None = None
         self._lock = threading.Lock()
@@ -44,6 +47,9 @@ class AnswerService:
         """Check the rows (shelfwise.quality.checks.answers) and store those that pass. From a request the
         batch is all or nothing: a row with an empty question or answer refuses the batch (422), naming
         it; rows that repeat a pair stored before are skipped either way."""
+        rows = list(rows)
+        if from_request:
+            check_request_rows(len(rows), self._limits)
         numbered = []
         for number, row in enumerate(rows, start=1):
             if not isinstance(row, Mapping):

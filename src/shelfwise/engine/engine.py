@@ -85,7 +85,7 @@ class Engine:
         )
         self.rules = RuleStore(settings.data_dir)
         self.synonyms = SynonymStore(settings.data_dir)
-        self.answers = AnswerService(settings.data_dir, settings.embedding_cache_dir)
+        self.answers = AnswerService(settings.data_dir, settings.embedding_cache_dir, settings.quality.limits)
         self._search: SearchPipeline | None = None
         self._search_stale = True
         self._catalog_ids: set[str] | None = None

@@ -156,6 +156,53 @@ def homedepot_search() -> Section:
     return section
 
 
+def fashion_images() -> Section:
+    section = Section("Product images: Fashion Product Images")
+    folder = shared_data() / "fashion-product-images"
+    section.command = shlex.join(["shelfwise", "evaluate", "images", "--data", shown_path(folder), "--json"])
+    if not (folder / "styles.csv").is_file():
+        section.skipped = f"{shown_path(folder)} is missing (styles.csv and images/)"
+        return section
+    figures, section.seconds = run_json(
+        [*shelfwise_command(), "evaluate", "images", "--data", str(folder), "--json"]
+    )
+    section.data = [
+        f"`{shown_path(folder)}`: {figures['products']:,} products with a picture (styles.csv, images/ID.jpg)"
+    ]
+    levels = list(figures["majority"])
+    rows = [[row["name"], *(fmt(row["metrics"][level]) for level in levels)] for row in figures["rows"]]
+    rows.append(["majority class", *(fmt(figures["majority"][level]) for level in levels)])
+    section.tables.append(MarkdownTable(["vectors", *levels], rows))
+    duplicates, swaps = figures["duplicates"], figures["mislabelled"]
+    by_change = ", ".join(f"{name} {fmt(value)}" for name, value in duplicates["recall_by_change"].items())
+    section.tables.append(
+        MarkdownTable(
+            ["check", "injected", "result"],
+            [
+                [
+                    "`product.image_duplicate`",
+                    f"{duplicates['copies']} near-copies",
+                    f"recall {fmt(duplicates['recall'])} ({by_change}); false-positive rate "
+                    f"{fmt(duplicates['false_positive_rate'])} of {duplicates['originals']:,} originals",
+                ],
+                [
+                    "`product.image_category_mismatch`",
+                    f"{swaps['swapped']} category swaps",
+                    f"precision {fmt(swaps['precision'])}, recall {fmt(swaps['recall'])} "
+                    f"({swaps['flagged']} flagged)",
+                ],
+            ],
+        )
+    )
+    throughput = figures["throughput"]
+    section.notes.append(figures["protocol"])
+    section.notes.append(
+        f"Image encoder: {throughput['images_per_second']:.1f} images/s on {throughput['threads']:.0f} "
+        f"thread(s), batch {throughput['batch_size']:.0f} ({throughput['images']:.0f} decoded pictures)."
+    )
+    return section
+
+
 def recs_rows(figures: dict[str, Any]) -> list[list[str]]:
     """Rows of the model table from `shelfwise evaluate recs --json` output."""
     rows = []
@@ -374,6 +421,7 @@ BENCHMARKS: dict[str, Callable[[], Section]] = {
     "ingest": ingest_throughput,
     "api": api_latency,
     "search-throughput": search_throughput,
+    "fashion-images": fashion_images,
 }
 
 

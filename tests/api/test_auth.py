@@ -222,11 +222,23 @@ def test_without_keys_every_route_is_open(tmp_path: Path) -> None:
         assert open_client.delete("/v1/users/nobody").status_code == 200
 
 
-def test_only_the_admin_level_is_guarded_without_a_reading_key(tmp_path: Path) -> None:
+def test_with_only_an_admin_key_a_caller_without_one_is_an_anonymous_visitor(tmp_path: Path) -> None:
     with Engine(_settings(tmp_path, admin_api_key=ADMIN_KEY)) as engine:
         with TestClient(create_app(engine)) as client:
             assert client.get("/v1/search").status_code == 200
-            assert client.get("/v1/rules").status_code == 200
+            # no one's personal lists or history without a server key, and no events in their name
+            assert client.get("/v1/search", params={"q": "lamp", "user_id": "u1"}).status_code == 403
+            for_you = client.get("/v1/recommendations/for-you", params={"user_id": "u1"})
+            assert for_you.status_code == 403
+            event = {"user_id": "u1", "event_type": "view", "product_id": "p1"}
+            assert client.post("/v1/events", json=event).status_code == 403
+            assert client.get("/v1/rules").status_code == 401
+            admin = {"X-API-Key": ADMIN_KEY}
+            assert client.get("/v1/rules", headers=admin).status_code == 200
+            assert (
+                client.get("/v1/recommendations/for-you", params={"user_id": "u1"}, headers=admin).status_code
+                == 409
+            ), "past the keys: not trained yet"
             assert client.get("/v1/quarantine").status_code == 401  # admin-only now
             assert client.delete("/v1/users/nobody").status_code == 401
         _key(engine, Scope.STOREFRONT)  # a reading key guards the reads from then on

@@ -184,6 +184,8 @@ def test_demo_without_serving_builds_once_and_reuses(tmp_path: Path, monkeypatch
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     assert "curl" in first.output and "/v1/search" in first.output
+    for_you = next(line for line in first.output.splitlines() if "for-you" in line)
+    assert "X-API-Key" in for_you, "a shopper's own list takes a back end's key"
     engine = Engine.open(data)
     try:
         counts = (engine.count_products(), engine.count_events())

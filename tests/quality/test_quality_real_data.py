@@ -61,9 +61,11 @@ def test_beauty_events_counts_add_up_with_injected_junk(tmp_path: Path) -> None:
     summary = report.events
     assert summary is not None and summary.rows == len(events)
     assert summary.accepted + summary.repaired + summary.excluded + summary.quarantined == summary.rows
-    # Some Beauty items have no title: they are quarantined, and so are their events (re-joined on retry).
+    # Some Beauty items have no title: they are quarantined, and their events (like the one naming no such
+    # item) wait for them, stored but out of training; only the unknown event type is refused.
     untitled = {
         row.product_id for row in report.rows if row.file == "products" and row.outcome == "quarantined"
     }
     assert untitled, "the real catalog has items without a title"
-    assert summary.quarantined == 2 + sum(event["product_id"] in untitled for event in events)
+    assert summary.quarantined == 1
+    assert summary.excluded >= 1 + sum(event["product_id"] in untitled for event in events)

@@ -13,8 +13,10 @@ scope:
 - admin: quality, quarantine, stats, every other write, and the keys.
 
 A level no configured key could open stays open, so a local `shelfwise serve` needs no key: the admin
-level while no admin key exists, the other two while no storefront or server key exists. /healthz and
-/metrics are always open. Each caller's requests are limited by a token bucket per key (or session).
+level while no admin key exists, the server level while no key at all exists, the storefront level while
+no storefront or server key exists (and then, once any key exists, a caller without one is an anonymous
+visitor who may name no user). /healthz and /metrics are always open. Each caller's requests are
+limited by a token bucket per key (or session).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ KEY_HEADER = "X-API-Key"
 GUARDED_TTL = 2.0  # seconds a level's open-or-guarded state is reused, so a request costs no extra query
 
 BrowserCaller = Callable[[Request], Caller | None]
+# Who calls an open storefront level without a key or a session, where some key guards the shop.
+ANONYMOUS = Caller(key_id="anonymous", scope=Scope.STOREFRONT)
 Check = Callable[[Request, Caller], Awaitable[None]]
 
 # One header, a name per scope, so that /docs offers a field per key and says which routes take which.
@@ -126,6 +130,10 @@ class ApiAccess:
         async def guard(request: Request) -> None:
             """Let the request through when its caller's scope reaches `needed` (or the level is open)."""
             if self._is_open(needed):
+                if check is not None and self._guarded[1]:
+                    # open to browsers, yet some key guards the shop: a caller without one is an
+                    # anonymous visitor, who names no user (a session serves them)
+                    await check(request, self._caller(request, needed) or ANONYMOUS)
                 return
             caller = self._caller(request, needed)
             if caller is None:
@@ -160,6 +168,8 @@ class ApiAccess:
             self._guarded = (now, guarded)
         if needed is Scope.ADMIN:
             return Scope.ADMIN not in guarded
+        if needed is Scope.SERVER:
+            return not guarded  # any key configured means a shop that guards its shoppers' data
         return not guarded & {Scope.STOREFRONT, Scope.SERVER}
 
 

@@ -120,16 +120,18 @@ def print_examples(engine: Engine, host: str, port: int) -> None:
         "Try:",
         f"  curl {shlex.quote(f'{base}/v1/search?' + urlencode({'q': query, 'page_size': 5}))}",
     ]
+    # A shopper's own lists and events in their name take a back end's key (here the admin key).
+    key = engine.settings.admin_api_key
+    keyed = f" -H {shlex.quote(f'X-API-Key: {key}')}" if key else ""
     if user_id:
-        lines.append(
-            f"  curl {shlex.quote(f'{base}/v1/recommendations/for-you?' + urlencode({'user_id': user_id}))}"
-        )
+        for_you = f"{base}/v1/recommendations/for-you?" + urlencode({"user_id": user_id})
+        lines.append(f"  curl{keyed} {shlex.quote(for_you)}")
     if product_id:
         similar = f"{base}/v1/recommendations/similar?" + urlencode({"product_id": product_id})
         lines.append(f"  curl {shlex.quote(similar)}")
         event = {"user_id": user_id or "demo-visitor", "event_type": "view", "product_id": product_id}
         body = shlex.quote(json.dumps(event))
-        lines.append(f"  curl -X POST {base}/v1/events -H 'content-type: application/json' -d {body}")
+        lines.append(f"  curl -X POST {base}/v1/events{keyed} -H 'content-type: application/json' -d {body}")
     console = stdout_console()
     for line in lines:
         console.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -29,14 +29,17 @@ from shelfwise.cli.context import CliError, current_settings, engine_command, st
 from shelfwise.cli.evaluate_answers import evaluate_answers_command, evaluate_replies_command
 from shelfwise.cli.render import (
     render_ablation,
+    render_image_evaluation,
     render_personal_evaluation,
     render_recs_evaluation,
     render_recs_segments,
     render_search_evaluation,
 )
+from shelfwise.evaluation.image_eval import ImageEvalConfig, evaluate_images
 from shelfwise.evaluation.recs_eval import evaluate_recs, item_texts
 from shelfwise.experiments.personal_search import PersonalEvalConfig, run_demo_evaluation
 from shelfwise.experiments.search_relevance import score_search
+from shelfwise.images.encoder import missing_extra
 from shelfwise.io.demo import generate_demo_shop
 from shelfwise.recommend.kinds import RecommendationConfig
 from shelfwise.text.encoder import TextEncoder
@@ -261,6 +264,49 @@ def evaluate_personal_command(
         output.print(table)
     if as_json:
         typer.echo(evaluation.model_dump_json())
+
+
+@evaluate_app.command("images")
+@engine_command
+def evaluate_images_command(
+    data: Annotated[
+        Path,
+        typer.Option(help="A folder with styles.csv and images/ID.jpg (the Fashion Product Images layout)."),
+    ],
+    as_json: JsonFlag = False,
+    limit: Annotated[int | None, typer.Option(min=10, help="Evaluate the first N products only.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the near-copies and category swaps.")] = 0,
+    copies: Annotated[int, typer.Option(min=1, help="Pictures given a near-copy.")] = 100,
+    swaps: Annotated[int, typer.Option(min=1, help="Products given another subcategory's category.")] = 50,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Image encoder threads (default: training.images.threads, else the threads settings)."
+        ),
+    ] = None,
+) -> None:
+    """Category accuracy (leave-one-out 1-NN) of text, image and both; duplicate pictures and swapped
+    categories found by the quality gate; the image encoder's throughput. Needs the images extra."""
+    reason = missing_extra()
+    if reason is not None:
+        raise CliError(reason)
+    settings = current_settings()
+    image_config = settings.training.images
+    if threads is not None:
+        image_config = image_config.model_copy(update={"threads": threads})
+    console = stderr_console()
+    evaluation = evaluate_images(
+        data,
+        ImageEvalConfig(limit=limit, seed=seed, duplicates=copies, swaps=swaps),
+        image_config=image_config,
+        quality=settings.quality,
+        cache_dir=settings.embedding_cache_dir,
+        status=lambda message: console.print(message, soft_wrap=True),
+    )
+    if as_json:
+        typer.echo(evaluation.model_dump_json())
+    else:
+        stdout_console().print(render_image_evaluation(evaluation))
 
 
 # Answer ranking lives in its own module; registered here beside the others.

@@ -16,6 +16,7 @@ from shelfwise.quality.report import QualityReport
 from shelfwise.training.artifacts import Manifest
 
 if TYPE_CHECKING:  # the evaluation modules load torch and the engine: only the commands that run them pay
+    from shelfwise.evaluation.image_eval import ImageEvaluation
     from shelfwise.evaluation.recs_eval import RecsEvaluation, RecsModelResult
     from shelfwise.evaluation.search_ablation import AblationRow
     from shelfwise.evaluation.search_eval import SearchEvaluation
@@ -241,6 +242,26 @@ def render_recs_evaluation(evaluation: RecsEvaluation) -> Table:
             f"{row.fit_seconds:.1f}",
             f"{row.eval_seconds:.1f}",
         )
+    return table
+
+
+def render_image_evaluation(evaluation: ImageEvaluation) -> Table:
+    """Category accuracy of text, image and both per level, with the gate's image checks below."""
+    levels = list(evaluation.majority)
+    duplicates, swaps = evaluation.duplicates, evaluation.mislabelled
+    table = Table(
+        title=f"Images: {evaluation.products:,} products of {evaluation.data}",
+        caption=f"{evaluation.protocol}. Duplicates: recall {duplicates.recall:.3f} on {duplicates.copies} "
+        f"copies, false-positive rate {duplicates.false_positive_rate:.3f}. Swapped categories: precision "
+        f"{swaps.precision:.3f}, recall {swaps.recall:.3f} ({swaps.flagged} flagged of {swaps.swapped} "
+        f"swapped). Encoder: {evaluation.throughput['images_per_second']:.1f} images/s.",
+    )
+    table.add_column("vectors", no_wrap=True)
+    for level in levels:
+        table.add_column(level, justify="right")
+    for row in evaluation.rows:
+        table.add_row(row.name, *(f"{row.metrics[level]:.3f}" for level in levels))
+    table.add_row("majority class", *(f"{evaluation.majority[level]:.3f}" for level in levels))
     return table
 
 

@@ -37,12 +37,16 @@ def assess_store(
     config: QualityConfig | None = None,
     now: datetime | None = None,
     unjoined: int = 0,
+    image_flags: Flags | None = None,
 ) -> StoreAssessment:
     """Dataset checks over the store: products and joined events as stored, with quarantine counts per
-    source and the count of events stored waiting for their product (`unjoined`, not in `events`)."""
+    source and the count of events stored waiting for their product (`unjoined`, not in `events`);
+    `image_flags` are the image checks' findings over `products` (quality.checks.images), when encoded."""
     config = config or QualityConfig()
     frame = products_frame(products)
     product_flags = check_catalog(frame, config)
+    if image_flags is not None:
+        product_flags.merge(image_flags)
     product_rows = len(products) + quarantined.get("products", 0)
     product_warnings = catalog_warnings(
         frame, product_flags, product_rows, quarantined.get("products", 0), config

@@ -65,6 +65,27 @@ class QualityConfig(BaseModel):
         default=0.1, ge=0, description="How much closer the other category must be."
     )
     category_min_similarity: float = Field(default=0.2, ge=0, le=1)
+    # product images (checked at training time, where the images are encoded)
+    image_duplicate_cosine: float = Field(
+        default=0.99, gt=0, le=1, description="Image vectors at least this close are the same picture."
+    )
+    image_duplicate_hash_bits: int = Field(
+        default=2,
+        ge=0,
+        le=64,
+        description="Nearest pictures whose perceptual hashes differ in at most this many of 64 bits are "
+        "the same picture too.",
+    )
+    image_category_neighbours: int = Field(
+        default=15, ge=3, description="Nearest pictures that vote on what a picture shows."
+    )
+    image_category_vote: float = Field(
+        default=0.6,
+        gt=0,
+        le=1,
+        description="Share of those neighbours that must agree on another category (with none in the "
+        "product's own) to flag it.",
+    )
     # events
     clock_skew_seconds: float = Field(default=300.0, ge=0)
     shop_opened: datetime | None = Field(default=None, description="Events before this are refused.")

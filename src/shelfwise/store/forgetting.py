@@ -3,12 +3,13 @@ quarantined rows that carry them, in one transaction; and the log of deletions, 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import Text, and_, cast, delete, insert, or_, select, update
 
 from shelfwise.domain.deletion import DeletionRecord
 from shelfwise.store import tables
@@ -31,32 +32,30 @@ def forget_user(store: Store, user_id: str) -> ForgottenRows:
     """Remove the user's events, the anonymous events of their sessions, their users row and every
     quarantined row naming the user or one of those sessions. Events another user made in a shared session
     are theirs and stay."""
-    events, quarantine = tables.events, tables.quarantine
-    raw_user, raw_session = (
-        quarantine.c.raw["user_id"].as_string(),
-        quarantine.c.raw["session_id"].as_string(),
-    )
+    events = tables.events
     with store.engine.begin() as conn:
         sessions = {
             str(value)
-            for query in (
-                select(events.c.session_id).where(events.c.user_id == user_id).distinct(),
-                select(raw_session).where(raw_user == user_id).distinct(),
-            )
-            for value in conn.execute(query).scalars()
+            for value in conn.execute(
+                select(events.c.session_id).where(events.c.user_id == user_id).distinct()
+            ).scalars()
             if value
         }
+        quarantined = _quarantined_naming(conn, {user_id}, "user_id")
+        sessions |= {str(raw["session_id"]) for raw in quarantined.values() if raw.get("session_id")}
         theirs = or_(
             events.c.user_id == user_id,
             and_(events.c.session_id.in_(sessions), events.c.user_id.is_(None)),
         )
         frame = store.events_frame(theirs, conn)
+        named = set(quarantined) | set(_quarantined_naming(conn, sessions, "session_id"))
         counts = {
             "events": conn.execute(delete(events).where(theirs)).rowcount,
             "users": conn.execute(delete(tables.users).where(tables.users.c.user_id == user_id)).rowcount,
-            "quarantined_rows": conn.execute(
-                delete(quarantine).where(or_(raw_user == user_id, raw_session.in_(sessions)))
-            ).rowcount,
+            "quarantined_rows": sum(
+                conn.execute(delete(tables.quarantine).where(tables.quarantine.c.id.in_(chunk))).rowcount
+                for chunk in _chunks(sorted(named))
+            ),
         }
     if store.dialect == "sqlite":
         # secure_delete (see _sqlite_engine) zeroed the rows in the database pages; the write-ahead log
@@ -66,6 +65,33 @@ def forget_user(store: Store, user_id: str) -> ForgottenRows:
     return ForgottenRows(
         sessions, frame, {"sessions": len(sessions), **{k: int(v) for k, v in counts.items()}}
     )
+
+
+def _quarantined_naming(conn: Any, values: set[str], field_name: str) -> dict[int, dict[str, Any]]:
+    """The quarantined rows (id: raw row) whose raw `field_name` is one of `values`.
+
+    The rows are found by their JSON text and checked once parsed, rather than with the databases' JSON
+    operators: PostgreSQL's refuse a whole row holding `\\u0000` anywhere, and a NUL is just what gets a
+    row quarantined."""
+    quarantine = tables.quarantine
+    found: dict[int, dict[str, Any]] = {}
+    for value in values:
+        # the value as the row's JSON spells it (json.dumps, as SQLAlchemy writes it), without its quotes
+        # so that an id sent as a number (`"user_id": 42`) is found too
+        spelled = json.dumps(value)[1:-1]
+        pattern = "%" + spelled.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = select(quarantine.c.id, quarantine.c.raw).where(
+            cast(quarantine.c.raw, Text).like(pattern, escape="\\")
+        )
+        for entry_id, raw in conn.execute(query):
+            named = raw.get(field_name) if isinstance(raw, dict) else None
+            if isinstance(named, str | int) and not isinstance(named, bool) and str(named) == value:
+                found[int(entry_id)] = raw
+    return found
+
+
+def _chunks(ids: list[int], size: int = 1_000) -> list[list[int]]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
 class DeletionLog:

@@ -13,7 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from shelfwise.answers.index import AnswerConfig, AnswerIndex
 from shelfwise.domain.answers import QAPair
 from shelfwise.domain.errors import InvalidRequestError
+from shelfwise.images.component import ProductImages, fit_product_images
+from shelfwise.images.config import ImageConfig
 from shelfwise.quality.assessment import StoreAssessment, assess_store
+from shelfwise.quality.checks.images import image_checks
 from shelfwise.quality.config import QualityConfig
 from shelfwise.quality.tiers import TierVerdict, blocked, refusal_message
 from shelfwise.recommend.kinds import RecommendationConfig, RecommendationModels
@@ -27,6 +30,7 @@ from shelfwise.training.finetune import FinetuneConfig, adapt_search_encoder, pr
 SEARCH_DIR = "search"
 RECOMMEND_DIR = "recommend"
 ANSWERS_DIR = "answers"  # present when the shop has imported question-answer pairs
+IMAGES_DIR = "images"
 ENCODERS_DIR = "encoders"  # fine-tuned encoders, under the data directory, kept while a version serves them
 
 
@@ -39,6 +43,10 @@ class TrainingConfig(BaseModel):
     search: SearchConfig = Field(default_factory=SearchConfig)
     recommend: RecommendationConfig = Field(default_factory=RecommendationConfig)
     answers: AnswerConfig = Field(default_factory=AnswerConfig)
+    images: ImageConfig = Field(
+        default_factory=ImageConfig,
+        description="Product images: encoded when any product has one and the `images` extra is installed.",
+    )
     finetune_encoder: FinetuneConfig | None = Field(
         default=None,
         description="Fine-tune the search encoder on the shop's search outcomes before indexing "
@@ -75,8 +83,19 @@ def train_bundle(
         )
     events = store.events_frame()
     started = time.perf_counter()
+    images = fit_product_images(products, config.images, embedding_cache)
+    image_seconds = time.perf_counter() - started
+    started = time.perf_counter()
     quarantined = {source: store.count_quarantined(source) for source in ("products", "events")}
-    assessment = assess_store(products, events, quarantined, quality, unjoined=store.count_unjoined_events())
+    image_flags = image_checks(products, images, quality or QualityConfig()) if images is not None else None
+    assessment = assess_store(
+        products,
+        events,
+        quarantined,
+        quality,
+        unjoined=store.count_unjoined_events(),
+        image_flags=image_flags,
+    )
     if report_path is not None:
         assessment.report.save(report_path)
     if blocked(assessment.report.tiers) and not force:
@@ -87,6 +106,9 @@ def train_bundle(
     # Written into a locked staging folder and renamed into place whole (see ArtifactRegistry).
     with registry.staging(version) as staging:
         timings: dict[str, float] = {"quality_gate_seconds": quality_seconds}
+        if images is not None:
+            images.save(staging / IMAGES_DIR)
+            timings["images_fit_seconds"] = image_seconds
 
         search_config, finetuned = config.search, None
         if config.finetune_encoder is not None:
@@ -147,6 +169,8 @@ def train_bundle(
             forced=force and blocked(assessment.report.tiers),
             notes=_quality_notes(assessment, force),
         )
+        if images is not None:
+            manifest.components[IMAGES_DIR] = images.summary()
         manifest.components["quality"] = {
             "tiers": {verdict.tier: verdict.status for verdict in assessment.report.tiers},
             "excluded_events": assessment.excluded_counts,
@@ -185,3 +209,9 @@ def load_bundle(
         RecommendationModels.load(root / RECOMMEND_DIR),
         registry.manifest(version),
     )
+
+
+def load_images(registry: ArtifactRegistry, version: str) -> ProductImages | None:
+    """The image vectors a version was trained with, or None when it encoded no images."""
+    root = registry.path(version) / IMAGES_DIR
+    return ProductImages.load(root) if root.is_dir() else None

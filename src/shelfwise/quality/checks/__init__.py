@@ -99,6 +99,23 @@ _ALL: tuple[CheckSpec, ...] = (
     _spec(
         "product.category_mismatch", W, F, "The text reads like another category; the suggestion is given."
     ),
+    _spec(
+        "product.image_unreadable", W, F, "image_url could not be read (missing file, HTTP error, too large)."
+    ),
+    _spec("product.image_not_an_image", W, F, "image_url holds something no image format reads."),
+    _spec("product.image_too_small", W, F, "The image is smaller than the minimum side in pixels."),
+    _spec(
+        "product.image_duplicate",
+        W,
+        F,
+        "Another product shows the same or nearly the same picture (image vectors or perceptual hash).",
+    ),
+    _spec(
+        "product.image_category_mismatch",
+        W,
+        F,
+        "The picture looks like another category's pictures; the suggestion is given.",
+    ),
     _spec("product.html_residue", I, R, "HTML tags or entities in text: entities unescaped, tags removed."),
     _spec("product.mojibake", I, R, "Broken encoding such as 'cafÃ©': fixed with ftfy."),
     _spec("product.doubled_whitespace", I, R, "Doubled or odd whitespace collapsed to single spaces."),

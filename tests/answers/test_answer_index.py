@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from answer_faq import faq_pairs
 
-from shelfwise.answers.index import AnswerIndex
+from shelfwise.answers.index import FEATURES, AnswerIndex
 
 
 @pytest.fixture(scope="module")
@@ -59,3 +59,13 @@ def test_a_product_mask_keeps_other_products_answers_out(index: AnswerIndex) -> 
     )
 
     assert answers and {a.product_id for a in answers} == {"fridge"}
+
+
+def test_a_closed_question_and_a_yes_or_no_answer_are_features(index: AnswerIndex) -> None:
+    pool = index.pool(index.query("Does the kettle come with a manual?"))
+    closed, yes_no = FEATURES.index("closed_question"), FEATURES.index("yes_no_answer")
+    starts_with_yes = np.array([index.pairs[p].answer.startswith("Yes") for p in pool.positions])
+
+    assert (pool.features[:, closed] == 1).all()
+    assert starts_with_yes.any() and (pool.features[:, yes_no] == starts_with_yes).all()
+    assert (index.pool(index.query("what colours are there")).features[:, closed] == 0).all()

@@ -24,7 +24,7 @@ from shelfwise.domain.explanation import Explanation, Reason
 from shelfwise.index.lexical import LexicalIndexConfig
 from shelfwise.io.components import Component, ComponentFormatError
 from shelfwise.learning_to_rank import ModelFiles, RankingGroup, TreeRanker, TreeRankerConfig
-from shelfwise.text.analysis import normalise
+from shelfwise.text.analysis import normalise, words
 from shelfwise.text.encoder import AUTO_MODEL, EncoderConfig, TextEncoder, choose_encoder
 
 FEATURES: tuple[str, ...] = (
@@ -41,7 +41,16 @@ FEATURES: tuple[str, ...] = (
     "same_product",  # 1 when the answer was given for the product asked about (missing without one)
     "answer_words",  # log of the answer's length in words
     "question_words",  # log of the question's length in words
+    "closed_question",  # 1 when the question asks for a yes or a no ("does it fit ...?")
+    "yes_no_answer",  # 1 when the answer starts with a yes or a no
 )
+# The first words of a closed question and of an answer to one: a yes/no question is mostly answered by a
+# yes or a no, and most answers to open questions do not start with one. (English; other languages 0.)
+CLOSED_QUESTION_STARTS = frozenset(
+    {"is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would", "should"}
+    | {"shall", "has", "have", "had", "may", "might", "must"}
+)
+YES_NO_STARTS = frozenset({"yes", "no", "yeah", "yep", "nope", "not"})
 RANKER_FILES = ModelFiles(model="ranker.txt", manifest="ranker.json")
 _RANKER_DIR = "ranker"
 _BM25_DIR = "bm25"
@@ -147,6 +156,7 @@ class AnswerIndex(Component[AnswerConfig]):
         self._encoder: TextEncoder | None = None
         self._cache_dir: Path | None = None
         self._answer_words = np.zeros(0, dtype=np.float32)
+        self._yes_no = np.zeros(0, dtype=np.float32)
         self._products = np.zeros(0, dtype=object)
 
     def __len__(self) -> int:
@@ -189,6 +199,7 @@ class AnswerIndex(Component[AnswerConfig]):
         retriever.index(corpus, show_progress=False)
         self._bm25 = retriever
         self._answer_words = np.log1p([len(pair.answer.split()) for pair in self.pairs]).astype(np.float32)
+        self._yes_no = np.array([_starts_with(p.answer, YES_NO_STARTS) for p in self.pairs], dtype=np.float32)
         self._products = np.asarray([pair.product_id for pair in self.pairs], dtype=object)
 
     def accepted_questions(self, indices: Sequence[int] | range) -> list[TrainingQuestion]:
@@ -394,6 +405,8 @@ class AnswerIndex(Component[AnswerConfig]):
             "same_product": same_product,
             "answer_words": self._answer_words[positions],
             "question_words": np.full(len(positions), np.log1p(len(query.text.split())), dtype=np.float32),
+            "closed_question": np.full(len(positions), _starts_with(query.text, CLOSED_QUESTION_STARTS)),
+            "yes_no_answer": self._yes_no[positions],
         }
         return np.column_stack([np.asarray(columns[name], dtype=np.float32) for name in FEATURES])
 
@@ -472,6 +485,7 @@ class AnswerIndex(Component[AnswerConfig]):
         self.ranker_iteration = values.get("ranker_iteration")
         self.vectors = arrays.get("vectors", np.zeros((0, 0), dtype=np.float32))
         self._answer_words = np.log1p([len(pair.answer.split()) for pair in self.pairs]).astype(np.float32)
+        self._yes_no = np.array([_starts_with(p.answer, YES_NO_STARTS) for p in self.pairs], dtype=np.float32)
         self._products = np.asarray([pair.product_id for pair in self.pairs], dtype=object)
 
     def save_native(self, directory: Path) -> None:
@@ -489,6 +503,11 @@ class AnswerIndex(Component[AnswerConfig]):
             self.ranker, _ = TreeRanker.load(
                 directory / _RANKER_DIR, RANKER_FILES, self.config.ranker, FEATURES
             )
+
+
+def _starts_with(text: str, starts: frozenset[str]) -> float:
+    first = words(text[:40], "letters")[:1]
+    return 1.0 if first and first[0] in starts else 0.0
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:

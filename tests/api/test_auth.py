@@ -31,6 +31,7 @@ STOREFRONT_ROUTES = {
     ("get", "/v1/products/{product_id}"),
     ("get", "/v1/search"),
     ("get", "/v1/suggest"),
+    ("get", "/v1/answers"),
     ("get", "/v1/recommendations/{kind}"),
     ("post", "/v1/events"),
 }

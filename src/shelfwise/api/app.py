@@ -14,6 +14,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from shelfwise import __version__
+from shelfwise.api.answers import answers_router
 from shelfwise.api.auth import ApiAccess, BrowserCaller
 from shelfwise.api.errors import ERROR_RESPONSES, install_error_handlers
 from shelfwise.api.keys import keys_router
@@ -320,6 +321,7 @@ def create_api(
 
     app.include_router(keys_router(engine, admin))
     app.include_router(segments_router(engine, server))
+    app.include_router(answers_router(engine, storefront, admin))
     return app
 
 

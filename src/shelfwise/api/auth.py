@@ -7,8 +7,8 @@ Where the app also serves the pages, a browser that sends no key is who its sign
 (`browser`): a logged-in admin, or a shopper's own session with the storefront scope. Each route needs a
 scope:
 
-- storefront: products, search, suggest, recommendations, event posting; a storefront caller may name no
-  user or session but its own (a storefront key: anonymous sessions only);
+- storefront: products, search, suggest, recommendations, answers, event posting; a storefront caller may
+  name no user or session but its own (a storefront key: anonymous sessions only);
 - server: merchandising rules and synonyms (reading);
 - admin: quality, quarantine, stats, every other write, and the keys.
 

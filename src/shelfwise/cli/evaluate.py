@@ -27,6 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from shelfwise.cli.context import CliError, current_settings, engine_command, stderr_console, stdout_console
+from shelfwise.cli.evaluate_answers import evaluate_answers_command, evaluate_replies_command
 from shelfwise.cli.render import (
     render_ablation,
     render_image_evaluation,
@@ -386,3 +387,8 @@ def runs_and_published(runs: float | None, published: float | None) -> str:
         [f"{runs:.3f}" if runs is not None else "–"]
         + ([f"({published:.3f})"] if published is not None else [])
     )
+
+
+# Answer ranking lives in its own module; registered here beside the others.
+evaluate_app.command("answers")(engine_command(evaluate_answers_command))
+evaluate_app.command("replies")(engine_command(evaluate_replies_command))

@@ -79,6 +79,18 @@ def ingest_events(file: FileArgument) -> None:
         _ingest(engine, "events", file)
 
 
+@ingest_app.command("answers")
+@engine_command
+def ingest_answers(
+    file: Annotated[Path, typer.Argument(help="Q&A pairs, JSON lines (gzipped or not).")],
+) -> None:
+    """Add question-answer pairs (question, answer, product_id, pair_id); empty and repeated pairs are
+    kept out and listed. They answer questions after the next `shelfwise train`."""
+    with closing(open_engine()) as engine:
+        report = engine.answers.import_file(file)
+    stdout_console().print_json(report.model_dump_json())
+
+
 def _ingest(engine: Engine, source: str, file: Path) -> None:
     report, seconds = ingest_with_status(engine, source, file)
     print_ingest_report(report, seconds)

@@ -37,6 +37,7 @@ from shelfwise.domain.ingest import Source
 from shelfwise.domain.values import require_offset, require_text
 from shelfwise.engine import forgetting, quarantine
 from shelfwise.engine.access import KeyRing
+from shelfwise.engine.answers import AnswerService
 from shelfwise.io.components import ComponentFormatError
 from shelfwise.io.readers import RawRow
 from shelfwise.quality import bounds
@@ -88,6 +89,7 @@ class Engine:
         )
         self.rules = RuleStore(settings.data_dir)
         self.synonyms = SynonymStore(settings.data_dir)
+        self.answers = AnswerService(settings.data_dir, settings.embedding_cache_dir, settings.quality.limits)
         self._search: SearchPipeline | None = None
         self._search_stale = True
         self._catalog_ids: set[str] | None = None
@@ -117,6 +119,7 @@ class Engine:
         self.wait_for_deletions()
         self.store.close()
         self.online.close()
+        self.answers.book.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -387,6 +390,7 @@ class Engine:
                 quality=self.quality_config,
                 report_path=self.settings.data_dir / REPORT_FILE,
                 embedding_cache=self.settings.embedding_cache_dir,
+                answers=self.answers.book.pairs(),
             )
             self._load_current()
             forgetting.finish_deletions(self, deleted, manifest.version)
@@ -452,6 +456,7 @@ class Engine:
                 self._search_stale, self._load_error, self._segments = True, message, None
             return
         segments = load_segments(self.registry, version)
+        self.answers.load(self.registry.path(version))
         with self._lock:
             self._load_error, self._segments = None, segments
             # Products changed since training are picked up by a rebuild on the next search.

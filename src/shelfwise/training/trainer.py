@@ -11,7 +11,9 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from shelfwise.answers.index import AnswerConfig, AnswerIndex
 from shelfwise.customer_segments.segments import CustomerSegments, CustomerSegmentsConfig
+from shelfwise.domain.answers import QAPair
 from shelfwise.domain.errors import InvalidRequestError
 from shelfwise.images.component import ProductImages, fit_product_images
 from shelfwise.images.config import ImageConfig
@@ -30,6 +32,7 @@ from shelfwise.training.finetune import FinetuneConfig, adapt_search_encoder, pr
 
 SEARCH_DIR = "search"
 RECOMMEND_DIR = "recommend"
+ANSWERS_DIR = "answers"  # present when the shop has imported question-answer pairs
 IMAGES_DIR = "images"
 SEGMENTS_DIR = "segments"  # customer segments; absent from versions trained before they existed
 ENCODERS_DIR = "encoders"  # fine-tuned encoders, under the data directory, kept while a version serves them
@@ -43,6 +46,7 @@ class TrainingConfig(BaseModel):
 
     search: SearchConfig = Field(default_factory=SearchConfig)
     recommend: RecommendationConfig = Field(default_factory=RecommendationConfig)
+    answers: AnswerConfig = Field(default_factory=AnswerConfig)
     images: ImageConfig = Field(
         default_factory=ImageConfig,
         description="Product images: encoded when any product has one and the `images` extra is installed.",
@@ -72,6 +76,7 @@ def train_bundle(
     quality: QualityConfig | None = None,
     report_path: Path | None = None,
     embedding_cache: Path | None = None,
+    answers: Sequence[QAPair] = (),
 ) -> Manifest:
     """Fit and commit a version. The quality gate runs first over what is stored: blocking checks refuse
     training unless `force`; bot traffic, duplicate and unjoinable events are left out of the fit.
@@ -147,6 +152,12 @@ def train_bundle(
             segments.save(staging / SEGMENTS_DIR)
             timings["segments_fit_seconds"] = time.perf_counter() - started
 
+        if answers:
+            started = time.perf_counter()
+            answer_index = AnswerIndex(config.answers).use_cache(embedding_cache).fit(answers)
+            answer_index.save(staging / ANSWERS_DIR)
+            timings["answers_fit_seconds"] = time.perf_counter() - started
+
         timestamps = events.get_column("timestamp")
         manifest = Manifest(
             version=version,
@@ -166,6 +177,11 @@ def train_bundle(
                 },
                 RECOMMEND_DIR: recommend_config.model_dump(mode="json"),
                 SEGMENTS_DIR: config.segments.model_dump(mode="json"),
+                **(
+                    {ANSWERS_DIR: {"pairs": len(answers), "ranker": answer_index.ranker is not None}}
+                    if answers
+                    else {}
+                ),
             },
             metrics={key: round(value, 3) for key, value in timings.items()},
             forced=force and blocked(assessment.report.tiers),

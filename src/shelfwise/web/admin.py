@@ -279,6 +279,36 @@ def admin_router(web: WebContext) -> APIRouter:
             },
         )
 
+    # answers --------------------------------------------------------------------------------------
+
+    @router.get("/answers")
+    def answers(request: Request) -> Response:
+        if (stop := refused(request)) is not None:
+            return stop
+        book = engine.answers.book
+        per_day = book.unanswered_per_day()
+        return page(
+            request,
+            "admin/answers.html",
+            {
+                "pairs": book.count(),
+                "unanswered": engine.answers.unanswered(100),
+                "unanswered_total": sum(n for _, n in per_day),
+                "flagged": book.flagged(50),
+                "by_check": bar_chart(
+                    sorted(
+                        ((check, float(n)) for check, n in book.flag_counts().items()), key=lambda c: -c[1]
+                    ),
+                    title="Pairs flagged by each check",
+                    colour="#d97706",
+                    empty="No pair was flagged by the quality checks.",
+                ),
+                "per_day": column_chart(
+                    [(day, float(n)) for day, n in per_day], title="Unanswered questions per day"
+                ),
+            },
+        )
+
     # models ---------------------------------------------------------------------------------------
 
     @router.get("/models")

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from shelfwise.engine import Engine
 from shelfwise.web.admin import admin_router
 from shelfwise.web.context import WebContext
+from shelfwise.web.help_page import help_router
 from shelfwise.web.images import category_svg, valid_slug
 from shelfwise.web.security import SecurityHeadersMiddleware
 from shelfwise.web.storefront import storefront_router
@@ -40,5 +41,6 @@ def mount_web(app: FastAPI, web: WebContext | Engine) -> WebContext:
 
     app.mount(ASSETS_PATH, StaticFiles(directory=STATIC_DIR), name="web-assets")
     app.include_router(storefront_router(web))
+    app.include_router(help_router(web))
     app.include_router(admin_router(web))
     return web

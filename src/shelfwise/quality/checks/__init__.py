@@ -30,7 +30,7 @@ class Effect(StrEnum):
     NONE = "none"  # dataset checks: nothing happens to rows
 
 
-Target = Literal["products", "events"]
+Target = Literal["products", "events", "answers"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,13 @@ class CheckSpec:
 
 
 def _spec(name: str, severity: Severity, effect: Effect, description: str) -> CheckSpec:
-    target: Target = "products" if name.startswith(("product.", "catalog.")) else "events"
+    target: Target = (
+        "products"
+        if name.startswith(("product.", "catalog."))
+        else "answers"
+        if name.startswith("qa.")
+        else "events"
+    )
     return CheckSpec(name, target, severity, effect, description)
 
 
@@ -180,6 +186,20 @@ _ALL: tuple[CheckSpec, ...] = (
         "events.too_few_repeat_users", I, N, "Fewer users with 2+ interactions than personalisation needs."
     ),
     _spec("events.too_few_co_purchases", I, N, "Fewer co-purchased pairs than bought-together needs."),
+    # question-answer pairs (shelfwise.quality.checks.answers)
+    _spec("qa.empty", E, Q, "The question or the answer is missing, empty or white space only."),
+    _spec(
+        "qa.duplicate",
+        E,
+        Q,
+        "The same question with the same answer was imported already (in this file or before): kept out.",
+    ),
+    _spec(
+        "qa.language_mismatch",
+        W,
+        F,
+        "The answer is written in another script than its question (a Chinese question, an English answer).",
+    ),
 )
 
 CHECKS: dict[str, CheckSpec] = {spec.name: spec for spec in _ALL}

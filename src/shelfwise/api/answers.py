@@ -7,9 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, params
 
-from shelfwise.answers.book import UnansweredQuestion
 from shelfwise.api.payloads import JsonRows, as_rows
-from shelfwise.domain.answers import AnswerImportReport, AnswerResult
+from shelfwise.domain.answers import AnswerImportReport, AnswerResult, UnansweredQuestion
 from shelfwise.domain.errors import InvalidRequestError
 from shelfwise.engine import Engine
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from shelfwise.domain.explanation import Explanation
@@ -46,3 +48,14 @@ class AnswerImportReport(BaseModel):
     rejected: list[dict[str, object]] = Field(default_factory=list)
     flagged: dict[str, list[str]] = Field(default_factory=dict)
     total_pairs: int = Field(description="Pairs kept after the import.")
+
+
+class UnansweredQuestion(BaseModel):
+    """A question nothing answered, kept for the shop to answer; who asked, where the request said."""
+
+    id: int
+    question: str
+    product_id: str | None
+    asked_at: datetime
+    user_id: str | None = None
+    session_id: str | None = None

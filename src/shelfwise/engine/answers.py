@@ -8,16 +8,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from shelfwise.answers.book import QABook, UnansweredQuestion
 from shelfwise.answers.files import QAFileError, qa_row_values, read_qa_rows
 from shelfwise.answers.index import AnswerIndex
-from shelfwise.domain.answers import AnswerImportReport, AnswerResult
+from shelfwise.domain.answers import AnswerImportReport, AnswerResult, UnansweredQuestion
 from shelfwise.domain.errors import InvalidRequestError, NotTrainedError
 from shelfwise.domain.values import require_text
 from shelfwise.io.components import ComponentFormatError
 from shelfwise.quality.bounds import check_request_rows
 from shelfwise.quality.checks.answers import check_pairs, pair_key
 from shelfwise.quality.config import IngestLimits
+from shelfwise.store.answers import AnswerBook
 from shelfwise.training.trainer import ANSWERS_DIR
 
 MAX_ANSWERS = 20
@@ -25,8 +25,8 @@ MAX_CONTEXT_TURNS = 50
 
 
 class AnswerService:
-    def __init__(self, data_dir: Path, embedding_cache: Path, limits: IngestLimits) -> None:
-        self.book = QABook(data_dir)
+    def __init__(self, book: AnswerBook, embedding_cache: Path, limits: IngestLimits) -> None:
+        self.book = book
         self._limits = limits
         self._cache = embedding_cache
         self._index: AnswerIndex | None = None

@@ -58,6 +58,7 @@ from shelfwise.search.rules import Rule, RuleStore
 from shelfwise.search.synonyms import SynonymError, SynonymSet, SynonymStore
 from shelfwise.settings import Settings
 from shelfwise.store import OnlineState, Store, StoredEvents, open_online_state
+from shelfwise.store.answers import AnswerBook
 from shelfwise.text import onnx_backend
 from shelfwise.training.artifacts import ArtifactRegistry, Manifest
 from shelfwise.training.trainer import TrainingConfig, load_bundle, load_segments, train_bundle
@@ -89,7 +90,9 @@ class Engine:
         )
         self.rules = RuleStore(settings.data_dir)
         self.synonyms = SynonymStore(settings.data_dir)
-        self.answers = AnswerService(settings.data_dir, settings.embedding_cache_dir, settings.quality.limits)
+        self.answers = AnswerService(
+            AnswerBook(self.store.engine), settings.embedding_cache_dir, settings.quality.limits
+        )
         self._search: SearchPipeline | None = None
         self._search_stale = True
         self._catalog_ids: set[str] | None = None
@@ -119,7 +122,6 @@ class Engine:
         self.wait_for_deletions()
         self.store.close()
         self.online.close()
-        self.answers.book.close()
 
     def __enter__(self) -> Engine:
         return self

@@ -121,3 +121,30 @@ quarantine = Table(
     Column("created_at", DateTime, nullable=False),
     Index("ix_quarantine_source", "source"),
 )
+
+# A shop's own question-answer pairs (FAQ, past replies, product Q&A), kept with the checks that flagged
+# them (space-separated check names; empty when none did).
+qa_pairs = Table(
+    "qa_pairs",
+    metadata,
+    Column("seq", _ID, primary_key=True, autoincrement=True),
+    Column("pair_id", String(256), nullable=False, unique=True),
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("product_id", String(256)),
+    Column("flags", Text, nullable=False),
+)
+
+# What customers asked that nothing answered: personal data where a user or session is named.
+unanswered_questions = Table(
+    "unanswered_questions",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("question", Text, nullable=False),
+    Column("product_id", String(256)),
+    Column("asked_at", DateTime, nullable=False),
+    Column("user_id", String(256)),
+    Column("session_id", String(256)),
+    Index("ix_unanswered_user", "user_id"),
+    Index("ix_unanswered_session", "session_id"),
+)

@@ -71,3 +71,16 @@ def test_a_shop_without_pictures_is_told_why(tmp_path: Path) -> None:
         engine.train()
         with pytest.raises(InvalidRequestError, match="needs product images"):
             engine.recommend("similar-looking", product_id="p1")
+
+
+def test_the_product_page_shows_a_looks_like_this_shelf(shop: Engine) -> None:
+    from fastapi.testclient import TestClient
+
+    from shelfwise.app import create_app
+
+    with TestClient(create_app(shop)) as client:
+        page = client.get("/product/p1").text
+        bare = client.get("/product/p7").text
+    shelf = page.split('data-shelf="similar-looking"', 1)[1]
+    assert "Looks like this" in page and 'data-product="p2"' in shelf
+    assert 'data-shelf="similar-looking"' not in bare  # no picture: no shelf

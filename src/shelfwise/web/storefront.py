@@ -156,6 +156,7 @@ def storefront_router(web: WebContext) -> APIRouter:
                 "product": item,
                 "band": price_band(item.price) if item.price is not None else None,
                 "similar": web.shelf(Kind.SIMILAR, shopper, product_id=item.product_id, n=8),
+                "looks": web.shelf(Kind.SIMILAR_LOOKING, shopper, product_id=item.product_id, n=8),
                 "together": web.shelf(Kind.BOUGHT_TOGETHER, shopper, product_id=item.product_id, n=6),
                 "in_cart": shopper.cart.get(item.product_id, 0),
             },

@@ -59,10 +59,9 @@ def _shop(tmp: Path, remote: str) -> Engine:
 
 
 @pytest.fixture(scope="module")
-def picture_server() -> Iterator[str]:
+def picture_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A plain http server (not the shop's origin) holding one picture."""
-    folder = Path(__file__).resolve().parents[2] / "test-output" / "pictures-server"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = tmp_path_factory.mktemp("pictures-server")
     (folder / "remote.png").write_bytes(PIXEL)
     handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -4,6 +4,7 @@ absent. Tests import it (`from sample_images import picture`)."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +57,27 @@ def near_copy(data: bytes, crop: float = 0.05) -> bytes:
         out = io.BytesIO()
         cropped.convert("RGB").save(out, "JPEG", quality=60)
         return out.getvalue()
+
+
+def fashion_folder(root: Path, per_type: int = 4) -> Path:
+    """A small folder laid out like Fashion Product Images: styles.csv and images/ID.jpg, `per_type`
+    products of each of three article types (each drawn as its own kind of picture), one row without a
+    picture."""
+    kinds = [
+        ("Apparel", "Topwear", "Tshirts", "stripes", "Men", "Navy Blue"),
+        ("Accessories", "Bags", "Handbags", "disc", "Women", "Red"),
+        ("Footwear", "Shoes", "Casual Shoes", "shoe", "Men", "Black"),
+    ]
+    (root / "images").mkdir(parents=True)
+    lines = [
+        "id,gender,masterCategory,subCategory,articleType,baseColour,season,year,usage,productDisplayName"
+    ]
+    for number in range(per_type * len(kinds)):
+        master, sub, article, kind, gender, colour = kinds[number % len(kinds)]
+        product_id = 10000 + number
+        (root / "images" / f"{product_id}.jpg").write_bytes(picture(kind, shift=number // len(kinds) * 3))
+        title = f"{colour} {article} {number}"
+        lines.append(f"{product_id},{gender},{master},{sub},{article},{colour},Summer,2012,Casual,{title}")
+    lines.append("19999,Men,Apparel,Topwear,Shirts,White,Summer,2012,Casual,Shirt without a picture")
+    (root / "styles.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root

@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from shelfwise.domain import Event, EventType, Product, RecommendationKind
+from shelfwise.domain import Event, EventType, InvalidRequestError, Product, RecommendationKind
 from shelfwise.io.components import ComponentFormatError
 from shelfwise.recommend.blend import BlendConfig
 from shelfwise.recommend.diversity import cap_per_category, catalog_coverage, intra_list_diversity
@@ -175,6 +175,11 @@ def test_the_bundle_is_one_component_whose_parts_reload_to_the_same_pages(
     for kind in RecommendationKind:
         for events in ([], history("x", ("view", 8, NOW), ("purchase", 0, NOW - timedelta(days=9)))):
             request = RecommendRequest(kind, events, product_id="p6", n=6)
+            if kind is RecommendationKind.SIMILAR_LOOKING:  # no pictures here: it says so, saved or not
+                for models in (fitted, loaded):
+                    with pytest.raises(InvalidRequestError, match="needs product images"):
+                        models.recommend(request, resolver(catalog))
+                continue
             expected, found = (m.recommend(request, resolver(catalog)) for m in (fitted, loaded))
             if kind is RecommendationKind.BUY_AGAIN:  # its scores move with the clock between the two calls
                 expected, found = ([r.product.product_id for r in page] for page in (expected, found))

@@ -258,8 +258,8 @@ def create_api(
         ] = None,
     ) -> Recommendations:
         """`n` products of one kind, each with its reason: for a user or session (for-you, trending,
-        recently-viewed, buy-again, new-arrivals) or a product (similar, bought-together). 409 before the
-        first training."""
+        recently-viewed, buy-again, new-arrivals) or a product (similar, similar-looking, bought-together).
+        409 before the first training."""
         filters = _filters(category, brand, price_min, price_max, available)
         return engine.recommend(
             kind,

@@ -28,8 +28,12 @@ from shelfwise.cli.context import (
 from shelfwise.cli.steps import ingest_with_status, print_ingest_report, run_server, train_with_status
 from shelfwise.domain.errors import NotFoundError
 from shelfwise.engine import Engine
+from shelfwise.io.datasets import shared_data_dir
+from shelfwise.settings import Settings
 
 DEMO_SHOP_DIR = "demo-shop"
+FASHION_DATA = "fashion-product-images"  # the shared data folder's Fashion Product Images
+SHOPS = ("generated", "fashion")
 DEMO_PRODUCTS_FILE = "products.csv"
 DEMO_EVENTS_FILE = "events.csv"
 EXAMPLE_QUERY_WORDS = 2
@@ -42,16 +46,33 @@ def demo_command(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after training.")] = False,
     products: Annotated[int | None, typer.Option(hidden=True, min=1, help="Products to generate.")] = None,
     users: Annotated[int | None, typer.Option(hidden=True, min=1, help="Users to generate.")] = None,
+    shop: Annotated[
+        str,
+        typer.Option(
+            help="generated: a made-up shop with drawn pictures; fashion: the real products and pictures of "
+            f"Fashion Product Images ({FASHION_DATA}/ in the shared data folder), in DATA_DIR/fashion-shop."
+        ),
+    ] = "generated",
 ) -> None:
     """Generate a demo shop into the data directory, ingest it, train, and serve it."""
+    if shop not in SHOPS:
+        raise typer.BadParameter(f"expected one of {', '.join(SHOPS)}, got {shop!r}", param_hint="--shop")
     settings = current_settings()
+    fashion = fashion_folder(settings) if shop == "fashion" else None
+    if fashion is not None:
+        # Its own store, so that it never mixes with the generated shop; pictures are read from the folder.
+        images = settings.training.images.model_copy(update={"root": fashion})
+        training = settings.training.model_copy(update={"images": images})
+        settings = settings.with_overrides(data_dir=settings.data_dir / "fashion-shop", training=training)
     # The admin pages need a key; the demo makes one up for this run unless one is configured. Demo mode
     # lets the storefront's user switcher shop as the demo's shoppers.
     settings = settings.with_overrides(
         admin_api_key=settings.admin_api_key or secrets.token_urlsafe(12),
         security=settings.security.model_copy(update={"demo_mode": True}),
     )
-    products_path, events_path = demo_files(settings.data_dir / DEMO_SHOP_DIR, products=products, users=users)
+    products_path, events_path = demo_files(
+        settings.data_dir / DEMO_SHOP_DIR, products=products, users=users, fashion=fashion
+    )
     engine = open_engine(settings)
     try:
         console = stdout_console()
@@ -78,9 +99,26 @@ def demo_command(
     run_server(engine, host, port)
 
 
-def demo_files(directory: Path, products: int | None, users: int | None) -> tuple[Path, Path]:
-    """The demo shop's products and events files, generated unless a previous run left them there."""
+def fashion_folder(settings: Settings) -> Path:
+    """The Fashion Product Images folder; exits with where it looked when it is not there."""
+    folder = shared_data_dir(settings.shared_data) / FASHION_DATA
+    if not (folder / "styles.csv").is_file() or not (folder / "images").is_dir():
+        stderr_console().print(
+            f"No fashion shop: {folder} is not there (it needs styles.csv and images/ID.jpg). Set "
+            "SHELFWISE_DATA to the folder that holds fashion-product-images/, or run the generated shop.",
+            markup=False,
+        )
+        raise typer.Exit(code=1)
+    return folder
+
+
+def demo_files(
+    directory: Path, products: int | None, users: int | None, fashion: Path | None = None
+) -> tuple[Path, Path]:
+    """The demo shop's products and events files, generated (over the `fashion` folder's products when
+    given) unless a previous run left them there."""
     from shelfwise.io.demo import write_demo_shop
+    from shelfwise.io.demo.fashion import write_fashion_shop
 
     products_path, events_path = directory / DEMO_PRODUCTS_FILE, directory / DEMO_EVENTS_FILE
     if products_path.is_file() and events_path.is_file():
@@ -96,7 +134,9 @@ def demo_files(directory: Path, products: int | None, users: int | None) -> tupl
     shutil.rmtree(staging, ignore_errors=True)
     started = time.perf_counter()
     with stderr_console().status(f"Generating a demo shop in {directory}…"):
-        written = write_demo_shop(staging, **sizes)
+        written = (
+            write_fashion_shop(staging, fashion, **sizes) if fashion else write_demo_shop(staging, **sizes)
+        )
     shutil.rmtree(directory, ignore_errors=True)
     staging.rename(directory)
     stdout_console().print(f"Generated a demo shop in {directory} ({time.perf_counter() - started:.1f} s).")

@@ -13,6 +13,7 @@ from shelfwise.domain.products import Product
 class RecommendationKind(StrEnum):
     FOR_YOU = "for-you"
     SIMILAR = "similar"
+    SIMILAR_LOOKING = "similar-looking"
     BOUGHT_TOGETHER = "bought-together"
     TRENDING = "trending"
     RECENTLY_VIEWED = "recently-viewed"

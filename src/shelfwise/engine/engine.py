@@ -71,6 +71,12 @@ Rows = str | Path | Iterable[Mapping[str, Any]]
 
 logger = logging.getLogger(__name__)
 
+PRODUCT_KINDS = (  # the kinds asked about one product
+    RecommendationKind.SIMILAR,
+    RecommendationKind.SIMILAR_LOOKING,
+    RecommendationKind.BOUGHT_TOGETHER,
+)
+
 
 class Engine:
     """Open with `Engine.open(path_or_url)`; every method is safe to call from several threads."""
@@ -598,7 +604,7 @@ class Engine:
             ) from error
         if not 1 <= n <= MAX_RECOMMENDATIONS:
             raise InvalidRequestError(f"n must be between 1 and {MAX_RECOMMENDATIONS}, got {n}")
-        if kind in (RecommendationKind.SIMILAR, RecommendationKind.BOUGHT_TOGETHER):
+        if kind in PRODUCT_KINDS:
             if not product_id:
                 raise InvalidRequestError(f"{kind.value} needs a product_id")
             self.get_product(product_id)

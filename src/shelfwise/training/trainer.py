@@ -224,7 +224,7 @@ def load_bundle(
     root = registry.path(version)
     return (
         SearchPipeline.load(root / SEARCH_DIR),
-        RecommendationModels.load(root / RECOMMEND_DIR),
+        RecommendationModels.load(root / RECOMMEND_DIR).attach_images(load_images(registry, version)),
         registry.manifest(version),
     )
 

@@ -27,7 +27,7 @@ from shelfwise.domain.errors import AccessDeniedError, ShelfwiseError
 from shelfwise.domain.ratelimit import RateLimiter
 from shelfwise.engine import Engine
 from shelfwise.web.forms import first, read_form
-from shelfwise.web.images import product_image_alt
+from shelfwise.web.images import picture_src, product_image_alt
 from shelfwise.web.security import (
     ADMIN_COOKIE,
     CSRF_FIELD,
@@ -98,6 +98,8 @@ class WebContext:
         if self.training is None:
             self.training = TrainingJob(self.engine)
         security = self.engine.settings.security
+        root = self.engine.settings.training.images.root
+        self.templates.env.globals["picture"] = lambda product: picture_src(product, root)
         self.cookies = SignedCookies(session_secret(self.engine.settings))
         self.login_limiter = RateLimiter(
             security.login_attempts / security.login_window_seconds,

@@ -1,11 +1,31 @@
-"""Product pictures for catalogs without photos: one SVG per category, drawn here, so the demo shop needs
-no image files and no network. A department picks the drawing; the category shifts its colours."""
+"""Product pictures: the catalog's own where it has them, else one SVG per category, drawn here, so the
+demo shop needs no image files and no network (a department picks the drawing; the category its colours).
+
+A product's `image_url` shows as it is when it is an http(s) URL or one of the drawings; a local file is
+served by product id from `PICTURE_ROUTE`, and only when it lies under the configured image root
+(`training.images.root`) with a picture's suffix: no path from a request is ever opened.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import html
 import re
+from pathlib import Path
+from urllib.parse import quote
+
+from shelfwise.domain import Product
+from shelfwise.images.sources import is_remote, local_path
+
+DEMO_PICTURES = "/static/demo/"  # the drawings' route: the generated demo's image_url points there
+PICTURE_ROUTE = "/pictures/"  # + a product id: that product's local picture file
+PICTURE_TYPES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+}
 
 # Simple line drawings on a 200 x 200 canvas, one per department.
 _ICONS: dict[str, str] = {
@@ -95,3 +115,30 @@ def category_svg(slug: str) -> str:
 
 def product_image_alt(title: str, category: str | None) -> str:
     return f"{title} ({category})" if category else title
+
+
+def picture_src(product: Product, root: Path | None) -> str | None:
+    """What an <img src> shows for `product`: its http(s) URL or drawing as it is; its local file through
+    PICTURE_ROUTE when an image root is configured; without one, a path on the shop's own site (`/img/a.jpg`)
+    as it is, and None for anything else (the page says there is no picture)."""
+    location = product.image_url
+    if not location:
+        return None
+    if is_remote(location) or location.startswith(DEMO_PICTURES):
+        return location
+    if root is None:
+        return location if location.startswith("/") else None
+    return f"{PICTURE_ROUTE}{quote(product.product_id, safe='')}"
+
+
+def picture_file(product: Product, root: Path | None) -> Path | None:
+    """The local file to serve as `product`'s picture: only an existing file inside `root` (symbolic links
+    resolved) whose suffix is a picture's, else None."""
+    location = product.image_url
+    if not location or root is None or is_remote(location) or location.startswith(DEMO_PICTURES):
+        return None
+    base = root.resolve()
+    path = local_path(location, base).resolve()
+    if not path.is_relative_to(base) or path.suffix.lower() not in PICTURE_TYPES or not path.is_file():
+        return None
+    return path

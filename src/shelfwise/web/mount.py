@@ -6,13 +6,21 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 
+from shelfwise.domain.errors import NotFoundError
 from shelfwise.engine import Engine
 from shelfwise.web.admin import admin_router
 from shelfwise.web.context import WebContext
 from shelfwise.web.help_page import help_router
-from shelfwise.web.images import category_svg, valid_slug
+from shelfwise.web.images import (
+    DEMO_PICTURES,
+    PICTURE_ROUTE,
+    PICTURE_TYPES,
+    category_svg,
+    picture_file,
+    valid_slug,
+)
 from shelfwise.web.security import SecurityHeadersMiddleware
 from shelfwise.web.storefront import storefront_router
 
@@ -30,7 +38,7 @@ def mount_web(app: FastAPI, web: WebContext | Engine) -> WebContext:
     app.state.web = web
     app.add_middleware(SecurityHeadersMiddleware)
 
-    @app.get("/static/demo/{slug}.svg", include_in_schema=False)
+    @app.get(DEMO_PICTURES + "{slug}.svg", include_in_schema=False)
     def category_picture(slug: str) -> Response:
         """The demo catalog's image_url points here: a drawn picture per category."""
         if not valid_slug(slug):
@@ -38,6 +46,19 @@ def mount_web(app: FastAPI, web: WebContext | Engine) -> WebContext:
         return Response(
             category_svg(slug), media_type="image/svg+xml", headers={"cache-control": IMAGE_CACHE}
         )
+
+    @app.get(PICTURE_ROUTE + "{product_id}", include_in_schema=False)
+    def product_picture(product_id: str) -> Response:
+        """A product's local picture, found by its id under the image root; 404 for anything else."""
+        try:
+            product = web.engine.get_product(product_id)
+        except NotFoundError:
+            return Response(status_code=404)
+        path = picture_file(product, web.engine.settings.training.images.root)
+        if path is None:
+            return Response(status_code=404)
+        media_type = PICTURE_TYPES[path.suffix.lower()]
+        return FileResponse(path, media_type=media_type, headers={"cache-control": IMAGE_CACHE})
 
     app.mount(ASSETS_PATH, StaticFiles(directory=STATIC_DIR), name="web-assets")
     app.include_router(storefront_router(web))

@@ -19,10 +19,11 @@ from shelfwise.index.catalog import price_band
 from shelfwise.web.context import FORGED_FORM, WebContext
 from shelfwise.web.demo_users import shopper_choices
 from shelfwise.web.forms import first, local_path
+from shelfwise.web.images import DEMO_PICTURES, picture_src
 from shelfwise.web.shopper import MAX_QUANTITY, new_session_id, valid_id
 
 PAGE_SIZE = 12
-DEMO_IMAGES = "/static/demo/"
+
 MAX_PAGE = 100
 Kind = RecommendationKind
 # The home page's shelves after "Picked for you" and "Trending now", in order.
@@ -155,6 +156,7 @@ def storefront_router(web: WebContext) -> APIRouter:
                 "product": item,
                 "band": price_band(item.price) if item.price is not None else None,
                 "similar": web.shelf(Kind.SIMILAR, shopper, product_id=item.product_id, n=8),
+                "looks": web.shelf(Kind.SIMILAR_LOOKING, shopper, product_id=item.product_id, n=8),
                 "together": web.shelf(Kind.BOUGHT_TOGETHER, shopper, product_id=item.product_id, n=6),
                 "in_cart": shopper.cart.get(item.product_id, 0),
             },
@@ -279,8 +281,9 @@ def _departments(engine: Engine) -> list[tuple[str, int, str | None]]:
     departments = []
     for facet in browse.facets.get("category", [])[:8]:
         sample = engine.search("", filters=Filters(category=facet.value), page_size=1)
-        image = sample.hits[0].product.image_url if sample.hits else None
-        if image and image.startswith(DEMO_IMAGES):
-            image = f"{DEMO_IMAGES}{_slug(facet.value)}.svg"  # the department's own picture
+        root = engine.settings.training.images.root
+        image = picture_src(sample.hits[0].product, root) if sample.hits else None
+        if image and image.startswith(DEMO_PICTURES):
+            image = f"{DEMO_PICTURES}{_slug(facet.value)}.svg"  # the department's own picture
         departments.append((facet.value, facet.count, image))
     return departments

@@ -84,9 +84,13 @@ def generate_demo_shop(
 
 def write_demo_shop(directory: Path | str, **kwargs: Any) -> tuple[Path, Path]:
     """Write products.csv (attributes as a JSON column) and events.csv; returns their paths."""
+    return write_shop(directory, generate_demo_shop(**kwargs))
+
+
+def write_shop(directory: Path | str, shop: DemoShop) -> tuple[Path, Path]:
+    """Write a shop's products.csv (attributes as a JSON column) and events.csv; returns their paths."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    shop = generate_demo_shop(**kwargs)
     products_path = directory / "products.csv"
     events_path = directory / "events.csv"
     _write_csv(products_path, PRODUCT_COLUMNS, shop.products)

@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from shelfwise.domain import Event, EventType, Product, Reason, RecommendationKind
+from shelfwise.images.component import ProductImages
 from shelfwise.index.catalog import CatalogArrays
 from shelfwise.recommend.blend import SequentialBlend
 from shelfwise.recommend.cooccurrence import CoOccurrence, CoPurchase
@@ -52,6 +53,8 @@ class FittedModels(Protocol):
     event_counts: Popularity
     repurchase: RepurchaseIntervals
     sequential: SequentialBlend | None
+    images: ProductImages | None  # the version's pictures, when it has any
+    image_items: np.ndarray  # catalog position of each picture's product (-1: not in the catalog)
 
 
 @dataclass(frozen=True)

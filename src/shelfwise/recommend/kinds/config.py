@@ -46,6 +46,14 @@ class RecommendationConfig(BaseModel):
     max_per_category: int | None = Field(
         default=4, ge=1, description="Most items of one category on a for-you, trending or new-arrivals page."
     )
+    similar_image_weight: float = Field(
+        default=0.75,
+        ge=0,
+        le=1,
+        description="Share of a `similar` item's score that is its picture's cosine to the product's, where "
+        "both have a picture (0: pictures do not count). The default is what `bench/similar_images.py` "
+        "measured best on Fashion Product Images.",
+    )
     new_arrival_max_events: int = Field(
         default=5, ge=0, description="Products with at most this many item events count as new arrivals."
     )

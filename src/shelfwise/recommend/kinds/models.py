@@ -23,6 +23,7 @@ from shelfwise.domain import (
     Recommendation,
     RecommendationKind,
 )
+from shelfwise.images.component import ProductImages
 from shelfwise.index.catalog import CatalogArrays
 from shelfwise.io.components import Component, ComponentFormatError, load_part, load_required_part
 from shelfwise.io.forgetting import Forgotten, Subject
@@ -45,6 +46,7 @@ from shelfwise.recommend.kinds.for_you import ForYou, for_you_scores
 from shelfwise.recommend.kinds.new_arrivals import NewArrivals
 from shelfwise.recommend.kinds.recently_viewed import RecentlyViewed
 from shelfwise.recommend.kinds.similar import Similar
+from shelfwise.recommend.kinds.similar_looking import SimilarLooking
 from shelfwise.recommend.kinds.trending import Trending
 from shelfwise.recommend.popularity import Popularity, PopularityConfig, TrendingPopularity, top_positions
 from shelfwise.recommend.repurchase import RepurchaseIntervals
@@ -59,6 +61,7 @@ KINDS: Mapping[RecommendationKind, Kind] = {
     for kind in (
         ForYou(),
         Similar(),
+        SimilarLooking(),
         BoughtTogether(),
         Trending(),
         RecentlyViewed(),
@@ -88,6 +91,8 @@ class RecommendationModels(Component[RecommendationConfig]):
         self.event_counts = Popularity(PopularityConfig(use_weights=False))
         self.repurchase = RepurchaseIntervals(self.config.repurchase)
         self.sequential: SequentialBlend | None = None
+        self.images: ProductImages | None = None
+        self.image_items = np.zeros(0, dtype=np.int64)
 
     def fit(
         self,
@@ -201,6 +206,14 @@ class RecommendationModels(Component[RecommendationConfig]):
             self.sequential.cooccurrence = self.cooccurrence
             self.sequential.shared_cooccurrence = True
             self.sequential.fit_components = False
+
+    def attach_images(self, images: ProductImages | None) -> Self:
+        """The version's pictures (saved apart, by the trainer), for the kinds that read them."""
+        self.images = images
+        rows = images.product_ids if images is not None else []
+        positions = [self.items.get(pid) for pid in rows]
+        self.image_items = np.asarray([-1 if p is None else p for p in positions], dtype=np.int64)
+        return self
 
     # serving ----------------------------------------------------------------------------------------
 

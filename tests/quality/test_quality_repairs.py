@@ -52,11 +52,18 @@ def test_lists_stored_as_text_are_read_as_python_or_json() -> None:
 
 
 def test_an_image_url_a_page_must_not_load_is_dropped_with_the_reason() -> None:
-    for bad in ("javascript:alert(1)", " JavaScript:alert(1)", "data:image/png;base64,AAAA", "not a url"):
+    bad_urls = ("javascript:alert(1)", " JavaScript:alert(1)", "data:image/png;base64,AAAA", "not a url")
+    for bad in (*bad_urls, "../secrets/key.jpg", "img/../../a.png", "img/a"):
         repaired, repairs = repair_product_row({"product_id": "p1", "title": "Lamp", "image_url": bad})
         assert repaired["image_url"] == "", bad
         assert [(r.check, r.field, r.before) for r in repairs] == [("product.invalid_url", "image_url", bad)]
-    for good in ("https://cdn.example/a.jpg", "HTTP://cdn.example/a.jpg", "/img/a.jpg"):
+    for good in (
+        "https://cdn.example/a.jpg",
+        "HTTP://cdn.example/a.jpg",
+        "/img/a.jpg",
+        "img/a.JPG",
+        "1.webp",
+    ):
         repaired, repairs = repair_product_row({"product_id": "p1", "title": "Lamp", "image_url": good})
         assert (repaired["image_url"], repairs) == (good, [])
     listed = '["javascript:alert(1)", "https://a/1.jpg", "/2.jpg"]'

@@ -14,8 +14,14 @@ import polars as pl
 
 from shelfwise.quality.flags import Flags
 
-# An image a page may load: http(s), any case, or a path on the shop's own site; never javascript: or data:.
-URL_PATTERN = r"^(?:(?i:https?)://[^\s/$.?#][^\s]*|/[^\s]*)$"
+# An image a page may load, never javascript: or data:: an http(s) URL (any case), a path on the shop's own
+# site (`/img/a.jpg`), or a picture's path relative to the import's folder (`img/a.jpg`, read under
+# training.images.root; each part starts with a letter or digit, so none is `..`). No look-around: polars
+# runs this pattern too.
+URL_PATTERN = (
+    r"^(?:(?i:https?)://[^\s/$.?#][^\s]*|/[^\s]*"
+    r"|\w[\w.\-]*(?:/\w[\w.\-]*)*\.(?i:jpe?g|png|webp|gif))$"
+)
 CATEGORY_PATTERN = r"^[^\[\]{}\"|]+$"
 
 # (column, pandera check) -> check name

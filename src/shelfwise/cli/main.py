@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from shelfwise.cli import render
+from shelfwise.cli.audiences import evaluate_uplift_command
 from shelfwise.cli.context import (
     ConfigOption,
     DatabaseUrlOption,
@@ -38,6 +39,7 @@ ingest_app = typer.Typer(
 )
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(evaluate_app, name="evaluate")
+evaluate_app.command("uplift")(evaluate_uplift_command)
 app.add_typer(quality_app, name="quality")
 app.add_typer(keys_app, name="keys")
 app.command("demo")(demo_command)

@@ -34,7 +34,7 @@ STOREFRONT_ROUTES = {
     ("get", "/v1/recommendations/{kind}"),
     ("post", "/v1/events"),
 }
-SERVER_ROUTES = {("get", "/v1/rules"), ("get", "/v1/synonyms")}
+SERVER_ROUTES = {("get", "/v1/rules"), ("get", "/v1/synonyms"), ("get", "/v1/audiences")}
 UNLIMITED = SecurityConfig(api_rate_per_second=0)
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from shelfwise import __version__
+from shelfwise.api.audiences import audiences_router
 from shelfwise.api.auth import ApiAccess, BrowserCaller
 from shelfwise.api.errors import ERROR_RESPONSES, install_error_handlers
 from shelfwise.api.keys import keys_router
@@ -309,6 +310,7 @@ def create_api(
         return _deletion(engine.deletions(user_id)[-1])
 
     app.include_router(keys_router(engine, admin))
+    app.include_router(audiences_router(engine, server))
     return app
 
 

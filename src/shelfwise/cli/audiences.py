@@ -7,13 +7,22 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 from rich.table import Table
 
 from shelfwise.audiences.campaign_test import campaign_test
 from shelfwise.cli.context import CliError, engine_command, stderr_console, stdout_console
-from shelfwise.cli.evaluate import JsonFlag, read_csv
+from shelfwise.cli.evaluate import EpochBar, JsonFlag, read_csv
+from shelfwise.evaluation.audience_eval import (
+    AudienceEvaluation,
+    beauty_split,
+    demo_shop_split,
+    evaluate_audiences,
+)
 from shelfwise.evaluation.uplift_eval import UpliftEvaluation, evaluate_uplift
+from shelfwise.io.demo import generate_demo_shop
+from shelfwise.recommend.kinds import RecommendationConfig
 
 
 def render_uplift(evaluation: UpliftEvaluation, title: str) -> Table:
@@ -57,3 +66,94 @@ def evaluate_uplift_command(
     output.print(render_uplift(evaluation, f"Campaign uplift on {data} ({outcome})"))
     if as_json:
         typer.echo(json.dumps(evaluation.model_dump(mode="json")))
+
+
+def render_audience_evaluation(evaluation: AudienceEvaluation, title: str) -> Table:
+    table = Table(title=title)
+    for column in ("audience by", f"precision@{evaluation.size}", f"recall@{evaluation.size}", "AUC"):
+        table.add_column(column, justify="left" if column == "audience by" else "right")
+    for row in evaluation.rows:
+        m = row.metrics
+        table.add_row(row.name, f"{m.precision:.4f}", f"{m.recall:.4f}", f"{m.auc:.4f}")
+    return table
+
+
+def evaluate_audiences_command(
+    interactions: Annotated[
+        Path | None,
+        typer.Option(
+            help="Amazon-Beauty-format user_id, item_id, position (each user's last is the future)."
+        ),
+    ] = None,
+    items: Annotated[
+        Path | None, typer.Option(help="Its items: item_id, title, s3rec_attribute_ids (the category).")
+    ] = None,
+    as_json: JsonFlag = False,
+    size: Annotated[int, typer.Option(min=1, help="Audience size: precision and recall of the top N.")] = 100,
+    products: Annotated[int, typer.Option(min=1, help="Products evaluated (a seeded draw).")] = 50,
+    min_buyers: Annotated[int, typer.Option(min=1, help="Fewest buyers after the cut per product.")] = 5,
+    held_out_days: Annotated[
+        float, typer.Option(min=1, help="Demo shop (no --interactions): the cut is this long before its end.")
+    ] = 14.0,
+    demo_products: Annotated[int, typer.Option(min=40, help="Products in the generated demo shop.")] = 5000,
+    demo_users: Annotated[int, typer.Option(min=10, help="Users in the generated demo shop.")] = 1500,
+    sequential_seconds: Annotated[
+        float | None,
+        typer.Option(min=1, help="The transformer's training budget in CPU seconds (default: the engine's)."),
+    ] = None,
+    sequential: Annotated[
+        bool, typer.Option("--sequential/--no-sequential", help="Train the transformer as the engine does.")
+    ] = True,
+    seed: int = 0,
+) -> None:
+    """Audiences over time: built from the history before a cut, scored against who bought each product
+    after it (precision and recall of the top SIZE, AUC), next to popularity-of-user and last-category.
+    With --interactions and --items on that data set; without, on the generated demo shop."""
+    if (interactions is None) != (items is None):
+        raise CliError("give both --interactions and --items, or neither (the demo shop)")
+    if interactions is not None and items is not None:
+        data = read_csv(interactions, "interactions", ("user_id", "item_id"))
+        catalog = read_csv(items, "items", ("item_id", "title", "s3rec_attribute_ids"))
+        missing = {"user_id", "item_id", "position"} - set(data.columns)
+        if missing or "item_id" not in catalog.columns:
+            raise CliError(
+                f"interactions need user_id, item_id, position; items need item_id (missing {missing})"
+            )
+        split = beauty_split(data, catalog.with_columns(*_optional_text(catalog)))
+        label = str(interactions)
+    else:
+        shop = generate_demo_shop(n_products=demo_products, n_users=demo_users)
+        split = demo_shop_split(shop, held_out_days)
+        label = f"the demo shop ({demo_products} products, {demo_users} users, last {held_out_days:g} days)"
+    config = RecommendationConfig(sequential_enabled=sequential)
+    if sequential_seconds is not None:
+        config = config.model_copy(
+            update={"sequential": config.sequential.model_copy(update={"max_seconds": sequential_seconds})}
+        )
+    with EpochBar() as epochs:
+        try:
+            evaluation = evaluate_audiences(
+                *split,
+                config=config,
+                size=size,
+                n_products=products,
+                min_buyers=min_buyers,
+                seed=seed,
+                progress=epochs,
+            )
+        except ValueError as error:
+            raise CliError(str(error)) from error
+    console = stderr_console()
+    console.print(evaluation.protocol, soft_wrap=True)
+    output = console if as_json else stdout_console()
+    output.print(render_audience_evaluation(evaluation, f"Audiences on {label}"))
+    if as_json:
+        typer.echo(evaluation.model_dump_json())
+
+
+def _optional_text(catalog: pl.DataFrame) -> list[pl.Expr]:
+    return [
+        pl.lit(None, dtype=pl.Utf8).alias(c)
+        for c in ("title", "s3rec_attribute_ids")
+        if c not in catalog.columns
+    ]

@@ -4,6 +4,7 @@ evaluations of audiences and campaign uplift (`shelfwise evaluate audiences|upli
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,7 @@ import typer
 from rich.table import Table
 
 from shelfwise.audiences.campaign_test import campaign_test
-from shelfwise.cli.context import CliError, engine_command, stderr_console, stdout_console
+from shelfwise.cli.context import CliError, engine_command, open_engine, stderr_console, stdout_console
 from shelfwise.cli.evaluate import EpochBar, JsonFlag, read_csv
 from shelfwise.evaluation.audience_eval import (
     AudienceEvaluation,
@@ -78,6 +79,7 @@ def render_audience_evaluation(evaluation: AudienceEvaluation, title: str) -> Ta
     return table
 
 
+@engine_command
 def evaluate_audiences_command(
     interactions: Annotated[
         Path | None,
@@ -157,3 +159,43 @@ def _optional_text(catalog: pl.DataFrame) -> list[pl.Expr]:
         for c in ("title", "s3rec_attribute_ids")
         if c not in catalog.columns
     ]
+
+
+@engine_command
+def audiences_command(
+    product: Annotated[str | None, typer.Option(help="One product's audience.")] = None,
+    category: Annotated[str | None, typer.Option(help="A category path prefix's audience.")] = None,
+    products: Annotated[str | None, typer.Option(help="A campaign: product ids separated by commas.")] = None,
+    size: Annotated[int, typer.Option(min=1, help="Most users listed.")] = 1000,
+    exclude_buyers_days: Annotated[
+        float, typer.Option(min=0, help="Leave out who bought a target product in these days.")
+    ] = 30.0,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Write rank,user_id,score to this file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the Audience as JSON.")] = False,
+) -> None:
+    """The users most likely to act next on a product, a category or a campaign, best first."""
+    with closing(open_engine()) as engine:
+        audience = engine.audience(
+            product_id=product,
+            category=category,
+            product_ids=products.split(",") if products is not None else None,
+            size=size,
+            exclude_buyers_days=exclude_buyers_days,
+        )
+    if csv is not None:
+        try:
+            csv.write_text(audience.csv(), encoding="utf-8")
+        except OSError as error:
+            raise CliError(f"cannot write {csv}: {error}") from error
+        stderr_console().print(f"{len(audience.members):,} users written to {csv}", soft_wrap=True)
+    if as_json:
+        typer.echo(audience.model_dump_json(indent=2))
+    elif csv is None:
+        table = Table(
+            title=f"Audience for {audience.target} ({audience.excluded_buyers:,} recent buyers left out)"
+        )
+        for column in ("rank", "user_id", "score"):
+            table.add_column(column, justify="left" if column == "user_id" else "right")
+        for member in audience.members:
+            table.add_row(str(member.rank), member.user_id, f"{member.score:.4g}")
+        stdout_console().print(table)

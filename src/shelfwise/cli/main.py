@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from shelfwise.cli import render
-from shelfwise.cli.audiences import evaluate_audiences_command, evaluate_uplift_command
+from shelfwise.cli.audiences import audiences_command, evaluate_audiences_command, evaluate_uplift_command
 from shelfwise.cli.context import (
     ConfigOption,
     DatabaseUrlOption,
@@ -44,6 +44,7 @@ evaluate_app.command("audiences")(evaluate_audiences_command)
 app.add_typer(quality_app, name="quality")
 app.add_typer(keys_app, name="keys")
 app.command("demo")(demo_command)
+app.command("audiences")(audiences_command)
 
 
 @app.callback()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
-from shelfwise.engine import Engine
+# The shop, browser and page fixtures are test_web_browser's, imported so that pytest finds them here.
 from test_web_browser import ADMIN_KEY, _shot, browser, chromium, page, shop  # noqa: F401
+
+from shelfwise.engine import Engine
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -18,7 +21,7 @@ def _most_viewed(engine: Engine) -> str:
     return str(views.get_column("product_id").value_counts(sort=True).item(0, "product_id"))
 
 
-def test_find_an_audience_see_its_reach_and_download_it(page: Any, shop: tuple[str, Engine]) -> None:
+def test_find_an_audience_see_its_reach_and_download_it(page: Any, shop: tuple[str, Engine]) -> None:  # noqa: F811
     base, engine = shop
     page.goto(base + "/admin/audiences")
     page.fill("#key", ADMIN_KEY)
@@ -36,7 +39,7 @@ def test_find_an_audience_see_its_reach_and_download_it(page: Any, shop: tuple[s
     _shot(page, "admin-audiences")
     with page.expect_download() as download:
         page.click("[data-audience-csv]")
-    text = open(download.value.path(), encoding="utf-8").read()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.splitlines()[0] == "rank,user_id,score"
     assert len(text.splitlines()) == rows.count() + 1
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sample_shop import catalog_rows, event_rows
+from shelfwise.domain.audiences import Audience, AudienceMember
 from shelfwise.domain.errors import InvalidRequestError, NotFoundError, NotTrainedError
 from shelfwise.engine import Engine
 
@@ -100,3 +101,19 @@ def test_a_deleted_user_is_in_no_later_audience(tmp_path: Path) -> None:
         engine.forget_user("u4")
         engine.wait_for_deletions()
         assert "u4" not in {m.user_id for m in engine.audience(product_id="p10", size=40).members}
+
+
+def test_the_csv_quotes_ids_that_need_it() -> None:
+    audience = Audience(
+        target="product p1",
+        product_ids=["p1"],
+        size=2,
+        exclude_buyers_days=0,
+        excluded_buyers=0,
+        candidates=2,
+        members=[
+            AudienceMember(rank=1, user_id='a,"b"', score=0.5),
+            AudienceMember(rank=2, user_id="c", score=0.25),
+        ],
+    )
+    assert audience.csv() == 'rank,user_id,score\n1,"a,""b""",0.5\n2,c,0.25\n'

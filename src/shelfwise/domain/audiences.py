@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -26,15 +29,9 @@ class Audience(BaseModel):
     members: list[AudienceMember]
 
     def csv(self) -> str:
-        """rank,user_id,score, one member a line, best first."""
-        lines = ["rank,user_id,score"]
-        lines += [f"{m.rank},{_csv_cell(m.user_id)},{m.score:.6g}" for m in self.members]
-        return "\n".join(lines) + "\n"
-
-
-def _csv_cell(text: str) -> str:
-    if any(character in text for character in ',"\n\r') or text[:1] in "=+-@":
-        # Quoted, and a leading formula character neutralised so that a spreadsheet shows it as text.
-        safe = ("'" + text) if text[:1] in "=+-@" else text
-        return '"' + safe.replace('"', '""') + '"'
-    return text
+        """rank,user_id,score, one member a line, best first (ids quoted where CSV needs it)."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["rank", "user_id", "score"])
+        writer.writerows([m.rank, m.user_id, f"{m.score:.6g}"] for m in self.members)
+        return out.getvalue()

@@ -9,16 +9,19 @@ import pytest
 from fastapi.testclient import TestClient
 
 from browser_session import admin_login
+from campaign_data import campaign_frame
 from sample_shop import catalog_rows, event_rows
 from shelfwise.app import create_app
+from shelfwise.audiences.campaign_test import campaign_test
 from shelfwise.engine import Engine
+from shelfwise.evaluation.uplift_eval import evaluate_uplift, save_report
 from shelfwise.settings import SecurityConfig, Settings
 
 ADMIN_KEY = "admin-key-for-audience-pages"
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("audience-pages") / "data",
         admin_api_key=ADMIN_KEY,
@@ -28,8 +31,13 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         engine.ingest_products(catalog_rows())
         engine.ingest_events(event_rows(datetime.now(UTC) - timedelta(hours=1)))
         engine.train()
-        with TestClient(create_app(engine)) as test_client:
-            yield test_client
+        yield engine
+
+
+@pytest.fixture(scope="module")
+def client(engine: Engine) -> Iterator[TestClient]:
+    with TestClient(create_app(engine)) as test_client:
+        yield test_client
 
 
 def test_the_page_needs_the_admin_login(client: TestClient) -> None:
@@ -65,3 +73,17 @@ def test_bad_fields_are_shown_on_the_page(client: TestClient, params: dict[str, 
     page = client.get("/admin/audiences", params=params)
     assert page.status_code == 422
     assert message in page.text and "data-audience-error" in page.text
+
+
+def test_the_last_saved_uplift_evaluation_is_plotted(client: TestClient, engine: Engine) -> None:
+    admin_login(client, ADMIN_KEY)
+    assert "No campaign test measured yet" in client.get("/admin/audiences").text
+    evaluation = evaluate_uplift(campaign_test(campaign_frame(n=3000)))
+    save_report(
+        evaluation.model_copy(update={"data": "campaign.csv", "outcome": "conversion"}),
+        engine.settings.data_dir,
+    )
+    page = client.get("/admin/audiences").text
+    assert "Last measured on campaign.csv (conversion)" in page
+    assert page.count("<polyline") == len(evaluation.rows)
+    assert "two-model, best campaign" in page

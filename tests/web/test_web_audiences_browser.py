@@ -11,7 +11,10 @@ import pytest
 # The shop, browser and page fixtures are test_web_browser's, imported so that pytest finds them here.
 from test_web_browser import ADMIN_KEY, _shot, browser, chromium, page, shop  # noqa: F401
 
+from campaign_data import campaign_frame
+from shelfwise.audiences.campaign_test import campaign_test
 from shelfwise.engine import Engine
+from shelfwise.evaluation.uplift_eval import evaluate_uplift, save_report
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -42,6 +45,16 @@ def test_find_an_audience_see_its_reach_and_download_it(page: Any, shop: tuple[s
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.splitlines()[0] == "rank,user_id,score"
     assert len(text.splitlines()) == rows.count() + 1
+
+    assert page.locator("[data-uplift] svg.chart").count() == 0  # nothing measured yet
+    report = evaluate_uplift(campaign_test(campaign_frame(n=3000)))
+    save_report(
+        report.model_copy(update={"data": "campaign.csv", "outcome": "conversion"}), engine.settings.data_dir
+    )
+    page.reload()
+    assert page.locator("[data-uplift] svg.chart polyline").count() == len(report.rows)
+    page.locator("[data-uplift]").scroll_into_view_if_needed()
+    _shot(page, "admin-audiences-uplift")
 
     page.fill("#a-product", "no-such-product")
     page.click("[data-audience-form] button[type=submit]")

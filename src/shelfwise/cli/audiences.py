@@ -13,7 +13,14 @@ import typer
 from rich.table import Table
 
 from shelfwise.audiences.campaign_test import campaign_test
-from shelfwise.cli.context import CliError, engine_command, open_engine, stderr_console, stdout_console
+from shelfwise.cli.context import (
+    CliError,
+    current_settings,
+    engine_command,
+    open_engine,
+    stderr_console,
+    stdout_console,
+)
 from shelfwise.cli.evaluate import EpochBar, JsonFlag, read_csv
 from shelfwise.evaluation.audience_eval import (
     AudienceEvaluation,
@@ -21,7 +28,7 @@ from shelfwise.evaluation.audience_eval import (
     demo_shop_split,
     evaluate_audiences,
 )
-from shelfwise.evaluation.uplift_eval import UpliftEvaluation, evaluate_uplift
+from shelfwise.evaluation.uplift_eval import UpliftEvaluation, evaluate_uplift, save_report
 from shelfwise.io.demo import generate_demo_shop
 from shelfwise.recommend.kinds import RecommendationConfig
 
@@ -51,6 +58,9 @@ def evaluate_uplift_command(
     as_json: JsonFlag = False,
     outcome: Annotated[str, typer.Option(help="The 0/1 outcome column to raise.")] = "conversion",
     seed: Annotated[int, typer.Option(help="Seeds the half split and the random peer.")] = 0,
+    save: Annotated[
+        bool, typer.Option("--save", help="Keep the figures in the data dir for the admin Audiences page.")
+    ] = False,
 ) -> None:
     """Learn who should get which campaign on a seeded half of DATA; on the other half report the Qini
     coefficient and the uplift at the top 30% of the default learner, its peers and random targeting."""
@@ -61,7 +71,10 @@ def evaluate_uplift_command(
         raise CliError(f"{data}: {error}") from error
     with stderr_console().status(f"Learning uplift on half of {len(test):,} customers…"):
         evaluation = evaluate_uplift(test, seed=seed)
+    evaluation = evaluation.model_copy(update={"data": data.name, "outcome": outcome})
     console = stderr_console()
+    if save:
+        console.print(f"Saved to {save_report(evaluation, current_settings().data_dir)}", soft_wrap=True)
     console.print(evaluation.protocol, soft_wrap=True)
     output = console if as_json else stdout_console()
     output.print(render_uplift(evaluation, f"Campaign uplift on {data} ({outcome})"))

@@ -15,13 +15,16 @@ what mailing customers at random achieves.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shelfwise.audiences.campaign_test import CampaignTest
 from shelfwise.audiences.qini import qini_coefficient, qini_curve, uplift_at_k
 from shelfwise.audiences.uplift import CampaignTargeting, UpliftConfig
 
+REPORT_FILE = "uplift-report.json"  # in the data dir: aggregates only, no customer of the test
 TOP_SHARE = 0.3
 CURVE_POINTS = 50
 BOOTSTRAP = 200
@@ -46,6 +49,8 @@ class UpliftRow(BaseModel):
 
 
 class UpliftEvaluation(BaseModel):
+    data: str = ""  # what it was measured on
+    outcome: str = ""
     protocol: str
     train_customers: int
     test_customers: int
@@ -176,3 +181,24 @@ def evaluate_uplift(
         outcome_rates=rates,
         rows=rows,
     )
+
+
+def save_report(evaluation: UpliftEvaluation, directory: Path) -> Path:
+    """Write the evaluation where the admin pages read it (replacing the last one)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / REPORT_FILE
+    staged = path.with_suffix(".tmp")
+    staged.write_text(evaluation.model_dump_json(), encoding="utf-8")
+    staged.replace(path)
+    return path
+
+
+def load_report(directory: Path) -> UpliftEvaluation | None:
+    """The last saved evaluation, or None when there is none or it cannot be read."""
+    path = directory / REPORT_FILE
+    if not path.is_file():
+        return None
+    try:
+        return UpliftEvaluation.model_validate_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValidationError):
+        return None

@@ -22,7 +22,7 @@ from shelfwise.io.svg import bar_chart, column_chart
 from shelfwise.quality.html import render_html
 from shelfwise.quality.plots import report_plots
 from shelfwise.web.analytics import summarise_events
-from shelfwise.web.audiences_view import audience_view, compute
+from shelfwise.web.audiences_view import audience_view, compute, uplift_values
 from shelfwise.web.context import FORGED_FORM, WebContext
 from shelfwise.web.forms import first, local_path
 from shelfwise.web.quarantine_view import find_entry, list_quarantine
@@ -257,6 +257,7 @@ def admin_router(web: WebContext) -> APIRouter:
             return stop
         view = audience_view(engine, request.query_params)
         values = {"fields": view.fields, "audience": view.audience, "error": view.problem, **view.values}
+        values |= uplift_values(engine)
         return page(request, "admin/audiences.html", values, status_code=422 if view.problem else 200)
 
     @router.get("/audiences.csv")

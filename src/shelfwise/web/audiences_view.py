@@ -11,7 +11,10 @@ from urllib.parse import urlencode
 from shelfwise.domain.audiences import Audience
 from shelfwise.domain.errors import ShelfwiseError
 from shelfwise.engine import Engine
+from shelfwise.evaluation.uplift_eval import load_report
 from shelfwise.io.svg import line_chart
+
+CURVE_COLOURS = ("#2563eb", "#7c3aed", "#0891b2", "#16a34a", "#94a3b8")
 
 SHOWN_MEMBERS = 50
 FIELDS = ("product_id", "category", "products", "size", "exclude_buyers_days")
@@ -72,4 +75,29 @@ def _shown(audience: Audience, fields: Mapping[str, str]) -> dict[str, Any]:
             x_label="users in the audience (best first)",
         ),
         "csv_link": "/admin/audiences.csv?" + urlencode({k: v for k, v in fields.items() if v}),
+    }
+
+
+def uplift_values(engine: Engine) -> dict[str, Any]:
+    """The last saved campaign-uplift evaluation (`shelfwise evaluate uplift --save`) and its Qini curves."""
+    report = load_report(engine.settings.data_dir)
+    if report is None:
+        return {"uplift": None}
+    curves = [
+        (
+            row.name,
+            row.curve,
+            CURVE_COLOURS[min(index, len(CURVE_COLOURS) - 2)] if row.name != "random" else CURVE_COLOURS[-1],
+        )
+        for index, row in enumerate(report.rows)
+    ]
+    return {
+        "uplift": report,
+        "qini": line_chart(
+            curves,
+            title="Qini curves: extra responders per customer, by share targeted",
+            x_label="share of customers targeted (highest predicted uplift first)",
+            y_format="{:.4f}",
+            x_format="{:.0%}",
+        ),
     }

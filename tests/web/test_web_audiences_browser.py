@@ -53,7 +53,6 @@ def test_find_an_audience_see_its_reach_and_download_it(page: Any, shop: tuple[s
     )
     page.reload()
     assert page.locator("[data-uplift] svg.chart polyline").count() == len(report.rows)
-    page.locator("[data-uplift]").scroll_into_view_if_needed()
     _shot(page, "admin-audiences-uplift")
 
     page.fill("#a-product", "no-such-product")

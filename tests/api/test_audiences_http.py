@@ -86,6 +86,7 @@ def test_a_storefront_key_never_sees_an_audience(client: TestClient, engine: Eng
         ({}, 422, "exactly one of product_id, category or products"),
         ({"product_id": "p1", "category": "Furniture"}, 422, "got product_id, category"),
         ({"product_id": "nope"}, 404, "not in the trained catalog: 'nope'"),
+        ({"product_id": " "}, 422, "product_id must not be empty"),
         ({"products": "p1,,p2"}, 422, "none empty"),
         ({"category": "Garden"}, 404, "no trained product is in category 'Garden'"),
         ({"product_id": "p1", "size": 0}, 422, "size"),

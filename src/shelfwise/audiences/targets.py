@@ -51,6 +51,8 @@ def resolve_target(
             + (f" (got {', '.join(given)})" if given else "")
         )
     if product_id is not None:
+        if not product_id.strip():
+            raise InvalidRequestError("product_id must not be empty")
         return AudienceTarget(f"product {product_id}", _known(models, [product_id]))
     if product_ids is not None:
         ids = list(dict.fromkeys(p.strip() for p in product_ids))

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import audience_sections
 import search_sections
 import sequential_sections
 from harness import (
@@ -469,6 +470,9 @@ BENCHMARKS: dict[str, Callable[[], Section]] = {
     "api": api_latency,
     "search-throughput": search_throughput,
     "fashion-images": fashion_images,
+    "uplift": audience_sections.uplift_hillstrom,
+    "audiences-beauty": audience_sections.audiences_beauty,
+    "audiences-demo": audience_sections.audiences_demo,
 }
 
 

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,23 @@ def test_surfaces_use_the_engine_facade_only() -> None:
                         reached.append(f"{path.relative_to(SRC)}:{node.lineno} {owner}.{node.attr}")
     assert len(list(SRC.glob("api/*.py"))) > 2, "the walk must see the surfaces"
     assert reached == []
+
+
+def test_every_package_is_placed_in_the_layers_and_kept_from_the_terminal() -> None:
+    """A new package must take its place in the layers and in the no-terminal contract (pyproject), or
+    import-linter says nothing about it."""
+    contracts = tomllib.loads((SRC.parent.parent / "pyproject.toml").read_text())["tool"]["importlinter"][
+        "contracts"
+    ]
+    layered = {
+        name.strip()
+        for contract in contracts
+        if contract["type"] == "layers"
+        for layer in contract["layers"]
+        for name in layer.split("|")
+    }
+    quiet = next(c for c in contracts if c.get("forbidden_modules") == ["rich", "typer"])["source_modules"]
+    names = {path.stem for path in SRC.iterdir() if path.suffix == ".py" or (path / "__init__.py").exists()}
+    names -= {"__init__", "__main__"}
+    assert sorted(names - layered) == [], "packages missing from the layers contract"
+    assert sorted({n for n in names if n != "cli"} - {m.removeprefix("shelfwise.") for m in quiet}) == []

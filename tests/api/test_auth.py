@@ -42,6 +42,7 @@ SERVER_ROUTES = {
     ("get", "/v1/segments/{segment_id}"),
     ("get", "/v1/segments/{segment_id}/users"),
     ("get", "/v1/users/{user_id}/segment"),
+    ("get", "/v1/audiences"),
 }
 UNLIMITED = SecurityConfig(api_rate_per_second=0)
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from shelfwise import __version__
 from shelfwise.api.answers import answers_router
+from shelfwise.api.audiences import audiences_router
 from shelfwise.api.auth import ApiAccess, BrowserCaller
 from shelfwise.api.errors import ERROR_RESPONSES, install_error_handlers
 from shelfwise.api.keys import keys_router
@@ -322,6 +323,7 @@ def create_api(
     app.include_router(keys_router(engine, admin))
     app.include_router(segments_router(engine, server))
     app.include_router(answers_router(engine, storefront, admin))
+    app.include_router(audiences_router(engine, server))
     return app
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from shelfwise.cli import render
+from shelfwise.cli.audiences import audiences_command, evaluate_audiences_command, evaluate_uplift_command
 from shelfwise.cli.context import (
     ConfigOption,
     DatabaseUrlOption,
@@ -38,9 +39,12 @@ ingest_app = typer.Typer(
 )
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(evaluate_app, name="evaluate")
+evaluate_app.command("uplift")(evaluate_uplift_command)
+evaluate_app.command("audiences")(evaluate_audiences_command)
 app.add_typer(quality_app, name="quality")
 app.add_typer(keys_app, name="keys")
 app.command("demo")(demo_command)
+app.command("audiences")(audiences_command)
 
 
 @app.callback()

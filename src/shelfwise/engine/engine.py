@@ -6,13 +6,15 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from shelfwise.audiences.audience import rank_audience
+from shelfwise.audiences.targets import check_limits, resolve_target
 from shelfwise.customer_segments.segments import CustomerSegments, Segment
 from shelfwise.domain import (
     Event,
@@ -31,6 +33,7 @@ from shelfwise.domain import (
     RetryResult,
     SearchResult,
 )
+from shelfwise.domain.audiences import Audience, AudienceMember
 from shelfwise.domain.deletion import DeletionRecord, subject_digest
 from shelfwise.domain.events import actor_key
 from shelfwise.domain.ingest import Source
@@ -686,6 +689,60 @@ class Engine:
         if not ids:
             raise NotFoundError(f"user {user_id!r} is in no customer segment (unknown to the last training)")
         return [found for found in self.segments() if found.segment_id in ids]
+
+    def audience(
+        self,
+        *,
+        product_id: str | None = None,
+        category: str | None = None,
+        product_ids: Sequence[str] | None = None,
+        size: int = 1000,
+        exclude_buyers_days: float = 30.0,
+        segment: str | None = None,
+        within: Collection[str] | None = None,
+    ) -> Audience:
+        """The `size` users most likely to act next on one product, a category or a campaign's products
+        (`shelfwise.audiences`), leaving out users who bought one of them in the last
+        `exclude_buyers_days` and users outside the customer `segment` (by its id) or the set `within`,
+        when given. Computed from the store
+        and the serving models on each call and kept nowhere, so a deleted user is in no later audience.
+        InvalidRequestError / NotFoundError say what was wrong; NotTrainedError before training."""
+        for name, value in (
+            ("product_id", product_id),
+            ("category", category),
+            *(("products", p) for p in product_ids or ()),
+        ):
+            require_text(name, value)
+        check_limits(size, exclude_buyers_days)
+        if segment is not None:
+            require_text("segment", segment)
+            in_segment = self.segment_members(segment)
+            within = in_segment if within is None else in_segment & set(within)
+        models = self.recommendation_models
+        target = resolve_target(models, product_id=product_id, category=category, product_ids=product_ids)
+        ranked = rank_audience(
+            models,
+            self.store.events_frame(),
+            target.product_ids,
+            size=size,
+            exclude_buyers_days=exclude_buyers_days,
+            now=datetime.now(UTC),
+            within=within,
+        )
+        members = [
+            AudienceMember(rank=rank, user_id=user, score=score)
+            for rank, (user, score) in enumerate(zip(ranked.user_ids, ranked.scores, strict=True), start=1)
+        ]
+        return Audience(
+            target=target.label,
+            product_ids=target.product_ids,
+            size=size,
+            exclude_buyers_days=exclude_buyers_days,
+            excluded_buyers=ranked.excluded_buyers,
+            candidates=ranked.candidates,
+            model_version=self._manifest.version if self._manifest else None,
+            members=members,
+        )
 
     def _text_neighbours(self, product_id: str, n: int) -> list[tuple[str, float]]:
         """Products whose text matches this one's title: the fallback for items with no events yet."""

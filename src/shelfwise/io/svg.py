@@ -83,6 +83,61 @@ def column_chart(
     return Markup("".join(parts))
 
 
+def line_chart(
+    series: Sequence[tuple[str, Sequence[tuple[float, float]], str]],
+    *,
+    title: str,
+    x_label: str,
+    y_format: str = "{:,.2f}",
+    x_format: str = "{:,.0f}",
+    width: int = 560,
+) -> Markup:
+    """Lines of (x, y) points, one per (name, points, colour), over shared axes starting at x = 0, with
+    a legend of the names; y may go below zero."""
+    drawn = [(name, points, colour) for name, points, colour in series if points]
+    if not drawn:
+        return Markup(f'<p class="muted">{html.escape(title)}: nothing to show yet.</p>')
+    height, bottom, left, top, right = 220, 44, 56, 12, 12
+    xs = [x for _, points, _ in drawn for x, _ in points]
+    ys = [y for _, points, _ in drawn for _, y in points]
+    x_max = max(xs) or 1.0
+    y_low, y_high = min(0.0, *ys), max(0.0, *ys)
+    span = (y_high - y_low) or 1.0
+    plot_width, plot_height = width - left - right, height - bottom - top
+
+    def at(x: float, y: float) -> str:
+        return f"{left + plot_width * x / x_max:.1f},{top + plot_height * (y_high - y) / span:.1f}"
+
+    parts = [_open(width, height, title)]
+    for value in sorted({y_low, 0.0, y_high}):
+        y = top + plot_height * (y_high - value) / span
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e2e8f0"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="{MUTED}">'
+            f"{html.escape(y_format.format(value))}</text>"
+        )
+    for fraction in (0.0, 0.5, 1.0):
+        x = left + plot_width * fraction
+        parts.append(
+            f'<text x="{x:.1f}" y="{height - 26}" text-anchor="middle" font-size="11" fill="{MUTED}">'
+            f"{html.escape(x_format.format(x_max * fraction))}</text>"
+        )
+    parts.append(
+        f'<text x="{left + plot_width / 2:.1f}" y="{height - 8}" text-anchor="middle" font-size="11" '
+        f'fill="{MUTED}">{html.escape(x_label)}</text>'
+    )
+    for index, (name, points, colour) in enumerate(drawn):
+        path = " ".join(at(x, y) for x, y in points)
+        parts.append(
+            f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2">'
+            f"<title>{html.escape(name)}</title></polyline>"
+            f'<text x="{left + 8}" y="{top + 14 + 15 * index}" font-size="12" fill="{colour}">'
+            f"{html.escape(_shorten(name, 60))}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
 def box_chart(
     groups: Sequence[tuple[str, Sequence[float], Sequence[float]]],
     *,

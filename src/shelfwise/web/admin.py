@@ -22,6 +22,7 @@ from shelfwise.io.svg import bar_chart, column_chart
 from shelfwise.quality.html import render_html
 from shelfwise.quality.plots import report_plots
 from shelfwise.web.analytics import summarise_events
+from shelfwise.web.audiences_view import audience_view, compute, uplift_values
 from shelfwise.web.context import FORGED_FORM, WebContext
 from shelfwise.web.forms import first, local_path
 from shelfwise.web.quarantine_view import find_entry, list_quarantine
@@ -308,6 +309,32 @@ def admin_router(web: WebContext) -> APIRouter:
                 ),
             },
         )
+
+    # audiences ------------------------------------------------------------------------------------
+
+    @router.get("/audiences")
+    def audiences(request: Request) -> Response:
+        if (stop := refused(request)) is not None:
+            return stop
+        view = audience_view(engine, request.query_params)
+        values = {"fields": view.fields, "audience": view.audience, "error": view.problem, **view.values}
+        values |= uplift_values(engine)
+        return page(request, "admin/audiences.html", values, status_code=422 if view.problem else 200)
+
+    @router.get("/audiences.csv")
+    def audience_csv(request: Request) -> Response:
+        if (stop := refused(request)) is not None:
+            return stop
+        fields = {name: request.query_params.get(name, "") for name in ("product_id", "category", "products")}
+        fields |= {name: request.query_params.get(name, "") for name in ("size", "exclude_buyers_days")}
+        try:
+            audience = compute(engine, fields)
+        except (ShelfwiseError, ValueError) as error:
+            return JSONResponse(
+                {"error": {"code": "invalid_request", "message": str(error)}}, status_code=422
+            )
+        disposition = {"Content-Disposition": 'attachment; filename="audience.csv"'}
+        return Response(audience.csv(), media_type="text/csv", headers=disposition)
 
     # models ---------------------------------------------------------------------------------------
 

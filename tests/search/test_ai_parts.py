@@ -14,7 +14,7 @@ from shelfwise.search.learning import split_groups
 from shelfwise.search.personal import build_profile
 from shelfwise.search.ranker import LearnedRanker, RankerConfig, RankingGroup
 from shelfwise.search.rules import Rule, RuleSet, RuleStore
-from shelfwise.search.spelling import SpellingCorrector, damerau_levenshtein
+from shelfwise.search.spelling import SpellingConfig, SpellingCorrector, damerau_levenshtein
 from shelfwise.search.suggest import Suggester
 
 
@@ -180,6 +180,22 @@ def test_path_contributions_add_up_to_the_score_and_match_treeshap_on_single_spl
             np.testing.assert_allclose(by_path, by_shap, rtol=1e-6, atol=1e-9)
         else:  # deeper trees share credit differently, but not the score
             assert not np.allclose(by_path, by_shap, atol=1e-3)
+
+
+def test_spelling_only_suggests_a_fix_for_a_real_word_the_catalog_lacks() -> None:
+    speller = SpellingCorrector().fit([*CATALOG_TEXT, "hair conditioner", "hair conditioner", "oak table"])
+    doubtful = speller.correct("oak chair")  # "chair" is English: the shopper wants a chair
+    assert not doubtful.changed and doubtful.text == "oak chair"
+    assert doubtful.suggested == {"chair": "hair"} and doubtful.suggestion == "oak hair"
+    assert speller.correct("hair condtioner").changes == {"condtioner": "conditioner"}  # no English word
+    catalog_only = SpellingConfig(dictionary_language=None)
+    without_dictionary = SpellingCorrector(catalog_only).fit(["hair mask", "hair mask"])
+    assert without_dictionary.correct("chair").changes == {"chair": "hair"}
+
+
+def test_spelling_refuses_a_language_it_has_no_dictionary_for() -> None:
+    with pytest.raises(ValueError, match="no general dictionary for 'xx'"):
+        SpellingConfig(dictionary_language="xx")
 
 
 def test_ranker_refuses_too_few_labelled_queries() -> None:

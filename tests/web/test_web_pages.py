@@ -19,6 +19,7 @@ from shelfwise.domain import QuarantinedRow
 from shelfwise.engine import Engine
 from shelfwise.io.demo import CATEGORIES, DEMO_USERS, generate_demo_shop
 from shelfwise.search.config import SearchConfig
+from shelfwise.search.spelling import SpellingConfig
 from shelfwise.settings import SecurityConfig, Settings
 from shelfwise.training.trainer import TrainingConfig
 from shelfwise.web.analytics import summarise_events
@@ -328,6 +329,58 @@ def test_a_corrected_search_says_what_it_searched_instead(client: TestClient, en
         and f'Showing results for <a href="/search?q=frying%20pan">{corrected}</a>' in page
     )
     assert "data-corrected" not in client.get("/search", params={"q": corrected}).text
+
+
+# Real words the demo shop's catalog lacks: each says what the shopper wants, so it is searched as typed.
+REAL_WORDS_THE_SHOP_LACKS = [
+    "oak chair",
+    "wool sofa",
+    "gold ring",
+    "silk dress",
+    "leather boots",
+    "glass vase",
+    "teddy beer",
+]
+# Typos of the demo shop's own words: each is corrected.
+TYPOS = {
+    "fryng pan": "frying pan",
+    "shampo": "shampoo",
+    "conditoner": "conditioner",
+    "wireles headphnes": "wireless headphones",
+}
+
+
+@pytest.mark.parametrize("query", REAL_WORDS_THE_SHOP_LACKS)
+def test_a_real_word_the_catalog_lacks_is_searched_as_typed(engine: Engine, query: str) -> None:
+    result = engine.search(query)
+    assert result.corrected_query is None
+    if result.did_you_mean is not None:  # offered only when the query as typed found little
+        assert result.total < SpellingConfig().suggest_below_results
+
+
+def test_oak_chair_finds_oak_furniture_not_hair_products(client: TestClient, engine: Engine) -> None:
+    result = engine.search("oak chair")
+    titles = [hit.product.title.lower() for hit in result.hits]
+    assert titles and all("hair" not in title for title in titles)
+    assert any("oak" in title for title in titles)
+    page = client.get("/search", params={"q": "oak chair"}).text
+    assert "data-corrected" not in page and "Showing results for" not in page
+
+
+@pytest.mark.parametrize(("typed", "meant"), TYPOS.items())
+def test_a_typo_of_a_catalog_word_is_corrected(engine: Engine, typed: str, meant: str) -> None:
+    assert engine.search(typed).corrected_query == meant
+
+
+def test_a_doubtful_fix_with_few_results_is_offered_as_did_you_mean(
+    client: TestClient, engine: Engine
+) -> None:
+    result = engine.search("teddy beer")  # "beer" is a real word: searched as typed, it finds nothing
+    assert result.corrected_query is None and result.total == 0
+    assert result.did_you_mean == "teddy bear"
+    page = client.get("/search", params={"q": "teddy beer"}).text
+    assert 'Did you mean <a href="/search?q=teddy%20bear">teddy bear</a>?' in page
+    assert "data-did-you-mean" not in client.get("/search", params={"q": "teddy bear"}).text
 
 
 def test_the_models_page_lists_deletions_waiting_for_their_retrain(tmp_path: Path) -> None:

@@ -33,3 +33,8 @@ class SearchResult(BaseModel):
         description="The query searched instead of the typed one (`query`): its spelling correction, "
         "when the speller changed it; None when the typed query was searched as it was.",
     )
+    did_you_mean: str | None = Field(
+        default=None,
+        description="A spelling the shopper may have meant, offered but not searched: the query was "
+        "searched as typed because the fix was too doubtful to apply; None when there is none.",
+    )

@@ -260,7 +260,12 @@ class SearchPipeline(Component[SearchConfig]):
                 facets=self.catalog.facets(matching, category_prefix=filters.category if filters else None),
                 request_id=request_id or uuid.uuid4().hex,
                 corrected_query=correction.text if correction.changed else None,
+                did_you_mean=self._did_you_mean(correction, total),
             )
+
+    def _did_you_mean(self, correction: Correction, total: int) -> str | None:
+        """The speller's doubtful fix, offered only when the query as typed found little."""
+        return correction.suggestion if total < self.config.spelling.suggest_below_results else None
 
     @property
     def _hybrid_ready(self) -> bool:

@@ -4,6 +4,7 @@ admin actions, analytics and the drawn pictures."""
 from __future__ import annotations
 
 import html
+import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -416,3 +417,11 @@ def test_admin_segments_page_says_why_it_is_empty_before_training(tmp_path: Path
         admin_login(client, ADMIN_KEY)
         page = client.get("/admin/segments")
         assert page.status_code == 200 and "data-no-segments" in page.text and "train" in page.text
+
+
+def test_the_answers_page_has_its_title_and_each_panel_once(client: TestClient) -> None:
+    admin_login(client, ADMIN_KEY)
+    page = client.get("/admin/answers").text
+    title = re.search(r"<title>(.*?)</title>", page, re.S)
+    assert title and title.group(1).strip() == "Answers · Shelfwise admin"
+    assert page.count("data-flagged") == 1 and page.count("data-unanswered-list") == 1

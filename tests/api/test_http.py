@@ -5,7 +5,6 @@ routes also run in process, fast, in test_auth.py, test_search_http.py and the w
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,10 @@ import httpx
 import pytest
 
 from sample_shop import catalog_rows, event_rows
+from served_app import free_port
 from shelfwise.engine import Engine
 
 pytestmark = [pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +29,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     engine.train()
     engine.close()
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SHELFWISE_DATA_DIR": str(data_dir), "SHELFWISE_MAX_REQUEST_BYTES": "65536"}
     process = subprocess.Popen(
         [

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ import httpx
 import pytest
 
 from sample_shop import catalog_rows, event_rows
+from served_app import free_port
 from shelfwise.domain import Event, EventType
 from shelfwise.engine import Engine
 from shelfwise.settings import Settings
@@ -122,12 +122,6 @@ def _wal_size(data: Path) -> int:
         return 0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def _server(data: Path, port: int) -> Iterator[subprocess.Popen[str]]:
     server = _python(SERVE, str(data), str(port), stderr=subprocess.DEVNULL)
@@ -164,7 +158,7 @@ def test_kill_of_a_server_taking_events_then_client_retries_store_each_event_onc
     data = tmp_path / "data"
     with Engine.open(data) as engine:
         engine.ingest_products(catalog_rows())
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/v1/events"
     size = 250
     batches = [_batch(start, size) for start in range(0, 16 * size, size)]

@@ -3,14 +3,13 @@ uvicorn server over a small demo shop that has imported an FAQ. Screenshots go t
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
-from test_web_browser import ADMIN_KEY, FAST, PUBLIC_KEY, _free_port, _shot, browser, chromium, page
+from test_web_browser import ADMIN_KEY, FAST, PUBLIC_KEY, _shot, browser, chromium, page
 
+from served_app import served
 from shelfwise.app import create_app
 from shelfwise.engine import Engine
 from shelfwise.io.demo import generate_demo_shop
@@ -50,20 +49,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[tu
     )
     engine.train(FAST)
     app = create_app(engine)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    started = threading.Event()
-    for _ in range(200):
-        if server.started:
-            break
-        started.wait(0.05)
-    if not server.started:
-        pytest.fail("the uvicorn server did not start")
-    yield f"http://127.0.0.1:{port}", engine
-    server.should_exit = True
-    thread.join(10)
+    with served(app) as base:
+        yield base, engine
     engine.close()
 
 

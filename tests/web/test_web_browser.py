@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
+from served_app import served
 from shelfwise.app import create_app
 from shelfwise.domain import Filters
 from shelfwise.engine import Engine
@@ -57,12 +55,6 @@ def chromium() -> str:
     return executable
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[tuple[str, Engine]]:
     """A trained demo shop served by uvicorn on a free port, in a thread of this process."""
@@ -82,21 +74,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[tu
     engine.train(FAST)
     app = create_app(engine)
     app.state.web.training.config = FAST
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    started = threading.Event()
-    for _ in range(200):
-        if server.started:
-            started.set()
-            break
-        started.wait(0.05)
-    if not server.started:
-        pytest.fail("the uvicorn server did not start")
-    yield f"http://127.0.0.1:{port}", engine
-    server.should_exit = True
-    thread.join(10)
+    with served(app) as base:
+        yield base, engine
     engine.close()
 
 

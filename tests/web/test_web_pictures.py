@@ -111,34 +111,23 @@ def test_the_browser_loads_local_and_remote_pictures(engine: Engine, picture_ser
     executable, reason = _browser_or_reason()
     if executable is None:
         pytest.skip(reason or "no browser")
-    import uvicorn
     from playwright.sync_api import sync_playwright
-    from test_web_browser import CHROMIUM_ARGS, _free_port
+    from test_web_browser import CHROMIUM_ARGS
 
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            threading.Event().wait(0.05)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-            page = browser.new_page()
-            messages: list[str] = []
-            page.on("console", lambda message: messages.append(message.text))
-            widths: dict[str, Any] = {}
-            for product_id in ("lamp", "remote"):
-                page.goto(f"http://127.0.0.1:{port}/product/{product_id}")
-                image = page.locator(".product-image img")
-                image.wait_for()
-                page.wait_for_function("() => document.querySelector('.product-image img').complete")
-                widths[product_id] = image.evaluate("img => img.naturalWidth")
-            browser.close()
-        assert widths == {"lamp": 1, "remote": 1}
-        assert not [text for text in messages if "Content Security Policy" in text]
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    from served_app import served
+
+    with served(create_app(engine)) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        messages: list[str] = []
+        page.on("console", lambda message: messages.append(message.text))
+        widths: dict[str, Any] = {}
+        for product_id in ("lamp", "remote"):
+            page.goto(f"{base}/product/{product_id}")
+            image = page.locator(".product-image img")
+            image.wait_for()
+            page.wait_for_function("() => document.querySelector('.product-image img').complete")
+            widths[product_id] = image.evaluate("img => img.naturalWidth")
+        browser.close()
+    assert widths == {"lamp": 1, "remote": 1}
+    assert not [text for text in messages if "Content Security Policy" in text]

@@ -95,6 +95,8 @@ def test_metrics_count_only_what_exposed_units_did_after_exposure() -> None:
     assert (counts["B"].visitors, counts["B"].carted, counts["B"].converted) == (2, 1, 1)
     assert sorted(counts["B"].revenue.tolist()) == [0.0, 40.0]
     assert counts["A"].revenue.tolist() == [0.0, 0.0]
+    stopped = count_arms(events, "user", exposures, ["A", "B"], until=T0 + timedelta(minutes=3))
+    assert (stopped["B"].carted, stopped["B"].converted) == (1, 0)  # the purchase came after the stop
 
 
 def _experiment(horizon: int) -> Experiment:

@@ -87,7 +87,9 @@ class ExperimentService:
             else column.is_not(None) & (tables.events.c.timestamp >= earliest)
         )
         events = self.store.events_frame(where)
-        counts = stats.count_arms(events, experiment.unit, exposures, [arm.name for arm in experiment.arms])
+        until = experiment.stopped_at.astimezone(UTC).replace(tzinfo=None) if experiment.stopped_at else None
+        names = [arm.name for arm in experiment.arms]
+        counts = stats.count_arms(events, experiment.unit, exposures, names, until)
         return stats.results(experiment, counts)
 
     def forget(self, unit_ids: list[str]) -> int:

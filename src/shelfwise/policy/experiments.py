@@ -99,10 +99,15 @@ class ArmCounts:
 
 
 def count_arms(
-    events: pl.DataFrame, unit: Unit, exposures: Mapping[str, tuple[str, datetime]], arm_names: Sequence[str]
+    events: pl.DataFrame,
+    unit: Unit,
+    exposures: Mapping[str, tuple[str, datetime]],
+    arm_names: Sequence[str],
+    until: datetime | None = None,
 ) -> dict[str, ArmCounts]:
     """Per arm, what its exposed units did from their first exposure on (`exposures`: unit id -> (arm,
-    naive UTC first exposure)); events before the exposure were not caused by the arm and are left out."""
+    naive UTC first exposure)) until the experiment stopped (`until`, naive UTC); events before the
+    exposure were not caused by the arm, and after the stop the arm is no longer applied."""
     column = "user_id" if unit == "user" else "session_id"
     exposed = pl.DataFrame(
         {
@@ -115,6 +120,7 @@ def count_arms(
     after = (
         events.join(exposed, left_on=column, right_on="unit_id", how="inner")
         .filter(pl.col("timestamp") >= pl.col("exposed_at"))
+        .filter(pl.lit(True) if until is None else pl.col("timestamp") <= until)
         .with_columns(
             revenue=pl.when(pl.col("event_type") == "purchase")
             .then(pl.col("price").fill_null(0.0) * pl.col("quantity").fill_null(1))

@@ -43,6 +43,8 @@ SERVER_ROUTES = {
     ("get", "/v1/segments/{segment_id}/users"),
     ("get", "/v1/users/{user_id}/segment"),
     ("get", "/v1/audiences"),
+    ("get", "/v1/experiments/{experiment_id}/assignment"),
+    ("get", "/v1/experiments/{experiment_id}/results"),
 }
 UNLIMITED = SecurityConfig(api_rate_per_second=0)
 

@@ -18,6 +18,7 @@ from shelfwise.api.answers import answers_router
 from shelfwise.api.audiences import audiences_router
 from shelfwise.api.auth import ApiAccess, BrowserCaller
 from shelfwise.api.errors import ERROR_RESPONSES, install_error_handlers
+from shelfwise.api.experiments import experiments_router
 from shelfwise.api.keys import keys_router
 from shelfwise.api.middleware import BodyLimitMiddleware, TelemetryMiddleware
 from shelfwise.api.payloads import JsonRows, as_rows
@@ -324,6 +325,7 @@ def create_api(
     app.include_router(segments_router(engine, server))
     app.include_router(answers_router(engine, storefront, admin))
     app.include_router(audiences_router(engine, server))
+    app.include_router(experiments_router(engine, server, admin))
     return app
 
 

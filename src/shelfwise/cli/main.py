@@ -22,6 +22,7 @@ from shelfwise.cli.context import (
 )
 from shelfwise.cli.demo import demo_command
 from shelfwise.cli.evaluate import evaluate_app
+from shelfwise.cli.experiments import experiments_app
 from shelfwise.cli.keys import keys_app
 from shelfwise.cli.quality import quality_app
 from shelfwise.cli.steps import ingest_with_status, print_ingest_report, run_server, train_with_status
@@ -43,6 +44,7 @@ evaluate_app.command("uplift")(evaluate_uplift_command)
 evaluate_app.command("audiences")(evaluate_audiences_command)
 app.add_typer(quality_app, name="quality")
 app.add_typer(keys_app, name="keys")
+app.add_typer(experiments_app, name="experiments")
 app.command("demo")(demo_command)
 app.command("audiences")(audiences_command)
 

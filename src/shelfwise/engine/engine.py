@@ -41,6 +41,7 @@ from shelfwise.domain.values import require_offset, require_text
 from shelfwise.engine import forgetting, quarantine
 from shelfwise.engine.access import KeyRing
 from shelfwise.engine.answers import AnswerService
+from shelfwise.engine.experiments import ExperimentService
 from shelfwise.io.components import ComponentFormatError
 from shelfwise.io.readers import RawRow
 from shelfwise.quality import bounds
@@ -102,6 +103,7 @@ class Engine:
         self.answers = AnswerService(
             AnswerBook(self.store.engine), settings.embedding_cache_dir, settings.quality.limits
         )
+        self.experiments = ExperimentService(self.store)
         self._search: SearchPipeline | None = None
         self._search_stale = True
         self._catalog_ids: set[str] | None = None

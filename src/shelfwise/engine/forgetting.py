@@ -38,6 +38,7 @@ def forget_user(engine: Engine, user_id: str) -> tuple[DeletionRecord, bool]:
         engine.online.forget(actor)
     removed = {**rows.counts, "online_histories": len(actors)}
     removed["unanswered_questions"] = engine.answers.forget([user_id], sorted(rows.session_ids))
+    removed["experiment_exposures"] = engine.experiments.forget([user_id, *sorted(rows.session_ids)])
     removed["quality_report_rows"] = forget_in_report(
         engine.settings.data_dir / REPORT_FILE, [user_id, *rows.session_ids]
     )

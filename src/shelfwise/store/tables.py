@@ -148,3 +148,26 @@ unanswered_questions = Table(
     Index("ix_unanswered_user", "user_id"),
     Index("ix_unanswered_session", "session_id"),
 )
+
+# A/B experiments (docs/experiments.md): the definition as JSON, and each unit's first exposure; exposures
+# name users or sessions, personal data removed with the user.
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("experiment_id", String(64), primary_key=True),
+    Column("definition", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("started_at", DateTime),
+    Column("stopped_at", DateTime),
+)
+
+experiment_exposures = Table(
+    "experiment_exposures",
+    metadata,
+    Column("experiment_id", String(64), primary_key=True),
+    Column("unit_id", String(256), primary_key=True),
+    Column("arm", String(100), nullable=False),
+    Column("first_exposed_at", DateTime, nullable=False),
+    Index("ix_exposures_unit", "unit_id"),
+)

@@ -310,6 +310,15 @@ def admin_router(web: WebContext) -> APIRouter:
             },
         )
 
+    @router.get("/experiments")
+    def experiments(request: Request) -> Response:
+        if (stop := refused(request)) is not None:
+            return stop
+        listing = engine.experiments.all()
+        found = [engine.experiments.results(e.experiment_id) for e in reversed(listing) if e.state != "draft"]
+        drafts = [e for e in listing if e.state == "draft"]
+        return page(request, "admin/experiments.html", {"results": found, "drafts": drafts})
+
     # audiences ------------------------------------------------------------------------------------
 
     @router.get("/audiences")

@@ -85,6 +85,7 @@ def _shop(settings: Settings) -> Engine:
     engine.train()
     engine.train()
     engine.record(Event(user_id=USER, session_id=SESSIONS[0], event_type=EventType.VIEW, product_id="p2"))
+    engine.answers.book.log_unanswered(f"does {QUERY} come in blue", None, USER, SESSIONS[0])
     assert engine.history(user_id=USER) and engine.history(session_id=SESSIONS[1])
     assert engine.suggest("quix") == [QUERY]
     assert len(engine.registry.versions()) == 2

@@ -21,6 +21,7 @@ from shelfwise.domain.deletion import DeletionRecord, subject_digest
 from shelfwise.domain.events import actor_key
 from shelfwise.io.forgetting import Subject
 from shelfwise.quality.report import REPORT_FILE, forget_in_report
+from shelfwise.store.forgetting import wipe_write_ahead_log
 from shelfwise.training.forgetting import forget_in_versions
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ def forget_user(engine: Engine, user_id: str) -> tuple[DeletionRecord, bool]:
     removed = {**rows.counts, "online_histories": len(actors)}
     removed["unanswered_questions"] = engine.answers.forget([user_id], sorted(rows.session_ids))
     removed["experiment_exposures"] = engine.experiments.forget([user_id, *sorted(rows.session_ids)])
+    wipe_write_ahead_log(engine.store)  # again: the tables above were written after the store's pass
     removed["quality_report_rows"] = forget_in_report(
         engine.settings.data_dir / REPORT_FILE, [user_id, *rows.session_ids]
     )

@@ -57,14 +57,19 @@ def forget_user(store: Store, user_id: str) -> ForgottenRows:
                 for chunk in _chunks(sorted(named))
             ),
         }
-    if store.dialect == "sqlite":
-        # secure_delete (see _sqlite_engine) zeroed the rows in the database pages; the write-ahead log
-        # still holds earlier copies of those pages until it is checkpointed and emptied.
-        with store.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    wipe_write_ahead_log(store)
     return ForgottenRows(
         sessions, frame, {"sessions": len(sessions), **{k: int(v) for k, v in counts.items()}}
     )
+
+
+def wipe_write_ahead_log(store: Store) -> None:
+    """After deleting someone: secure_delete (see _sqlite_engine) zeroed their rows in SQLite's database
+    pages, but the write-ahead log still holds earlier copies of those pages until it is checkpointed and
+    emptied. Nothing to do on PostgreSQL (its dead rows go at VACUUM, as docs/privacy.md says)."""
+    if store.dialect == "sqlite":
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _quarantined_naming(conn: Any, values: set[str], field_name: str) -> dict[int, dict[str, Any]]:

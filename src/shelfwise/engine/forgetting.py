@@ -40,7 +40,7 @@ def forget_user(engine: Engine, user_id: str) -> tuple[DeletionRecord, bool]:
     removed = {**rows.counts, "online_histories": len(actors)}
     removed["unanswered_questions"] = engine.answers.forget([user_id], sorted(rows.session_ids))
     removed["experiment_exposures"] = engine.experiments.forget([user_id, *sorted(rows.session_ids)])
-    wipe_write_ahead_log(engine.store)  # again: the tables above were written after the store's pass
+    wipe_write_ahead_log(engine.store)  # once every table that named them is done
     removed["quality_report_rows"] = forget_in_report(
         engine.settings.data_dir / REPORT_FILE, [user_id, *rows.session_ids]
     )

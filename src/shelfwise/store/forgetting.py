@@ -31,7 +31,8 @@ class ForgottenRows:
 def forget_user(store: Store, user_id: str) -> ForgottenRows:
     """Remove the user's events, the anonymous events of their sessions, their users row and every
     quarantined row naming the user or one of those sessions. Events another user made in a shared session
-    are theirs and stay."""
+    are theirs and stay. The caller empties SQLite's write-ahead log (`wipe_write_ahead_log`) once every
+    table that named the user is done."""
     events = tables.events
     with store.engine.begin() as conn:
         sessions = {
@@ -57,7 +58,6 @@ def forget_user(store: Store, user_id: str) -> ForgottenRows:
                 for chunk in _chunks(sorted(named))
             ),
         }
-    wipe_write_ahead_log(store)
     return ForgottenRows(
         sessions, frame, {"sessions": len(sessions), **{k: int(v) for k, v in counts.items()}}
     )
